@@ -1,0 +1,125 @@
+"""Turns due timers into inbox items and runs the periodic jobs (org sync, inbox pruning).
+
+A due timer becomes an inbox row in the same transaction that marks it fired, so it is handled
+exactly once like any message, survives restarts, and is never sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from storage.db import Database
+from storage.inbox import InboxItem, InboxRepo
+from storage.timers import TimerRepo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PeriodicJob:
+    name: str
+    every: timedelta
+    run: Callable[[], Awaitable[object]]
+    next_at: datetime | None = None
+
+
+class Scheduler:
+    def __init__(
+        self,
+        db: Database,
+        now: Callable[[], datetime],
+        on_stored: Callable[[InboxItem], None],
+        *,
+        max_sleep: float = 30.0,
+    ) -> None:
+        self.db = db
+        self.now = now
+        self.on_stored = on_stored
+        self.max_sleep = max_sleep
+        self.jobs: list[PeriodicJob] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._job_tasks: set[asyncio.Task[None]] = set()
+
+    def every(self, name: str, interval: timedelta, run: Callable[[], Awaitable[object]]) -> None:
+        self.jobs.append(PeriodicJob(name, interval, run, self.now() + interval))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="scheduler")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._task, *self._job_tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def tick(self) -> int:
+        """Fire everything due now; returns how many timers fired (tests call this after moving the clock)."""
+        fired = await self._fire_timers()
+        now = self.now()
+        for job in self.jobs:
+            if job.next_at is not None and job.next_at <= now:
+                job.next_at = now + job.every
+                task = asyncio.create_task(self._run_job(job))
+                self._job_tasks.add(task)
+                task.add_done_callback(self._job_tasks.discard)
+        return fired
+
+    async def _run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            try:
+                await self.tick()
+                delay = await self._sleep_for()
+            except Exception:
+                log.exception("scheduler tick failed")
+                delay = 1.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
+
+    async def _fire_timers(self) -> int:
+        now = self.now()
+        stored: list[InboxItem] = []
+        async with self.db.transaction() as tx:
+            timers = await tx.repo(TimerRepo).due(now)
+            for timer in timers:
+                payload = {"kind": timer.kind, "key": timer.key, "due_at": timer.due_at.isoformat(), **timer.payload}
+                item = await tx.repo(InboxRepo).add(
+                    InboxItem(
+                        dedupe_key=f"timer:{timer.id}:{timer.due_at.isoformat()}",
+                        source="timer",
+                        user_id=str(timer.payload.get("user") or f"timer:{timer.kind}"),
+                        msg_type="timer",
+                        event=None,
+                        payload=payload,
+                        received_at=now,
+                    )
+                )
+                await tx.repo(TimerRepo).mark_fired(timer.id, now)
+                if item is not None:
+                    stored.append(item)
+        for item in stored:
+            self.on_stored(item)
+        return len(timers)
+
+    async def _sleep_for(self) -> float:
+        async with self.db.read() as tx:
+            next_timer = await tx.repo(TimerRepo).next_due_at()
+        candidates = [t for t in (next_timer, *(j.next_at for j in self.jobs)) if t is not None]
+        if not candidates:
+            return self.max_sleep
+        return min(self.max_sleep, max(0.05, (min(candidates) - self.now()).total_seconds()))
+
+    async def _run_job(self, job: PeriodicJob) -> None:
+        try:
+            await job.run()
+        except Exception:
+            log.exception("periodic job %s failed", job.name)

@@ -1,0 +1,162 @@
+"""Settings from the environment (and an optional `.env`), validated once at start.
+
+The names are part of the external contract (DESIGN.md section 3): deployment tools set them,
+so they are spelled exactly as documented and never renamed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+AES_KEY_PATTERN = re.compile(r"^[A-Za-z0-9]{43}$")
+QUIET_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+UserIds = Annotated[tuple[str, ...], NoDecode]
+
+
+def _split_ids(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(str(v) for v in value)  # type: ignore[union-attr]
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot; real environment variables win over `.env`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    demo: bool = Field(default=False, exclude=True)
+
+    wecom_corp_id: str = ""
+    wecom_agent_id: int = 0
+    wecom_secret: str = ""
+    wecom_token: str = ""
+    wecom_aes_key: str = ""
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    wecom_contact_token: str = ""
+    wecom_contact_aes_key: str = ""
+    wecom_contact_secret: str = ""
+
+    bot_host: str = "127.0.0.1"
+    bot_port: int = Field(default=8080, ge=0, le=65535)
+    bot_public_url: str = ""
+    bot_db: Path = Path("data/bot.db")
+    bot_timezone: str = "Asia/Shanghai"
+    bot_rules: Path | None = None
+    bot_finance_reviewers: UserIds = ()
+    bot_admins: UserIds = ()
+    bot_finance_reviewer_tag: str = "财务审核"
+    bot_admin_tag: str = "财务管理员"
+    bot_quiet_hours: str = "22:00-08:00"
+    bot_dialog_timeout_minutes: int = Field(default=30, ge=1)
+    bot_org_sync_minutes: int = Field(default=60, ge=1)
+    bot_workers: int = Field(default=16, ge=1, le=256)
+
+    ocr_engine: str = "rapidocr"
+    ocr_workers: int = Field(default=1, ge=1, le=16)
+
+    finance_api_token: str = ""
+    finance_webhook_url: str = ""
+    finance_webhook_secret: str = ""
+
+    @field_validator("bot_finance_reviewers", "bot_admins", mode="before")
+    @classmethod
+    def _ids(cls, value: object) -> tuple[str, ...]:
+        return _split_ids(value)
+
+    @field_validator("wecom_aes_key", "wecom_contact_aes_key")
+    @classmethod
+    def _aes_key(cls, value: str) -> str:
+        if value and not AES_KEY_PATTERN.match(value):
+            raise ValueError("must be exactly 43 letters and digits (the EncodingAESKey from the admin console)")
+        return value
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("bot_quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _parse_quiet(value):
+            raise ValueError("must look like 22:00-08:00 (or be empty to disable)")
+        return value
+
+    @field_validator("ocr_engine")
+    @classmethod
+    def _engine(cls, value: str) -> str:
+        if value not in ("rapidocr", "tesseract"):
+            raise ValueError("must be rapidocr or tesseract")
+        return value
+
+    @field_validator("wecom_api_base", "finance_webhook_url", "bot_public_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not re.match(r"^https?://", value):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _required_unless_demo(self) -> Settings:
+        if self.demo:
+            return self
+        for name in ("wecom_corp_id", "wecom_secret", "wecom_token", "wecom_aes_key"):
+            if not getattr(self, name):
+                raise ValueError(f"{name.upper()} is required (or start with --demo)")
+        if not self.wecom_agent_id:
+            raise ValueError("WECOM_AGENT_ID is required (or start with --demo)")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.bot_timezone)
+
+    @property
+    def quiet_hours(self) -> tuple[time, time] | None:
+        return _parse_quiet(self.bot_quiet_hours) if self.bot_quiet_hours else None
+
+    @property
+    def public_url(self) -> str:
+        return self.bot_public_url or f"http://{self.bot_host}:{self.bot_port}"
+
+
+def _parse_quiet(value: str) -> tuple[time, time] | None:
+    match = QUIET_PATTERN.match(value)
+    if not match:
+        return None
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        return None
+    return time(h1, m1), time(h2, m2)
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning pydantic's report into one line that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        if field == "settings" or not first["loc"]:
+            raise SettingsError(f"configuration error: {message}") from None
+        raise SettingsError(f"configuration error: {field.upper()}: {message}") from None

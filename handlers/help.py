@@ -1,0 +1,52 @@
+"""`帮助` / `help` and the friendly answer to anything the bot does not understand."""
+
+from __future__ import annotations
+
+from handlers.context import Context
+from handlers.router import Priority, Router
+
+router = Router("help")
+
+HELP_ZH = """我是财务助手，可以帮你：
+• 报销：发送「报销 58.5 交通 2026-11-20 打车去客户」，或只发「报销」一步步填写
+• 发票：直接发一张发票照片；PDF 电子发票请用上传页面：{upload}
+• 预算：「预算」查看本部门预算，「预算 研发部 2026-Q4」查看其他部门或期间
+• 审批：「同意 BX20261128-0001 意见」「驳回 BX20261128-0001 理由」，或点击审批卡片
+• 进度：「进度 BX20261128-0001」查看审批进度
+• 「我的报销」最近的报销，「待办」等我审批的，「撤回 BX…」撤回申请
+在填写过程中可随时发送「修改 金额 120」「确认」「取消」。"""
+
+HELP_EN = """I am the finance assistant. I can:
+• File an expense: "expense 58.5 transport 2026-11-20 taxi to client", or just "expense" to go step by step
+• Read an invoice: send a photo; upload PDF e-invoices here: {upload}
+• Budgets: "budget" for your department, "budget 研发部 2026-Q4" for another department or period
+• Approvals: "approve BX20261128-0001 comment", "reject BX20261128-0001 reason", or tap the card buttons
+• Progress: "status BX20261128-0001"
+• "mine" for your expenses, "todo" for what waits for you, "withdraw BX…" to withdraw
+While filling in, say "edit amount 120", "confirm" or "cancel" at any time."""
+
+
+def help_text(ctx: Context) -> str:
+    upload = f"{ctx.settings.public_url}/h5/upload"
+    return ctx.t(HELP_ZH, HELP_EN).format(upload=upload)
+
+
+@router.command("帮助", "help", "?", "？", "菜单", "menu", priority=Priority.GLOBAL)
+async def show_help(ctx: Context) -> None:
+    await ctx.reply(help_text(ctx))
+
+
+@router.event("enter_agent", "subscribe")
+async def greet(ctx: Context) -> None:
+    """Opening the app shows what it can do; the event carries nothing else."""
+    await ctx.reply(help_text(ctx))
+
+
+@router.fallback()
+async def not_understood(ctx: Context) -> None:
+    """Anything unmatched from a person gets help, never silence; system events are just recorded."""
+    if ctx.msg.source not in ("app", "upload") or ctx.msg.msg_type not in ("text", "image", "voice", "video", "link",
+                                                                            "location", "file"):
+        return
+    lead = ctx.t("没太明白你的意思。", "Sorry, I did not understand that.")
+    await ctx.reply(f"{lead}\n\n{help_text(ctx)}")

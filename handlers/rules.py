@@ -1,0 +1,114 @@
+"""Business rules as data: categories, policy checks, approval routing, budget alerts.
+
+Loaded from the TOML file named by `BOT_RULES`; anything the file leaves out keeps the built-in
+default below, so a deployment only writes what it changes. See docs/rules.example.toml.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Action = Literal["warn", "refuse"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Category(Strict):
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+DEFAULT_CATEGORIES = (
+    Category(name="交通", aliases=("transport", "transportation", "taxi", "打车", "出租车", "地铁", "公交", "滴滴")),
+    Category(name="差旅", aliases=("travel", "trip", "出差", "机票", "火车", "高铁", "酒店", "住宿", "hotel")),
+    Category(name="餐饮", aliases=("meal", "meals", "food", "dining", "吃饭", "午餐", "晚餐", "工作餐")),
+    Category(name="办公", aliases=("office", "supplies", "办公用品", "文具")),
+    Category(name="招待", aliases=("entertainment", "hospitality", "客户招待", "宴请")),
+    Category(name="通讯", aliases=("communication", "phone", "telecom", "话费", "网费", "流量")),
+    Category(name="其他", aliases=("other", "others", "misc", "其它")),
+)
+
+
+class PolicyRule(Strict):
+    """One check run before an expense is filed; `action` says whether it warns or refuses."""
+
+    check: Literal["future_date", "max_age_days", "invoice_required_above", "category_limit", "budget_exceeded"]
+    action: Action = "warn"
+    days: int | None = None
+    amount: Decimal | None = None
+    category: str | None = None
+    message: str | None = None
+
+
+DEFAULT_POLICY = (
+    PolicyRule(check="future_date", action="refuse"),
+    PolicyRule(check="max_age_days", days=180, action="warn"),
+    PolicyRule(check="invoice_required_above", amount=Decimal("1000"), action="warn"),
+    PolicyRule(check="budget_exceeded", action="warn"),
+)
+
+
+class ExpenseRules(Strict):
+    categories: tuple[Category, ...] = DEFAULT_CATEGORIES
+    max_amount: Decimal = Decimal("1000000")
+    policy: tuple[PolicyRule, ...] = DEFAULT_POLICY
+
+
+class StepCondition(Strict):
+    """When an extra approval step applies; every given field must match."""
+
+    categories: tuple[str, ...] = ()
+    amount_over: Decimal | None = None
+    amount_at_most: Decimal | None = None
+    departments: tuple[int, ...] = ()
+
+
+class ExtraStep(Strict):
+    name: str
+    when: StepCondition = StepCondition()
+    approvers: tuple[str, ...] = ()
+    role: Literal["budget_owner", "finance", "admins"] | None = None
+    mode: Literal["any", "all"] = "any"
+    position: Literal["before_finance", "after_leader"] = "before_finance"
+
+
+class ApprovalRules(Strict):
+    parent_leader_above: Decimal = Decimal("5000")
+    small_expense_max: Decimal = Decimal("500")
+    small_expense_categories: tuple[str, ...] = ("交通", "餐饮")
+    leader_mode: Literal["any", "all"] = "any"
+    finance_review: bool = True
+    extra_steps: tuple[ExtraStep, ...] = ()
+    remind_after_hours: float = 24
+    escalate_after_hours: float = 48
+    escalation: Literal["notify", "reassign"] = "notify"
+    working_days: tuple[int, ...] = (1, 2, 3, 4, 5)
+    working_hours: tuple[int, int] = (9, 18)
+
+
+class BudgetRules(Strict):
+    thresholds: tuple[int, ...] = (80, 100)
+    include_pending: bool = False
+    payable_remind_days: int = 3
+
+
+class Rules(Strict):
+    expense: ExpenseRules = ExpenseRules()
+    approval: ApprovalRules = ApprovalRules()
+    budget: BudgetRules = BudgetRules()
+
+
+def load_rules(path: Path | None) -> Rules:
+    """Defaults when no file is given; a bad file stops the bot with the parser's message."""
+    if path is None:
+        return Rules()
+    with path.open("rb") as fh:
+        data = tomllib.load(fh, parse_float=Decimal)
+    return Rules.model_validate(data)

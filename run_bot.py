@@ -1,0 +1,51 @@
+"""Start the finance bot.
+
+    python run_bot.py            serve WeCom callbacks (settings from the environment / .env)
+    python run_bot.py --demo     bot + built-in WeCom simulator + local chat page, no credentials
+    python run_bot.py audit verify   check the audit log's hash chain
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.settings import SettingsError, load_settings
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="WeCom finance assistant")
+    parser.add_argument("--demo", action="store_true", help="run with the built-in WeCom simulator")
+    parser.add_argument("--log-level", default="INFO")
+    sub = parser.add_subparsers(dest="command")
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit.add_argument("action", choices=["verify"])
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    try:
+        settings = load_settings(demo=args.demo or args.command == "audit")
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.command == "audit":
+        from bot.audit_cli import verify
+
+        return asyncio.run(verify(settings))
+    if args.demo:
+        from bot.demo import run_demo
+
+        return asyncio.run(run_demo(settings))
+    from bot.serve import serve
+
+    return asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The latest response_code of each interactive card: WeCom lets each code update a card once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage.codec import to_db_time
+from storage.db import Tx
+
+
+class CardRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def remember(self, task_id: str, user_id: str, response_code: str | None, now: datetime) -> None:
+        await self.tx.execute(
+            "INSERT INTO card_codes (task_id, user_id, response_code, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (task_id) DO UPDATE SET response_code = excluded.response_code,"
+            " updated_at = excluded.updated_at",
+            (task_id, user_id, response_code, to_db_time(now)),
+        )
+
+    async def take(self, task_id: str) -> str | None:
+        """Hand out the current code and forget it, since WeCom accepts each code once."""
+        row = await self.tx.fetchone("SELECT response_code FROM card_codes WHERE task_id = ?", (task_id,))
+        if row is None or row[0] is None:
+            return None
+        await self.tx.execute("UPDATE card_codes SET response_code = NULL WHERE task_id = ?", (task_id,))
+        return str(row[0])
+
+    async def owner(self, task_id: str) -> str | None:
+        row = await self.tx.fetchone("SELECT user_id FROM card_codes WHERE task_id = ?", (task_id,))
+        return None if row is None else str(row[0])

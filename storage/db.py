@@ -1,0 +1,170 @@
+"""The SQLite database: one writer connection behind a lock, one reader, versioned migrations.
+
+SQLite allows one writer at a time, so the bot serialises writes itself instead of letting
+connections fight over the file lock: a transaction is short (handlers do slow I/O before they
+open one), and the group-committed inbox shares the same writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+Row = aiosqlite.Row
+R = TypeVar("R")
+
+
+class Tx:
+    """A connection inside an open transaction, handed to repositories."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self._after_commit: list[Callable[[], None]] = []
+        self._repos: dict[type, Any] = {}
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
+        return await self.conn.execute(sql, params)
+
+    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> aiosqlite.Cursor:
+        return await self.conn.executemany(sql, params)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async with self.conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cur = await self.conn.execute(sql, params)
+        return int(cur.lastrowid or 0)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the transaction is durable (e.g. wake a sender)."""
+        self._after_commit.append(callback)
+
+    def repo(self, cls: type[R]) -> R:
+        """One repository instance per class and transaction."""
+        if cls not in self._repos:
+            self._repos[cls] = cls(self)  # type: ignore[call-arg]
+        return self._repos[cls]  # type: ignore[no-any-return]
+
+
+class Database:
+    """Owns the connections; `transaction()` for writes, `read()` for snapshot reads."""
+
+    def __init__(self, path: Path | str, *, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        await self._writer.execute(f"PRAGMA synchronous={self.synchronous}")
+        await migrate(self._writer)
+        self._reader = await self._connect()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        return conn
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A write transaction; commits on success, rolls back on any exception."""
+        assert self._writer is not None, "database is not open"
+        async with self._write_lock:
+            tx = Tx(self._writer)
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield tx
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+        for callback in tx._after_commit:
+            callback()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """A consistent read-only snapshot that never waits for writers."""
+        assert self._reader is not None, "database is not open"
+        async with self._read_lock:
+            await self._reader.execute("BEGIN")
+            try:
+                yield Tx(self._reader)
+            finally:
+                await self._reader.execute("ROLLBACK")
+
+    async def ping(self) -> bool:
+        try:
+            async with self.read() as tx:
+                row = await tx.fetchone("SELECT 1")
+            return row is not None
+        except Exception:  # health checks report, they never raise
+            log.exception("database ping failed")
+            return False
+
+
+def _migration_files() -> list[tuple[int, str, str]]:
+    folder = resources.files("storage") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def migrate(conn: aiosqlite.Connection) -> list[str]:
+    """Apply every migration newer than the recorded version, each in its own transaction."""
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+    )
+    async with conn.execute("SELECT version FROM schema_migrations") as cur:
+        done = {row[0] for row in await cur.fetchall()}
+    applied = []
+    for version, name, sql in _migration_files():
+        if version in done:
+            continue
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(sql):
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name))
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+        applied.append(name)
+        log.info("applied migration %s", name)
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration on semicolons at line ends (migrations keep one statement per block)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";\n") if part.strip().rstrip(";")]

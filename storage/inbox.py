@@ -1,0 +1,92 @@
+"""The durable inbox: every accepted callback is a row before WeCom gets its answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from storage.codec import dumps, from_db_time, loads, to_db_time
+from storage.db import Row, Tx
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    dedupe_key: str
+    source: str
+    user_id: str
+    msg_type: str
+    event: str | None
+    payload: dict[str, Any]
+    received_at: datetime
+    id: int = 0
+    attempts: int = 0
+
+
+def _item(row: Row) -> InboxItem:
+    return InboxItem(
+        id=row["id"],
+        dedupe_key=row["dedupe_key"],
+        source=row["source"],
+        user_id=row["user_id"],
+        msg_type=row["msg_type"],
+        event=row["event"],
+        payload=loads(row["payload"]),
+        received_at=from_db_time(row["received_at"]),  # type: ignore[arg-type]
+        attempts=row["attempts"],
+    )
+
+
+class InboxRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def add(self, item: InboxItem) -> InboxItem | None:
+        """Insert unless the same message was accepted before; returns the stored row or None."""
+        row = await self.tx.fetchone(
+            "INSERT INTO inbox (dedupe_key, source, user_id, msg_type, event, payload, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            (
+                item.dedupe_key,
+                item.source,
+                item.user_id,
+                item.msg_type,
+                item.event,
+                dumps(item.payload),
+                to_db_time(item.received_at),
+            ),
+        )
+        if row is None:
+            return None
+        return replace(item, id=row[0])
+
+    async def pending(self, limit: int = 1000, after_id: int = 0) -> list[InboxItem]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM inbox WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+        return [_item(r) for r in rows]
+
+    async def mark_done(self, item_id: int, when: datetime) -> None:
+        await self.tx.execute(
+            "UPDATE inbox SET status = 'done', processed_at = ?, attempts = attempts + 1 WHERE id = ?",
+            (to_db_time(when), item_id),
+        )
+
+    async def mark_failed(self, item_id: int, when: datetime, error: str) -> None:
+        await self.tx.execute(
+            "UPDATE inbox SET status = 'failed', processed_at = ?, attempts = attempts + 1, error = ?"
+            " WHERE id = ?",
+            (to_db_time(when), error[:2000], item_id),
+        )
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.tx.fetchall("SELECT status, COUNT(*) FROM inbox GROUP BY status")
+        return {r[0]: r[1] for r in rows}
+
+    async def prune(self, before: datetime) -> int:
+        """Forget finished rows (and their dedupe keys) long after WeCom stopped re-delivering."""
+        cur = await self.tx.execute(
+            "DELETE FROM inbox WHERE status = 'done' AND received_at < ?", (to_db_time(before),)
+        )
+        return cur.rowcount
+

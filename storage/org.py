@@ -1,0 +1,220 @@
+"""The org chart mirrored from WeCom (the source of truth): departments, users, leaders, tags."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from storage.codec import dumps, loads, to_db_time
+from storage.db import Row, Tx
+
+ACTIVE = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    id: int
+    name: str
+    parent_id: int
+    leaders: tuple[str, ...] = ()
+    order: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OrgUser:
+    user_id: str
+    name: str
+    status: int
+    departments: tuple[int, ...] = ()
+    leader_in: tuple[int, ...] = ()
+    main_department: int | None = None
+    direct_leaders: tuple[str, ...] = ()
+    position: str = ""
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
+
+    @property
+    def department_id(self) -> int | None:
+        return self.main_department or (self.departments[0] if self.departments else None)
+
+
+def _department(row: Row) -> Department:
+    return Department(row["id"], row["name"], row["parent_id"], tuple(loads(row["leaders"])), row["sort_order"])
+
+
+class OrgRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    # departments -------------------------------------------------------------------------------
+    async def upsert_department(self, dept: Department, now: datetime) -> None:
+        await self.tx.execute(
+            "INSERT INTO departments (id, name, parent_id, sort_order, leaders, synced_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id,"
+            " sort_order = excluded.sort_order, leaders = excluded.leaders, synced_at = excluded.synced_at",
+            (dept.id, dept.name, dept.parent_id, dept.order, dumps(list(dept.leaders)), to_db_time(now)),
+        )
+
+    async def delete_department(self, dept_id: int) -> None:
+        await self.tx.execute("DELETE FROM departments WHERE id = ?", (dept_id,))
+        await self.tx.execute("DELETE FROM user_departments WHERE department_id = ?", (dept_id,))
+
+    async def department(self, dept_id: int) -> Department | None:
+        row = await self.tx.fetchone("SELECT * FROM departments WHERE id = ?", (dept_id,))
+        return None if row is None else _department(row)
+
+    async def departments(self) -> list[Department]:
+        return [_department(r) for r in await self.tx.fetchall("SELECT * FROM departments ORDER BY id")]
+
+    async def department_by_name(self, name: str) -> Department | None:
+        row = await self.tx.fetchone("SELECT * FROM departments WHERE name = ? ORDER BY id LIMIT 1", (name,))
+        return None if row is None else _department(row)
+
+    async def department_ids(self) -> set[int]:
+        return {r[0] for r in await self.tx.fetchall("SELECT id FROM departments")}
+
+    async def ancestors(self, dept_id: int) -> list[Department]:
+        """The department's parents, nearest first (the department itself excluded)."""
+        chain: list[Department] = []
+        seen = {dept_id}
+        current = await self.department(dept_id)
+        while current is not None and current.parent_id and current.parent_id not in seen:
+            seen.add(current.parent_id)
+            current = await self.department(current.parent_id)
+            if current is not None:
+                chain.append(current)
+        return chain
+
+    async def descendants(self, dept_id: int) -> set[int]:
+        """The department and every department below it."""
+        rows = await self.tx.fetchall(
+            "WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT d.id FROM departments d JOIN tree t"
+            " ON d.parent_id = t.id) SELECT id FROM tree",
+            (dept_id,),
+        )
+        return {r[0] for r in rows}
+
+    async def leaders_of(self, dept_id: int) -> list[str]:
+        """Active leaders: the department's `department_leader` list plus members flagged as leader."""
+        dept = await self.department(dept_id)
+        listed = list(dept.leaders) if dept else []
+        rows = await self.tx.fetchall(
+            "SELECT ud.user_id FROM user_departments ud JOIN users u ON u.user_id = ud.user_id"
+            " WHERE ud.department_id = ? AND ud.is_leader = 1 AND u.status = ? ORDER BY ud.user_id",
+            (dept_id, ACTIVE),
+        )
+        flagged = [r[0] for r in rows]
+        active = await self.active_ids(listed)
+        return [u for u in listed if u in active] + [u for u in flagged if u not in listed]
+
+    # users -------------------------------------------------------------------------------------
+    async def upsert_user(self, user: OrgUser, now: datetime) -> None:
+        await self.tx.execute(
+            "INSERT INTO users (user_id, name, status, main_department, direct_leaders, position, synced_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET name = excluded.name,"
+            " status = excluded.status, main_department = excluded.main_department,"
+            " direct_leaders = excluded.direct_leaders, position = excluded.position, synced_at = excluded.synced_at",
+            (
+                user.user_id,
+                user.name,
+                user.status,
+                user.main_department,
+                dumps(list(user.direct_leaders)),
+                user.position,
+                to_db_time(now),
+            ),
+        )
+        await self.tx.execute("DELETE FROM user_departments WHERE user_id = ?", (user.user_id,))
+        await self.tx.executemany(
+            "INSERT INTO user_departments (user_id, department_id, is_leader) VALUES (?, ?, ?)",
+            [(user.user_id, d, int(d in user.leader_in)) for d in dict.fromkeys(user.departments)],
+        )
+
+    async def set_status(self, user_id: str, status: int, now: datetime) -> bool:
+        cur = await self.tx.execute(
+            "UPDATE users SET status = ?, synced_at = ? WHERE user_id = ?", (status, to_db_time(now), user_id)
+        )
+        return cur.rowcount == 1
+
+    async def user(self, user_id: str) -> OrgUser | None:
+        row = await self.tx.fetchone("SELECT * FROM users WHERE user_id = ?", (user_id,))
+        if row is None:
+            return None
+        links = await self.tx.fetchall(
+            "SELECT department_id, is_leader FROM user_departments WHERE user_id = ? ORDER BY department_id",
+            (user_id,),
+        )
+        tags = await self.tx.fetchall(
+            "SELECT t.name FROM tag_users tu JOIN tags t ON t.id = tu.tag_id WHERE tu.user_id = ? ORDER BY t.id",
+            (user_id,),
+        )
+        return OrgUser(
+            user_id=row["user_id"],
+            name=row["name"],
+            status=row["status"],
+            departments=tuple(r[0] for r in links),
+            leader_in=tuple(r[0] for r in links if r[1]),
+            main_department=row["main_department"],
+            direct_leaders=tuple(loads(row["direct_leaders"])),
+            position=row["position"],
+            tags=tuple(r[0] for r in tags),
+        )
+
+    async def names(self, user_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(dict.fromkeys(user_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self.tx.fetchall(f"SELECT user_id, name FROM users WHERE user_id IN ({marks})", ids)
+        return {r[0]: r[1] for r in rows}
+
+    async def active_ids(self, user_ids: Iterable[str]) -> set[str]:
+        ids = list(dict.fromkeys(user_ids))
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        rows = await self.tx.fetchall(
+            f"SELECT user_id FROM users WHERE status = ? AND user_id IN ({marks})", [ACTIVE, *ids]
+        )
+        return {r[0] for r in rows}
+
+    async def user_ids(self, *, active_only: bool = False) -> set[str]:
+        sql = "SELECT user_id FROM users" + (" WHERE status = 1" if active_only else "")
+        return {r[0] for r in await self.tx.fetchall(sql)}
+
+    async def members_of(self, dept_id: int) -> list[str]:
+        rows = await self.tx.fetchall(
+            "SELECT ud.user_id FROM user_departments ud JOIN users u ON u.user_id = ud.user_id"
+            " WHERE ud.department_id = ? AND u.status = ? ORDER BY ud.user_id",
+            (dept_id, ACTIVE),
+        )
+        return [r[0] for r in rows]
+
+    # tags --------------------------------------------------------------------------------------
+    async def replace_tag(self, tag_id: int, name: str, user_ids: Iterable[str]) -> None:
+        await self.tx.execute(
+            "INSERT INTO tags (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            (tag_id, name),
+        )
+        await self.tx.execute("DELETE FROM tag_users WHERE tag_id = ?", (tag_id,))
+        await self.tx.executemany(
+            "INSERT INTO tag_users (tag_id, user_id) VALUES (?, ?)", [(tag_id, u) for u in dict.fromkeys(user_ids)]
+        )
+
+    async def delete_tags_except(self, keep: Iterable[int]) -> None:
+        ids = list(keep)
+        marks = ",".join("?" * len(ids)) or "NULL"
+        await self.tx.execute(f"DELETE FROM tag_users WHERE tag_id NOT IN ({marks})", ids)
+        await self.tx.execute(f"DELETE FROM tags WHERE id NOT IN ({marks})", ids)
+
+    async def tag_members(self, tag_name: str) -> list[str]:
+        rows = await self.tx.fetchall(
+            "SELECT tu.user_id FROM tag_users tu JOIN tags t ON t.id = tu.tag_id JOIN users u"
+            " ON u.user_id = tu.user_id WHERE t.name = ? AND u.status = ? ORDER BY tu.user_id",
+            (tag_name, ACTIVE),
+        )
+        return [r[0] for r in rows]

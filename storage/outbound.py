@@ -1,0 +1,102 @@
+"""Outbound WeCom calls waiting to be sent: written in the same transaction as the change they report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.codec import dumps, from_db_time, loads, to_db_time
+from storage.db import Row, Tx
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    id: int
+    channel: str
+    order_key: str
+    body: dict[str, Any]
+    status: str
+    attempts: int
+    not_before: datetime
+    created_at: datetime
+    last_error: str | None
+    result: dict[str, Any] | None
+
+
+def _outbound(row: Row) -> Outbound:
+    return Outbound(
+        id=row["id"],
+        channel=row["channel"],
+        order_key=row["order_key"],
+        body=loads(row["body"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        not_before=from_db_time(row["not_before"]),  # type: ignore[arg-type]
+        created_at=from_db_time(row["created_at"]),  # type: ignore[arg-type]
+        last_error=row["last_error"],
+        result=loads(row["result"]),
+    )
+
+
+class OutboundRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def add(
+        self, channel: str, order_key: str, body: dict[str, Any], *, now: datetime, not_before: datetime
+    ) -> int:
+        return await self.tx.insert(
+            "INSERT INTO outbound (channel, order_key, body, not_before, created_at) VALUES (?, ?, ?, ?, ?)",
+            (channel, order_key, dumps(body), to_db_time(not_before), to_db_time(now)),
+        )
+
+    async def due(self, now: datetime, limit: int = 200) -> list[Outbound]:
+        """Pending rows whose time has come, oldest first; a key blocked by an earlier row waits."""
+        rows = await self.tx.fetchall(
+            "SELECT * FROM outbound o WHERE o.status = 'pending' AND o.not_before <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM outbound p WHERE p.order_key = o.order_key"
+            " AND p.status = 'pending' AND p.id < o.id AND p.not_before <= ?)"
+            " ORDER BY o.id LIMIT ?",
+            (to_db_time(now), to_db_time(now), limit),
+        )
+        return [_outbound(r) for r in rows]
+
+    async def next_due_at(self) -> datetime | None:
+        row = await self.tx.fetchone("SELECT MIN(not_before) FROM outbound WHERE status = 'pending'")
+        return from_db_time(row[0]) if row and row[0] else None
+
+    async def mark_sent(self, outbound_id: int, now: datetime, result: dict[str, Any]) -> None:
+        await self.tx.execute(
+            "UPDATE outbound SET status = 'sent', sent_at = ?, attempts = attempts + 1, result = ? WHERE id = ?",
+            (to_db_time(now), dumps(result), outbound_id),
+        )
+
+    async def retry_later(self, outbound_id: int, when: datetime, error: str) -> None:
+        await self.tx.execute(
+            "UPDATE outbound SET attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?",
+            (to_db_time(when), error[:2000], outbound_id),
+        )
+
+    async def mark_failed(self, outbound_id: int, error: str) -> None:
+        await self.tx.execute(
+            "UPDATE outbound SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+            (error[:2000], outbound_id),
+        )
+
+    async def failed(self, limit: int = 20) -> list[Outbound]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM outbound WHERE status = 'failed' ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [_outbound(r) for r in rows]
+
+    async def requeue(self, outbound_id: int, now: datetime) -> bool:
+        cur = await self.tx.execute(
+            "UPDATE outbound SET status = 'pending', not_before = ? WHERE id = ? AND status = 'failed'",
+            (to_db_time(now), outbound_id),
+        )
+        return cur.rowcount == 1
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.tx.fetchall("SELECT status, COUNT(*) FROM outbound GROUP BY status")
+        return {r[0]: r[1] for r in rows}
