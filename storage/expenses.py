@@ -1,0 +1,197 @@
+"""Expenses, their BXyyyymmdd-nnnn numbers, invoice claims and timelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from storage.codec import dumps, from_db_time, from_fen, loads, to_db_time, to_fen
+from storage.db import Row, Tx
+
+STATUSES = ("draft", "submitted", "approved", "rejected", "withdrawn", "paid")
+OPEN_STATUSES = ("submitted",)
+
+
+@dataclass(frozen=True, slots=True)
+class Expense:
+    id: int
+    number: str
+    status: str
+    amount: Decimal
+    currency: str
+    category: str
+    expense_date: date
+    description: str
+    submitter: str
+    department_id: int
+    invoice: dict[str, Any] | None
+    invoice_key: str | None
+    file_sha256: str | None
+    route: list[dict[str, Any]]
+    current_step: int
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    paid_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpenseEvent:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    comment: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NewExpense:
+    amount: Decimal
+    category: str
+    expense_date: date
+    description: str
+    submitter: str
+    department_id: int
+    invoice: dict[str, Any] | None = None
+    invoice_key: str | None = None
+    file_sha256: str | None = None
+    currency: str = "CNY"
+
+
+def _expense(row: Row) -> Expense:
+    return Expense(
+        id=row["id"],
+        number=row["number"],
+        status=row["status"],
+        amount=from_fen(row["amount_fen"]),  # type: ignore[arg-type]
+        currency=row["currency"],
+        category=row["category"],
+        expense_date=date.fromisoformat(row["expense_date"]),
+        description=row["description"],
+        submitter=row["submitter"],
+        department_id=row["department_id"],
+        invoice=loads(row["invoice"]),
+        invoice_key=row["invoice_key"],
+        file_sha256=row["file_sha256"],
+        route=loads(row["route"]) or [],
+        current_step=row["current_step"],
+        created_at=from_db_time(row["created_at"]),  # type: ignore[arg-type]
+        updated_at=from_db_time(row["updated_at"]),  # type: ignore[arg-type]
+        submitted_at=from_db_time(row["submitted_at"]),
+        decided_at=from_db_time(row["decided_at"]),
+        paid_at=from_db_time(row["paid_at"]),
+    )
+
+
+class ExpenseRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def next_number(self, day: date) -> str:
+        """BX + the submission day (business time zone) + a daily sequence."""
+        key = day.strftime("%Y%m%d")
+        row = await self.tx.fetchone(
+            "INSERT INTO expense_numbers (day, last_seq) VALUES (?, 1) ON CONFLICT (day)"
+            " DO UPDATE SET last_seq = expense_numbers.last_seq + 1 RETURNING last_seq",
+            (key,),
+        )
+        assert row is not None
+        return f"BX{key}-{int(row[0]):04d}"
+
+    async def create(self, new: NewExpense, *, number: str, status: str, now: datetime) -> Expense:
+        expense_id = await self.tx.insert(
+            "INSERT INTO expenses (number, status, amount_fen, currency, category, expense_date, period_month,"
+            " description, submitter, department_id, invoice, invoice_key, file_sha256, created_at, updated_at,"
+            " submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                number,
+                status,
+                to_fen(new.amount),
+                new.currency,
+                new.category,
+                new.expense_date.isoformat(),
+                new.expense_date.strftime("%Y-%m"),
+                new.description,
+                new.submitter,
+                new.department_id,
+                None if new.invoice is None else dumps(new.invoice),
+                new.invoice_key,
+                new.file_sha256,
+                to_db_time(now),
+                to_db_time(now),
+                to_db_time(now) if status == "submitted" else None,
+            ),
+        )
+        created = await self.by_id(expense_id)
+        assert created is not None
+        return created
+
+    async def by_id(self, expense_id: int) -> Expense | None:
+        row = await self.tx.fetchone("SELECT * FROM expenses WHERE id = ?", (expense_id,))
+        return None if row is None else _expense(row)
+
+    async def by_number(self, number: str) -> Expense | None:
+        row = await self.tx.fetchone("SELECT * FROM expenses WHERE number = ?", (number.upper(),))
+        return None if row is None else _expense(row)
+
+    async def claimed_by(self, *, invoice_key: str | None = None, file_sha256: str | None = None) -> str | None:
+        """The number of a live expense that already claims this invoice (or these file bytes)."""
+        for column, value in (("invoice_key", invoice_key), ("file_sha256", file_sha256)):
+            if not value:
+                continue
+            row = await self.tx.fetchone(
+                f"SELECT number FROM expenses WHERE {column} = ? AND status NOT IN ('rejected', 'withdrawn')"
+                " ORDER BY id LIMIT 1",
+                (value,),
+            )
+            if row is not None:
+                return str(row[0])
+        return None
+
+    async def set_status(self, expense_id: int, status: str, now: datetime) -> None:
+        assert status in STATUSES
+        stamp = {"approved": "decided_at", "rejected": "decided_at", "withdrawn": "decided_at", "paid": "paid_at"}
+        extra = f", {stamp[status]} = ?" if status in stamp else ""
+        params: list[Any] = [status, to_db_time(now)]
+        if extra:
+            params.append(to_db_time(now))
+        await self.tx.execute(f"UPDATE expenses SET status = ?, updated_at = ?{extra} WHERE id = ?", (*params, expense_id))
+
+    async def set_route(self, expense_id: int, route: list[dict[str, Any]], current_step: int, now: datetime) -> None:
+        await self.tx.execute(
+            "UPDATE expenses SET route = ?, current_step = ?, updated_at = ? WHERE id = ?",
+            (dumps(route), current_step, to_db_time(now), expense_id),
+        )
+
+    async def add_event(
+        self, expense_id: int, *, at: datetime, actor: str, action: str, comment: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        await self.tx.execute(
+            "INSERT INTO expense_events (expense_id, at, actor, action, comment, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (expense_id, to_db_time(at), actor, action, comment, dumps(data or {})),
+        )
+
+    async def timeline(self, expense_id: int) -> list[ExpenseEvent]:
+        rows = await self.tx.fetchall("SELECT * FROM expense_events WHERE expense_id = ? ORDER BY id", (expense_id,))
+        return [
+            ExpenseEvent(r["id"], from_db_time(r["at"]), r["actor"], r["action"], r["comment"], loads(r["data"]))  # type: ignore[arg-type]
+            for r in rows
+        ]
+
+    async def by_submitter(self, user_id: str, limit: int = 10) -> list[Expense]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM expenses WHERE submitter = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
+        )
+        return [_expense(r) for r in rows]
+
+    async def with_status(self, statuses: tuple[str, ...], limit: int = 1000) -> list[Expense]:
+        marks = ",".join("?" * len(statuses))
+        rows = await self.tx.fetchall(
+            f"SELECT * FROM expenses WHERE status IN ({marks}) ORDER BY id LIMIT ?", (*statuses, limit)
+        )
+        return [_expense(r) for r in rows]
