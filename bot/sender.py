@@ -53,6 +53,7 @@ class OutboundSender:
         self._slots = asyncio.Semaphore(concurrency)
         self._wakeup = asyncio.Event()
         self._in_flight: set[str] = set()
+        self._completed = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._limiters: dict[str, AsyncLimiter] = {}
         self._rates = {"user": per_user_per_minute, "robot": robot_per_minute}
@@ -83,11 +84,15 @@ class OutboundSender:
 
     async def _pump(self) -> float:
         """Start sends for due rows; return how long to sleep if nothing wakes us."""
-        now = self.now()
-        async with self.db.read() as tx:
-            repo = tx.repo(OutboundRepo)
-            rows = await repo.due(now)
-            next_at = await repo.next_due_at()
+        while True:
+            # a delivery finishing while we read would make the snapshot stale (its row still pending)
+            completed = self._completed
+            async with self.db.read() as tx:
+                repo = tx.repo(OutboundRepo)
+                rows = await repo.due(self.now())
+                next_at = await repo.next_due_at()
+            if completed == self._completed:
+                break
         for row in rows:
             if row.order_key in self._in_flight:
                 continue
@@ -120,6 +125,7 @@ class OutboundSender:
                 else:
                     await self._sent(row, result)
         finally:
+            self._completed += 1
             self._in_flight.discard(row.order_key)
             self.wake()
 

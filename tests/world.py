@@ -6,6 +6,7 @@ what the bot sends back to the simulator's API; the database is a real SQLite fi
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,15 @@ class World:
 
     async def idle(self, timeout: float = 10.0) -> None:
         await self.bot.idle(timeout)
+
+    def outbound_statuses(self) -> list[str]:
+        with sqlite3.connect(self.db_path) as conn:
+            return [r[0] for r in conn.execute("SELECT status FROM outbound ORDER BY id")]
+
+    async def delivered(self, timeout: float = 5.0) -> list[str]:
+        """Wait until no outbound row is pending; returns every row's status in order."""
+        await self.sim.wait_for(lambda: "pending" not in self.outbound_statuses(), timeout=timeout)
+        return self.outbound_statuses()
 
     async def say(self, user: str, text: str) -> Any:
         result = await self.sim.send_text(user, text)

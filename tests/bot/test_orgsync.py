@@ -1,0 +1,96 @@
+"""Org chart mirrored from WeCom: start-up sync, contact events on both callbacks, people who leave."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.world import World
+
+
+def user_row(world: World, user_id: str) -> tuple[str, int] | None:
+    with sqlite3.connect(world.db_path) as conn:
+        return conn.execute("SELECT name, status FROM users WHERE user_id = ?", (user_id,)).fetchone()
+
+
+def leaders(world: World, dept: int) -> list[str]:
+    with sqlite3.connect(world.db_path) as conn:
+        rows = conn.execute(
+            "SELECT user_id FROM user_departments WHERE department_id = ? AND is_leader = 1", (dept,)
+        ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+async def test_start_up_sync_mirrors_departments_users_leaders_and_tags(world: World) -> None:
+    with sqlite3.connect(world.db_path) as conn:
+        departments = dict(conn.execute("SELECT id, parent_id FROM departments").fetchall())
+        tags = conn.execute(
+            "SELECT t.name, tu.user_id FROM tags t JOIN tag_users tu ON tu.tag_id = t.id ORDER BY t.id"
+        ).fetchall()
+    assert departments == {1: 0, 2: 1, 3: 2, 4: 1, 5: 1}
+    assert user_row(world, "liuyang") == ("刘洋", 1)
+    assert leaders(world, 3) == ["wangfang"]
+    assert tags == [("财务审核", "wuqiang"), ("财务管理员", "xuhui")]
+
+
+async def test_a_user_who_quits_loses_rights_at_once(world: World) -> None:
+    assert "管理员" not in await world.reply_to("xuhui", "失败消息")
+    world.sim.remove_user("xuhui")
+    result = await world.sim.change_contact("delete_user", UserID="xuhui")
+    assert result.status == 200
+    await world.idle()
+    assert user_row(world, "xuhui") == ("徐慧", 5)
+    await world.say("xuhui", "失败消息")  # WeCom no longer delivers to them; the bot's answer is a refusal
+    with sqlite3.connect(world.db_path) as conn:
+        last = conn.execute("SELECT body FROM outbound WHERE order_key = 'user:xuhui' ORDER BY id DESC").fetchone()
+    assert "只有财务管理员" in last[0]
+
+
+async def test_id_only_events_make_the_bot_reread_wecom(world: World) -> None:
+    """Newer contact-sync callbacks carry only ids; what WeCom says now is what counts."""
+    world.sim.update_user("sunli", name="孙丽丽", status=2)
+    await world.sim.change_contact("update_user", via="app", UserID="sunli", Name="", Status="")
+    await world.idle()
+    assert user_row(world, "sunli") == ("孙丽丽", 2)
+
+    world.sim.add_department(6, "海外市场部", 4)
+    world.sim.add_user("tom", "Tom", [6], leader_in=[6])
+    await world.sim.change_contact("create_party", Id=6)
+    await world.sim.change_contact("create_user", UserID="tom")
+    await world.idle()
+    assert user_row(world, "tom") == ("Tom", 1)
+    assert leaders(world, 6) == ["tom"]
+
+
+async def test_periodic_full_sync_catches_what_events_missed(world: World) -> None:
+    world.sim.remove_user("chenjing")
+    world.sim.add_user("newbie", "新人", [2])
+    world.clock.advance(world.settings.bot_org_sync_minutes * 60 + 1)  # type: ignore[union-attr]
+    await world.bot.scheduler.tick()
+    await world.sim.wait_for(lambda: user_row(world, "newbie") is not None, timeout=5)
+    await world.idle()
+    assert user_row(world, "chenjing") == ("陈静", 5)
+    with sqlite3.connect(world.db_path) as conn:
+        internal = conn.execute(
+            "SELECT status FROM inbox WHERE msg_type = 'internal' AND user_id = 'chenjing'"
+        ).fetchall()
+    assert internal == [("done",)]
+
+
+async def test_contact_callback_with_its_own_keys(bare_world: World) -> None:
+    world = bare_world
+    world.sim.contact_token = "contacttoken"
+    world.sim.contact_aes_key = "C" * 43
+    await world.start_bot(wecom_contact_token="contacttoken", wecom_contact_aes_key="C" * 43)
+    world.sim.update_user("liuyang", name="刘洋洋")
+    assert (await world.sim.change_contact("update_user", UserID="liuyang")).status == 200
+    await world.idle()
+    assert user_row(world, "liuyang") == ("刘洋洋", 1)
+    # the app's own keys are not accepted on the contact-sync URL
+    result = await world.sim.deliver(
+        "<xml><ToUserName>x</ToUserName><FromUserName>sys</FromUserName><CreateTime>1</CreateTime>"
+        "<MsgType>event</MsgType><Event>change_contact</Event><ChangeType>delete_user</ChangeType>"
+        "<UserID>liuyang</UserID></xml>",
+        url=world.sim.bot_contact_url,
+        retries=0,
+    )
+    assert result.status == 403
