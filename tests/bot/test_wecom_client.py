@@ -55,7 +55,7 @@ async def test_rate_limit_waits_for_the_window_then_delivers(world: World) -> No
     after = len(world.sim.messages)
     await world.say("sunli", "帮助")
     await world.sim.wait_for(lambda: outbound_rows(world)[-1][1] == 1, timeout=5)
-    status, attempts, error = outbound_rows(world)[-1]
+    status, _, error = outbound_rows(world)[-1]
     assert status == "pending" and "45009" in (error or "")
     assert world.sim.messages_to("sunli") == []
     world.clock.advance(61)
