@@ -67,6 +67,8 @@ class CallbackEndpoint:
         self.writer = writer
         self.timestamp = timestamp
         self.now = now
+        self._outcomes = {o: metrics.CALLBACKS.labels(config.name, o) for o in
+                          ("accepted", "duplicate", "ignored", "refused")}
 
     async def verify_url(self, request: web.Request) -> web.Response:
         """URL verification: echo the decrypted echostr, bare, within WeCom's 1 s."""
@@ -87,10 +89,10 @@ class CallbackEndpoint:
         except Refused as refused:
             return self._refuse(refused)
         if item is None:
-            metrics.CALLBACKS.labels(self.config.name, "ignored").inc()
+            self._outcomes["ignored"].inc()
             return web.Response(status=200)
         stored = await self.writer.submit(item)
-        metrics.CALLBACKS.labels(self.config.name, "accepted" if stored else "duplicate").inc()
+        self._outcomes["accepted" if stored else "duplicate"].inc()
         metrics.ACK_SECONDS.observe(time.perf_counter() - started)
         return web.Response(status=200)
 
@@ -153,7 +155,7 @@ class CallbackEndpoint:
             raise Refused(400, f"undecryptable echostr ({type(exc).__name__})") from None
 
     def _refuse(self, refused: Refused) -> web.Response:
-        metrics.CALLBACKS.labels(self.config.name, "refused").inc()
+        self._outcomes["refused"].inc()
         log.warning("refused %s callback: %s (%d)", self.config.name, refused.reason, refused.status)
         return web.Response(status=refused.status, text=refused.reason)
 

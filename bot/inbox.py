@@ -24,8 +24,12 @@ Handler = Callable[[InboxItem], Awaitable[None]]
 class InboxWriter:
     """Collects items from concurrent callbacks and commits them in batches."""
 
-    def __init__(self, db: Database, on_stored: Callable[[InboxItem], None], *, max_batch: int = 256) -> None:
+    def __init__(
+        self, db: Database, on_stored: Callable[[InboxItem], None], *, max_batch: int = 256, busy_window: float = 0.01
+    ) -> None:
         self.db = db
+        self.busy_window = busy_window
+        self._busy_until = 0.0
         self.on_stored = on_stored
         self.max_batch = max_batch
         self._pending: list[tuple[InboxItem, asyncio.Future[InboxItem | None]]] = []
@@ -45,7 +49,9 @@ class InboxWriter:
 
     async def submit(self, item: InboxItem) -> InboxItem | None:
         """Durably store the item; None when it was a duplicate of one stored before."""
-        fut: asyncio.Future[InboxItem | None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[InboxItem | None] = loop.create_future()
+        self._busy_until = loop.time() + self.busy_window
         self._pending.append((item, fut))
         self._wakeup.set()
         return await asyncio.shield(fut)
@@ -60,17 +66,10 @@ class InboxWriter:
                 await self._commit(batch)
 
     async def _commit(self, batch: list[tuple[InboxItem, asyncio.Future[InboxItem | None]]]) -> None:
-        results: list[InboxItem | None] = []
+        items = [item for item, _ in batch]
         try:
-            async with self.db.transaction() as tx:
-                repo = tx.repo(InboxRepo)
-                seen: set[str] = set()
-                for item, _ in batch:
-                    if item.dedupe_key in seen:
-                        results.append(None)
-                        continue
-                    seen.add(item.dedupe_key)
-                    results.append(await repo.add(item))
+            # a repeated key inside one batch conflicts with its first copy and comes back as None
+            results = await self.db.write_batch(lambda conn: InboxRepo.add_many_sync(conn, items))
         except Exception as exc:
             log.exception("inbox batch of %d failed", len(batch))
             for _, fut in batch:
@@ -84,12 +83,26 @@ class InboxWriter:
             if not fut.done():
                 fut.set_result(stored)
 
+    def busy(self) -> bool:
+        """Callbacks are arriving right now: background work should give way to acks."""
+        return bool(self._pending) or asyncio.get_running_loop().time() < self._busy_until
+
+    async def wait_quiet(self, max_wait: float = 0.25) -> None:
+        """Let acknowledgements go first under load, without starving background work forever."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_wait
+        while self.busy() and loop.time() < deadline:
+            await asyncio.sleep(0.002)
+
 
 class Dispatcher:
     """Runs `handler` for each item: in order per user, concurrently across users."""
 
-    def __init__(self, handler: Handler, *, concurrency: int = 16) -> None:
+    def __init__(
+        self, handler: Handler, *, concurrency: int = 16, gate: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self.handler = handler
+        self.gate = gate
         self._queues: dict[str, deque[InboxItem]] = {}
         self._active: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(concurrency)
@@ -111,6 +124,8 @@ class Dispatcher:
         try:
             while queue:
                 item = queue[0]
+                if self.gate is not None:
+                    await self.gate()
                 async with self._slots:
                     try:
                         await self.handler(item)

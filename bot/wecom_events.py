@@ -97,7 +97,7 @@ def parse_payload(plaintext: str) -> tuple[Any, dict[str, Any]]:
         raise PayloadError(f"unreadable message XML: {type(exc).__name__}") from exc
     if message is None or not isinstance(message._data, dict):
         raise PayloadError("empty message")
-    data = json.loads(json.dumps(message._data, ensure_ascii=False, default=str))
+    data: dict[str, Any] = message._data  # xmltodict output: str values, nested dicts/lists only
     if not data.get("MsgType"):
         raise PayloadError("message without MsgType")
     return message, data

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -107,6 +108,28 @@ class Database:
             await self._writer.execute("COMMIT")
         for callback in tx._after_commit:
             callback()
+
+    async def write_batch(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        """Run `fn` as one transaction entirely on the writer's thread: one hop for a whole batch.
+
+        The hot path (the group-committed inbox) uses this so a batch of callbacks costs one
+        thread switch instead of several per row. `fn` gets the plain sqlite3 connection.
+        """
+        assert self._writer is not None, "database is not open"
+
+        def run(conn: sqlite3.Connection) -> R:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        async with self._write_lock:
+            writer = self._writer
+            return await writer._execute(run, writer._conn)  # aiosqlite's thread runner (pinned version)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,17 @@ class InboxItem:
     received_at: datetime
     id: int = 0
     attempts: int = 0
+
+
+_INSERT = (
+    "INSERT INTO inbox (dedupe_key, source, user_id, msg_type, event, payload, received_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
+)
+
+
+def _params(item: InboxItem) -> tuple[Any, ...]:
+    return (item.dedupe_key, item.source, item.user_id, item.msg_type, item.event, dumps(item.payload),
+            to_db_time(item.received_at))
 
 
 def _item(row: Row) -> InboxItem:
@@ -43,22 +55,19 @@ class InboxRepo:
 
     async def add(self, item: InboxItem) -> InboxItem | None:
         """Insert unless the same message was accepted before; returns the stored row or None."""
-        row = await self.tx.fetchone(
-            "INSERT INTO inbox (dedupe_key, source, user_id, msg_type, event, payload, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-            (
-                item.dedupe_key,
-                item.source,
-                item.user_id,
-                item.msg_type,
-                item.event,
-                dumps(item.payload),
-                to_db_time(item.received_at),
-            ),
-        )
+        row = await self.tx.fetchone(_INSERT, _params(item))
         if row is None:
             return None
         return replace(item, id=row[0])
+
+    @staticmethod
+    def add_many_sync(conn: sqlite3.Connection, items: list[InboxItem]) -> list[InboxItem | None]:
+        """Insert a batch on the writer thread (see Database.write_batch); None marks a duplicate."""
+        stored: list[InboxItem | None] = []
+        for item in items:
+            row = conn.execute(_INSERT, _params(item)).fetchone()
+            stored.append(None if row is None else replace(item, id=row[0]))
+        return stored
 
     async def pending(self, limit: int = 1000, after_id: int = 0) -> list[InboxItem]:
         rows = await self.tx.fetchall(

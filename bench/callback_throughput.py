@@ -1,0 +1,223 @@
+"""Callback ack throughput and latency: the bot's real endpoint against a naive reference handler.
+
+    python bench/callback_throughput.py [--seconds 8] [--concurrency 32] [--rate 1000]
+
+Both servers run in their own process on loopback and receive the same kind of distinct encrypted
+callbacks (text messages that need a reply, LOCATION events that need none), prepared before the
+clock starts. Phases:
+  1. closed loop, `--concurrency` requests in flight: requests/s and ack latency, bot vs naive, ratio;
+  2. open loop at `--rate` requests/s: p50/p99 ack latency of both;
+  3. the bot with its workers saturated by slow handlers (image messages whose media download
+     takes 2 s each): ack latency of text messages sent meanwhile.
+The bot writes every callback to its SQLite inbox before answering; the naive handler stores nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from simulator import WeComSimulator  # noqa: E402
+from simulator.crypto import CallbackCipher, new_nonce  # noqa: E402
+from simulator.seed import seed_demo_org  # noqa: E402
+
+USERS = [f"bench{i:03d}" for i in range(200)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def spawn(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
+    if b"listening" not in line:
+        raise RuntimeError(f"server did not start: {line!r}")
+    return proc
+
+
+class Payloads:
+    """Distinct, signed, encrypted callbacks, made before timing starts."""
+
+    def __init__(self, sim: WeComSimulator) -> None:
+        self.sim = sim
+        self.cipher = CallbackCipher(sim.token, sim.aes_key, sim.corp_id)
+        self.msg_id = 10**15 + secrets.randbelow(10**12)
+
+    def make(self, n: int, kind: str = "mixed") -> list[tuple[dict[str, str], bytes]]:
+        out = []
+        now = int(time.time())
+        for i in range(n):
+            user = USERS[i % len(USERS)]
+            self.msg_id += 1
+            if kind == "text" or (kind == "mixed" and i % 2 == 0):
+                xml = (f"<xml><ToUserName><![CDATA[{self.sim.corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]>"
+                       f"</FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+                       f"<Content><![CDATA[帮助]]></Content><MsgId>{self.msg_id}</MsgId>"
+                       f"<AgentID>{self.sim.agent_id}</AgentID></xml>")
+            else:
+                xml = (f"<xml><ToUserName><![CDATA[{self.sim.corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]>"
+                       f"</FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+                       f"<Event><![CDATA[LOCATION]]></Event><Latitude>31.{i}</Latitude><Longitude>121.{i}</Longitude>"
+                       f"<Precision>30</Precision><AgentID>{self.sim.agent_id}</AgentID></xml>")
+            out.append(self.envelope(xml))
+        return out
+
+    def envelope(self, xml: str) -> tuple[dict[str, str], bytes]:
+        env = self.cipher.envelope(xml, timestamp=str(int(time.time())), nonce=new_nonce(),
+                                   agent_id=self.sim.agent_id)
+        return env.query, env.body.encode()
+
+
+async def closed_loop(url: str, payloads: list[tuple[dict[str, str], bytes]], seconds: float,
+                      concurrency: int) -> tuple[float, list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    it = iter(payloads)
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                try:
+                    params, body = next(it)
+                except StopIteration:
+                    return
+                t0 = time.perf_counter()
+                async with http.post(url, params=params, data=body) as resp:
+                    await resp.read()
+                    if resp.status != 200:
+                        errors += 1
+                latencies.append(time.perf_counter() - t0)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return len(latencies) / elapsed, latencies, errors
+
+
+async def open_loop(url: str, payloads: list[tuple[dict[str, str], bytes]], rate: float) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+
+        async def one(params: dict[str, str], body: bytes) -> None:
+            nonlocal errors
+            t0 = time.perf_counter()
+            async with http.post(url, params=params, data=body) as resp:
+                await resp.read()
+                if resp.status != 200:
+                    errors += 1
+            latencies.append(time.perf_counter() - t0)
+
+        tasks = []
+        start = time.perf_counter()
+        for i, (params, body) in enumerate(payloads):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(params, body)))
+        await asyncio.gather(*tasks)
+    return latencies, errors
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
+
+
+def summary(name: str, rps: float | None, lat: list[float], errors: int) -> str:
+    head = f"{name:<6}" + (f" {rps:8.0f} req/s" if rps is not None else "")
+    return (f"{head}  n={len(lat)}  p50={pct(lat, 0.50):.2f} ms  p99={pct(lat, 0.99):.2f} ms  "
+            f"max={max(lat) * 1000:.1f} ms  errors={errors}")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    args = parser.parse_args()
+
+    sim = WeComSimulator()
+    seed_demo_org(sim)
+    for user in USERS:
+        sim.add_user(user, user, [2])
+    await sim.start()
+    payloads = Payloads(sim)
+    tmp = tempfile.mkdtemp(prefix="bench-callback-")
+    bot_port, naive_port = free_port(), free_port()
+    env = {**os.environ, "WECOM_CORP_ID": sim.corp_id, "WECOM_AGENT_ID": str(sim.agent_id),
+           "WECOM_SECRET": sim.secret, "WECOM_TOKEN": sim.token, "WECOM_AES_KEY": sim.aes_key,
+           "WECOM_API_BASE": sim.base_url, "BOT_PORT": str(bot_port), "BOT_DB": f"{tmp}/bot.db",
+           "BOT_QUIET_HOURS": "", "LOG_LEVEL": "WARNING"}
+    bot = await spawn([os.environ.get("BENCH_BOT", "run_bot.py"), "--log-level", "WARNING"], env)
+    naive = await spawn(["bench/naive_callback.py", sim.token, sim.aes_key, sim.corp_id, str(naive_port)], env)
+    bot_url = f"http://127.0.0.1:{bot_port}/wecom/callback"
+    naive_url = f"http://127.0.0.1:{naive_port}/wecom/callback"
+    sim.bot_callback_url = bot_url
+    try:
+        per_run = int(args.seconds * 6000)
+        print(f"phase 1: closed loop, {args.concurrency} in flight, {args.seconds:.0f} s each "
+              "(text messages and LOCATION events, all distinct)")
+        await closed_loop(naive_url, payloads.make(500), 1, args.concurrency)  # warm-up both
+        await closed_loop(bot_url, payloads.make(500), 1, args.concurrency)
+        naive_rps, naive_lat, naive_err = await closed_loop(naive_url, payloads.make(per_run), args.seconds,
+                                                            args.concurrency)
+        bot_rps, bot_lat, bot_err = await closed_loop(bot_url, payloads.make(per_run), args.seconds,
+                                                      args.concurrency)
+        print(summary("naive", naive_rps, naive_lat, naive_err))
+        print(summary("bot", bot_rps, bot_lat, bot_err))
+        print(f"ratio bot/naive throughput: {bot_rps / naive_rps:.2f}")
+
+        n = int(args.rate * args.seconds)
+        print(f"phase 2: open loop at {args.rate:.0f} req/s for {args.seconds:.0f} s")
+        await asyncio.sleep(2)
+        lat, err = await open_loop(naive_url, payloads.make(n), args.rate)
+        print(summary("naive", None, lat, err))
+        lat, err = await open_loop(bot_url, payloads.make(n), args.rate)
+        print(summary("bot", None, lat, err))
+
+        print("phase 3: workers saturated by slow handlers (image downloads take 2 s), text acks meanwhile")
+        await asyncio.sleep(2)
+        media = sim.store_media("image", "slow.jpg", b"\xff\xd8\xff" + secrets.token_bytes(2000))
+        sim.fail_next("media/get", 200, delay=2.0)
+        slow = []
+        for i in range(200):
+            payloads.msg_id += 1
+            xml = (f"<xml><ToUserName>{sim.corp_id}</ToUserName><FromUserName>{USERS[i]}</FromUserName>"
+                   f"<CreateTime>{int(time.time())}</CreateTime><MsgType>image</MsgType>"
+                   f"<PicUrl>{sim.base_url}/sim/pic/{media.media_id}</PicUrl><MediaId>{media.media_id}</MediaId>"
+                   f"<MsgId>{payloads.msg_id}</MsgId><AgentID>{sim.agent_id}</AgentID></xml>")
+            slow.append(payloads.envelope(xml))
+        await closed_loop(bot_url, slow, 30, 50)
+        lat, err = await open_loop(bot_url, payloads.make(int(args.rate * 3), kind="text"), args.rate / 2)
+        print(summary("bot", None, lat, err) + "  (under load; max must stay < 1000 ms)")
+    finally:
+        for proc in (bot, naive):
+            proc.terminate()
+            await proc.wait()
+        await sim.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

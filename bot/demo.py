@@ -1,0 +1,60 @@
+"""`python run_bot.py --demo`: the bot, a local WeCom simulator with a seeded org, and a chat page.
+
+No credentials are needed: the simulator plays WeCom (its own keys, its own API), the bot talks to
+it exactly as it would talk to qyapi.weixin.qq.com, and the chat page at /demo/ lets a person act
+as any member of the seeded company.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.clock import Clock
+from bot.serve import start_site, wait_for_signal
+from bot.settings import Settings
+from simulator import WeComSimulator
+from simulator.seed import seed_demo_org
+
+DEMO_DB = Path("data/demo.db")
+
+
+def demo_settings(settings: Settings, sim: WeComSimulator) -> Settings:
+    """The operator's settings, with WeCom identity and keys taken from the simulator."""
+    db = settings.bot_db if "bot_db" in settings.model_fields_set else DEMO_DB
+    return settings.model_copy(
+        update={
+            "wecom_corp_id": sim.corp_id,
+            "wecom_agent_id": sim.agent_id,
+            "wecom_secret": sim.secret,
+            "wecom_token": sim.token,
+            "wecom_aes_key": sim.aes_key,
+            "wecom_contact_secret": sim.contact_secret,
+            "wecom_api_base": sim.base_url,
+            "bot_db": db,
+            "finance_api_token": settings.finance_api_token or "demo-finance-token",
+        }
+    )
+
+
+async def run_demo(settings: Settings) -> int:
+    from bot.app import create_app  # after settings are known, so a bad setting fails fast
+
+    clock = Clock()
+    sim = WeComSimulator(clock=clock.timestamp)
+    seed_demo_org(sim)
+    sim_url = await sim.start(settings.bot_host, 0)
+    demo = demo_settings(settings, sim)
+    app = create_app(demo, clock=clock)
+    runner, bot_url = await start_site(app, demo.bot_host, demo.bot_port)
+    sim.bot_callback_url = f"{bot_url}/wecom/callback"
+    sim.bot_contact_url = f"{bot_url}/wecom/contacts"
+    sim.bot_public_url = bot_url
+    print(f"finance bot (demo) listening on {bot_url}", flush=True)
+    print(f"WeCom simulator on {sim_url}; finance API token: {demo.finance_api_token}", flush=True)
+    print(f"open the demo chat: {sim_url}/demo/", flush=True)
+    try:
+        await wait_for_signal()
+    finally:
+        await runner.cleanup()
+        await sim.stop()
+    return 0
