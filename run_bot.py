@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
+from bot.logs import setup_logging
 from bot.settings import SettingsError, load_settings
 
 
@@ -19,6 +19,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="WeCom finance assistant")
     parser.add_argument("--demo", action="store_true", help="run with the built-in WeCom simulator")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-json", action="store_true", help="one JSON object per log line")
     sub = parser.add_subparsers(dest="command")
     audit = sub.add_parser("audit", help="audit log tools")
     audit.add_argument("action", choices=["verify"])
@@ -27,8 +28,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    setup_logging(args.log_level, as_json=args.log_json)
     try:
         settings = load_settings(demo=args.demo or args.command == "audit")
     except SettingsError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,14 @@ TOKEN_ERRORS = frozenset({40014, 42001})
 BAD_SECRET = 40001
 RATE_LIMITED = frozenset({45009, 45033})
 REFRESH_MARGIN = 300.0
+
+
+SECRET_PARAMS = re.compile(r"(access_token|corpsecret|key|code)=[^&\s'\"]+")
+
+
+def redact(text: str) -> str:
+    """Errors may quote request URLs; credentials in them must never reach logs or the database."""
+    return SECRET_PARAMS.sub(r"\1=***", text)
 
 
 class WeComError(Exception):
@@ -150,7 +159,7 @@ class WeComClient:
                 data = await resp.json(content_type=None)
         except (TimeoutError, aiohttp.ClientError) as exc:
             metrics.WECOM_API.labels(path, "transport_error").inc()
-            raise Transient(path, -2, f"{type(exc).__name__}: {exc}") from exc
+            raise Transient(path, -2, redact(f"{type(exc).__name__}: {exc}")) from exc
         return self._check(path, data)
 
     def _check(self, path: str, data: Any) -> dict[str, Any]:
@@ -160,7 +169,7 @@ class WeComClient:
         if errcode == 0:
             metrics.WECOM_API.labels(path, "ok").inc()
             return data
-        errmsg = str(data.get("errmsg", ""))
+        errmsg = redact(str(data.get("errmsg", "")))
         metrics.WECOM_API.labels(path, str(errcode)).inc()
         if errcode == -1:
             raise Transient(path, errcode, errmsg)
@@ -206,7 +215,7 @@ class WeComClient:
                     ctype = resp.headers.get("Content-Type", "")
                     body = await resp.read()
             except (TimeoutError, aiohttp.ClientError) as exc:
-                raise Transient("media/get", -2, str(exc)) from exc
+                raise Transient("media/get", -2, redact(str(exc))) from exc
             if "json" in ctype or "text/plain" in ctype:
                 try:
                     self._check("media/get", json.loads(body))
