@@ -8,6 +8,7 @@ different users run concurrently up to a limit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,9 @@ class InboxWriter:
         self.db = db
         self.busy_window = busy_window
         self._busy_until = 0.0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+        self._quiet_timer: asyncio.TimerHandle | None = None
         self.on_stored = on_stored
         self.max_batch = max_batch
         self._pending: list[tuple[InboxItem, asyncio.Future[InboxItem | None]]] = []
@@ -52,6 +56,9 @@ class InboxWriter:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[InboxItem | None] = loop.create_future()
         self._busy_until = loop.time() + self.busy_window
+        if self._quiet_timer is None:
+            self._quiet.clear()
+            self._quiet_timer = loop.call_at(self._busy_until, self._check_quiet)
         self._pending.append((item, fut))
         self._wakeup.set()
         return await asyncio.shield(fut)
@@ -83,16 +90,21 @@ class InboxWriter:
             if not fut.done():
                 fut.set_result(stored)
 
-    def busy(self) -> bool:
-        """Callbacks are arriving right now: background work should give way to acks."""
-        return bool(self._pending) or asyncio.get_running_loop().time() < self._busy_until
+    def _check_quiet(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._pending or loop.time() < self._busy_until:
+            self._quiet_timer = loop.call_at(self._busy_until, self._check_quiet)
+        else:
+            self._quiet_timer = None
+            self._quiet.set()
 
     async def wait_quiet(self, max_wait: float = 0.25) -> None:
         """Let acknowledgements go first under load, without starving background work forever."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max_wait
-        while self.busy() and loop.time() < deadline:
-            await asyncio.sleep(0.002)
+        if self._quiet.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max_wait):
+                await self._quiet.wait()
 
 
 class Dispatcher:
