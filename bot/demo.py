@@ -7,6 +7,7 @@ as any member of the seeded company.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from bot.clock import Clock
@@ -36,13 +37,21 @@ def demo_settings(settings: Settings, sim: WeComSimulator) -> Settings:
     )
 
 
+async def _start_simulator(sim: WeComSimulator, settings: Settings) -> str:
+    """The simulator next to the bot (BOT_PORT + 1) when that port is free, so the page URL is stable."""
+    if settings.bot_port:
+        with contextlib.suppress(OSError):
+            return await sim.start(settings.bot_host, settings.bot_port + 1)
+    return await sim.start(settings.bot_host, 0)
+
+
 async def run_demo(settings: Settings) -> int:
     from bot.app import create_app  # after settings are known, so a bad setting fails fast
 
     clock = Clock()
     sim = WeComSimulator(clock=clock.timestamp)
     seed_demo_org(sim)
-    sim_url = await sim.start(settings.bot_host, 0)
+    sim_url = await _start_simulator(sim, settings)
     demo = demo_settings(settings, sim)
     app = create_app(demo, clock=clock)
     runner, bot_url = await start_site(app, demo.bot_host, demo.bot_port)
