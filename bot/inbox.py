@@ -26,14 +26,13 @@ class InboxWriter:
     """Collects items from concurrent callbacks and commits them in batches."""
 
     def __init__(
-        self, db: Database, on_stored: Callable[[InboxItem], None], *, max_batch: int = 256, busy_window: float = 0.01
+        self, db: Database, on_stored: Callable[[InboxItem], None], *, max_batch: int = 256, pressure: int = 4
     ) -> None:
         self.db = db
-        self.busy_window = busy_window
-        self._busy_until = 0.0
+        self.pressure = pressure
+        self._waiting = 0
         self._quiet = asyncio.Event()
         self._quiet.set()
-        self._quiet_timer: asyncio.TimerHandle | None = None
         self.on_stored = on_stored
         self.max_batch = max_batch
         self._pending: list[tuple[InboxItem, asyncio.Future[InboxItem | None]]] = []
@@ -53,15 +52,18 @@ class InboxWriter:
 
     async def submit(self, item: InboxItem) -> InboxItem | None:
         """Durably store the item; None when it was a duplicate of one stored before."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[InboxItem | None] = loop.create_future()
-        self._busy_until = loop.time() + self.busy_window
-        if self._quiet_timer is None:
-            self._quiet.clear()
-            self._quiet_timer = loop.call_at(self._busy_until, self._check_quiet)
+        fut: asyncio.Future[InboxItem | None] = asyncio.get_running_loop().create_future()
         self._pending.append((item, fut))
         self._wakeup.set()
-        return await asyncio.shield(fut)
+        self._waiting += 1
+        if self._waiting >= self.pressure:
+            self._quiet.clear()
+        try:
+            return await asyncio.shield(fut)
+        finally:
+            self._waiting -= 1
+            if self._waiting < self.pressure:
+                self._quiet.set()
 
     async def _run(self) -> None:
         while True:
@@ -90,16 +92,12 @@ class InboxWriter:
             if not fut.done():
                 fut.set_result(stored)
 
-    def _check_quiet(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._pending or loop.time() < self._busy_until:
-            self._quiet_timer = loop.call_at(self._busy_until, self._check_quiet)
-        else:
-            self._quiet_timer = None
-            self._quiet.set()
-
     async def wait_quiet(self, max_wait: float = 0.25) -> None:
-        """Let acknowledgements go first under load, without starving background work forever."""
+        """Under pressure (`pressure` or more callbacks waiting for their ack), let acks go first.
+
+        Ordinary traffic never waits here; a burst defers processing until it eases, and at most
+        `max_wait` per item so background work is never starved.
+        """
         if self._quiet.is_set():
             return
         with contextlib.suppress(TimeoutError):
