@@ -33,7 +33,7 @@ from simulator import WeComSimulator  # noqa: E402
 from simulator.crypto import CallbackCipher, new_nonce  # noqa: E402
 from simulator.seed import seed_demo_org  # noqa: E402
 
-USERS = [f"bench{i:03d}" for i in range(200)]
+USERS = [f"bench{i:04d}" for i in range(1000)]
 
 
 def free_port() -> int:
@@ -140,6 +140,19 @@ async def open_loop(url: str, payloads: list[tuple[dict[str, str], bytes]], rate
     return latencies, errors
 
 
+async def drain(health_url: str, limit: float = 120.0) -> float:
+    """Wait until the bot has processed and sent everything; returns how long that took."""
+    started = time.perf_counter()
+    async with aiohttp.ClientSession() as http:
+        while time.perf_counter() - started < limit:
+            async with http.get(health_url) as resp:
+                health = await resp.json()
+            if health["queue"] == 0 and not health["inbox"].get("pending") and not health["outbound"].get("pending"):
+                break
+            await asyncio.sleep(0.2)
+    return time.perf_counter() - started
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
@@ -175,6 +188,7 @@ async def main() -> None:
     bot_url = f"http://127.0.0.1:{bot_port}/wecom/callback"
     naive_url = f"http://127.0.0.1:{naive_port}/wecom/callback"
     sim.bot_callback_url = bot_url
+    health_url = f"http://127.0.0.1:{bot_port}/healthz"
     try:
         per_run = int(args.seconds * 6000)
         print(f"phase 1: closed loop, {args.concurrency} in flight, {args.seconds:.0f} s each "
@@ -188,21 +202,21 @@ async def main() -> None:
         print(summary("naive", naive_rps, naive_lat, naive_err))
         print(summary("bot", bot_rps, bot_lat, bot_err))
         print(f"ratio bot/naive throughput: {bot_rps / naive_rps:.2f}")
+        print(f"        the bot then finished processing and replying in {await drain(health_url):.1f} s")
 
         n = int(args.rate * args.seconds)
         print(f"phase 2: open loop at {args.rate:.0f} req/s for {args.seconds:.0f} s")
-        await asyncio.sleep(2)
         lat, err = await open_loop(naive_url, payloads.make(n), args.rate)
         print(summary("naive", None, lat, err))
         lat, err = await open_loop(bot_url, payloads.make(n), args.rate)
         print(summary("bot", None, lat, err))
+        print(f"        the bot then finished processing and replying in {await drain(health_url):.1f} s")
 
         print("phase 3: workers saturated by slow handlers (image downloads take 2 s), text acks meanwhile")
-        await asyncio.sleep(2)
         media = sim.store_media("image", "slow.jpg", b"\xff\xd8\xff" + secrets.token_bytes(2000))
         sim.fail_next("media/get", 200, delay=2.0)
         slow = []
-        for i in range(200):
+        for i in range(200):  # 200 users each waiting on a slow download
             payloads.msg_id += 1
             xml = (f"<xml><ToUserName>{sim.corp_id}</ToUserName><FromUserName>{USERS[i]}</FromUserName>"
                    f"<CreateTime>{int(time.time())}</CreateTime><MsgType>image</MsgType>"

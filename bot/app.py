@@ -107,7 +107,12 @@ def create_app(
 
 
 def default_plugins() -> list[Plugin]:
-    return []
+    # imported here: the plugins import this module for BOT and Bot
+    from bot.finance_api import FinanceApi
+    from bot.h5 import UploadPage
+    from bot.webhooks import WebhookDelivery
+
+    return [FinanceApi(), WebhookDelivery(), UploadPage()]
 
 
 class _CallbackRoutes:
@@ -161,7 +166,9 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     worker = Worker(db, router, services)
     dispatcher = Dispatcher(worker.handle, concurrency=settings.bot_workers)
     writer = InboxWriter(db, dispatcher.dispatch)
+    dispatcher.gate = writer.wait_quiet  # acknowledgements first; processing catches up after bursts
     sender = OutboundSender(db, client, settings.wecom_agent_id, clock.now)
+    sender.gate = writer.wait_quiet
     scheduler = Scheduler(db, clock.now, dispatcher.dispatch)
     orgsync = OrgSync(db, client, clock.now, dispatcher.dispatch)
     services.wake_sender = sender.wake

@@ -26,11 +26,14 @@ class InboxWriter:
     """Collects items from concurrent callbacks and commits them in batches."""
 
     def __init__(
-        self, db: Database, on_stored: Callable[[InboxItem], None], *, max_batch: int = 256, pressure: int = 4
+        self, db: Database, on_stored: Callable[[InboxItem], None], *, max_batch: int = 256, pressure: int = 4,
+        slow_ack: float = 0.004,
     ) -> None:
         self.db = db
         self.pressure = pressure
+        self.slow_ack = slow_ack
         self._waiting = 0
+        self._latency = 0.0
         self._quiet = asyncio.Event()
         self._quiet.set()
         self.on_stored = on_stored
@@ -52,18 +55,27 @@ class InboxWriter:
 
     async def submit(self, item: InboxItem) -> InboxItem | None:
         """Durably store the item; None when it was a duplicate of one stored before."""
-        fut: asyncio.Future[InboxItem | None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[InboxItem | None] = loop.create_future()
         self._pending.append((item, fut))
         self._wakeup.set()
         self._waiting += 1
-        if self._waiting >= self.pressure:
-            self._quiet.clear()
+        started = loop.time()
+        self._update_quiet()
         try:
             return await asyncio.shield(fut)
         finally:
             self._waiting -= 1
-            if self._waiting < self.pressure:
-                self._quiet.set()
+            self._latency += 0.2 * (loop.time() - started - self._latency)
+            self._update_quiet()
+
+    def _update_quiet(self) -> None:
+        """Quiet unless acks queue up or slow down (the loop is saturated by background work)."""
+        pressed = self._waiting >= self.pressure or (self._waiting > 0 and self._latency > self.slow_ack)
+        if pressed:
+            self._quiet.clear()
+        else:
+            self._quiet.set()
 
     async def _run(self) -> None:
         while True:
@@ -93,7 +105,8 @@ class InboxWriter:
                 fut.set_result(stored)
 
     async def wait_quiet(self, max_wait: float = 0.25) -> None:
-        """Under pressure (`pressure` or more callbacks waiting for their ack), let acks go first.
+        """Under pressure (`pressure` or more callbacks waiting for their ack, or acks slower than
+        `slow_ack` on average), let acks go first.
 
         Ordinary traffic never waits here; a burst defers processing until it eases, and at most
         `max_wait` per item so background work is never starved.

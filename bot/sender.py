@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -53,11 +53,14 @@ class OutboundSender:
         self._slots = asyncio.Semaphore(concurrency)
         self._wakeup = asyncio.Event()
         self._in_flight: set[str] = set()
+        self._in_flight_ids: set[int] = set()
+        self.batch = 4 * concurrency
         self._completed = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._limiters: dict[str, AsyncLimiter] = {}
         self._rates = {"user": per_user_per_minute, "robot": robot_per_minute}
         self._loop_task: asyncio.Task[None] | None = None
+        self.gate: Callable[[], Awaitable[None]] | None = None
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="outbound-sender")
@@ -89,7 +92,7 @@ class OutboundSender:
             completed = self._completed
             async with self.db.read() as tx:
                 repo = tx.repo(OutboundRepo)
-                rows = await repo.due(self.now())
+                rows = await repo.due(self.now(), limit=self.batch, exclude=self._in_flight_ids)
                 next_at = await repo.next_due_at()
             if completed == self._completed:
                 break
@@ -97,6 +100,7 @@ class OutboundSender:
             if row.order_key in self._in_flight:
                 continue
             self._in_flight.add(row.order_key)
+            self._in_flight_ids.add(row.id)
             task = asyncio.create_task(self._deliver(row))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -107,6 +111,8 @@ class OutboundSender:
 
     async def _deliver(self, row: Outbound) -> None:
         try:
+            if self.gate is not None:
+                await self.gate()
             async with self._slots:
                 await self._limiter(row).acquire()
                 try:
@@ -127,6 +133,7 @@ class OutboundSender:
         finally:
             self._completed += 1
             self._in_flight.discard(row.order_key)
+            self._in_flight_ids.discard(row.id)
             self.wake()
 
     async def _send(self, row: Outbound) -> dict[str, Any]:

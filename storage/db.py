@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -39,12 +40,11 @@ class Tx:
         return await self.conn.executemany(sql, params)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.conn.execute_fetchall(sql, params)  # one thread hop, not three
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
         cur = await self.conn.execute(sql, params)
@@ -61,6 +61,45 @@ class Tx:
         return self._repos[cls]  # type: ignore[no-any-return]
 
 
+class PriorityLock:
+    """A FIFO lock where urgent waiters go first: inbox commits (acks wait on them) jump the queue
+    of handler transactions instead of waiting behind every one of them."""
+
+    def __init__(self) -> None:
+        self._locked = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+
+    @asynccontextmanager
+    async def hold(self, *, urgent: bool = False) -> AsyncIterator[None]:
+        if self._locked or self._urgent or (self._normal and not urgent):
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            (self._urgent if urgent else self._normal).append(fut)
+            try:
+                await fut
+            except BaseException:
+                if fut.done() and not fut.cancelled():
+                    self._release()  # we were handed the lock while being cancelled
+                else:
+                    (self._urgent if urgent else self._normal).remove(fut)
+                raise
+        else:
+            self._locked = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        for queue in (self._urgent, self._normal):
+            while queue:
+                fut = queue.popleft()
+                if not fut.done():
+                    fut.set_result(None)  # ownership passes directly; _locked stays True
+                    return
+        self._locked = False
+
+
 class Database:
     """Owns the connections; `transaction()` for writes, `read()` for snapshot reads."""
 
@@ -69,7 +108,7 @@ class Database:
         self.synchronous = synchronous
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
+        self._write_lock = PriorityLock()
         self._read_lock = asyncio.Lock()
 
     async def open(self) -> None:
@@ -97,7 +136,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         """A write transaction; commits on success, rolls back on any exception."""
         assert self._writer is not None, "database is not open"
-        async with self._write_lock:
+        async with self._write_lock.hold():
             tx = Tx(self._writer)
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
@@ -127,7 +166,7 @@ class Database:
             conn.execute("COMMIT")
             return result
 
-        async with self._write_lock:
+        async with self._write_lock.hold(urgent=True):
             writer = self._writer
             return await writer._execute(run, writer._conn)  # aiosqlite's thread runner (pinned version)
 

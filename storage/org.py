@@ -207,9 +207,9 @@ class OrgRepo:
 
     async def delete_tags_except(self, keep: Iterable[int]) -> None:
         ids = list(keep)
-        marks = ",".join("?" * len(ids)) or "NULL"
-        await self.tx.execute(f"DELETE FROM tag_users WHERE tag_id NOT IN ({marks})", ids)
-        await self.tx.execute(f"DELETE FROM tags WHERE id NOT IN ({marks})", ids)
+        where = f" WHERE tag_id NOT IN ({','.join('?' * len(ids))})" if ids else ""
+        await self.tx.execute(f"DELETE FROM tag_users{where}", ids)
+        await self.tx.execute(f"DELETE FROM tags{where.replace('tag_id', 'id')}", ids)
 
     async def tag_members(self, tag_name: str) -> list[str]:
         rows = await self.tx.fetchall(

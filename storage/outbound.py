@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,14 +52,19 @@ class OutboundRepo:
             (channel, order_key, dumps(body), to_db_time(not_before), to_db_time(now)),
         )
 
-    async def due(self, now: datetime, limit: int = 200) -> list[Outbound]:
-        """Pending rows whose time has come, oldest first; a key blocked by an earlier row waits."""
+    async def due(self, now: datetime, limit: int = 200, exclude: Iterable[int] = ()) -> list[Outbound]:
+        """Pending rows whose time has come, oldest first; a key blocked by an earlier row waits.
+
+        `exclude`: rows already being delivered, so they are not read again.
+        """
+        skip = list(exclude)
+        not_in = f" AND o.id NOT IN ({','.join('?' * len(skip))})" if skip else ""
         rows = await self.tx.fetchall(
             "SELECT * FROM outbound o WHERE o.status = 'pending' AND o.not_before <= ?"
             " AND NOT EXISTS (SELECT 1 FROM outbound p WHERE p.order_key = o.order_key"
             " AND p.status = 'pending' AND p.id < o.id AND p.not_before <= ?)"
-            " ORDER BY o.id LIMIT ?",
-            (to_db_time(now), to_db_time(now), limit),
+            f"{not_in} ORDER BY o.id LIMIT ?",
+            (to_db_time(now), to_db_time(now), *skip, limit),
         )
         return [_outbound(r) for r in rows]
 
