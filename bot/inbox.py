@@ -147,9 +147,9 @@ class Dispatcher:
         try:
             while queue:
                 item = queue[0]
-                if self.gate is not None:
-                    await self.gate()
                 async with self._slots:
+                    if self.gate is not None:  # inside the slot: at most `concurrency` items pass per wait
+                        await self.gate()
                     try:
                         await self.handler(item)
                     except Exception:  # the handler records failures itself; never stop the queue

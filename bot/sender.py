@@ -111,9 +111,9 @@ class OutboundSender:
 
     async def _deliver(self, row: Outbound) -> None:
         try:
-            if self.gate is not None:
-                await self.gate()
             async with self._slots:
+                if self.gate is not None:
+                    await self.gate()
                 await self._limiter(row).acquire()
                 try:
                     result = await self._send(row)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     bot_port: int = Field(default=8080, ge=0, le=65535)
     bot_public_url: str = ""
     bot_db: Path = Path("data/bot.db")
+    bot_db_sync: Literal["normal", "full"] = "normal"
     bot_timezone: str = "Asia/Shanghai"
     bot_rules: Path | None = None
     bot_finance_reviewers: UserIds = ()

@@ -103,7 +103,7 @@ class PriorityLock:
 class Database:
     """Owns the connections; `transaction()` for writes, `read()` for snapshot reads."""
 
-    def __init__(self, path: Path | str, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: Path | str, *, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
         self.synchronous = synchronous
         self._writer: aiosqlite.Connection | None = None
