@@ -190,7 +190,7 @@ async def main() -> None:
     sim.bot_callback_url = bot_url
     health_url = f"http://127.0.0.1:{bot_port}/healthz"
     try:
-        per_run = int(args.seconds * 6000)
+        per_run = int(args.seconds * 15000)
         print(f"phase 1: closed loop, {args.concurrency} in flight, {args.seconds:.0f} s each "
               "(text messages and LOCATION events, all distinct)")
         await closed_loop(naive_url, payloads.make(500), 1, args.concurrency)  # warm-up both

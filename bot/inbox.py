@@ -104,7 +104,7 @@ class InboxWriter:
             if not fut.done():
                 fut.set_result(stored)
 
-    async def wait_quiet(self, max_wait: float = 0.25) -> None:
+    async def wait_quiet(self, max_wait: float = 1.0) -> None:
         """Under pressure (`pressure` or more callbacks waiting for their ack, or acks slower than
         `slow_ack` on average), let acks go first.
 
