@@ -82,8 +82,9 @@ class Scheduler:
             except Exception:
                 log.exception("scheduler tick failed")
                 delay = 1.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow a cancel
+                async with asyncio.timeout(delay):
+                    await self._wakeup.wait()
 
     async def _fire_timers(self) -> int:
         now = self.now()

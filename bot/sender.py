@@ -82,8 +82,9 @@ class OutboundSender:
             except Exception:
                 log.exception("outbound pump failed")
                 delay = 1.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow a cancel
+                async with asyncio.timeout(delay):
+                    await self._wakeup.wait()
 
     async def _pump(self) -> float:
         """Start sends for due rows; return how long to sleep if nothing wakes us."""

@@ -1,0 +1,161 @@
+"""What the finance platform receives and reads: the webhook outbox and the expense search.
+
+Outbox rows are written in the transaction of the state change they report; a row keeps its
+event id for life, so every retry carries the same id. Rows of one expense are delivered in id
+order: a row waits while an earlier row of the same expense is still pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from storage.codec import dumps, from_db_time, loads, to_db_time
+from storage.db import Row, Tx
+from storage.expenses import Expense, ExpenseRepo
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    id: int
+    event_id: str
+    type: str
+    number: str
+    data: dict[str, Any]
+    created_at: datetime
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+def _event(row: Row) -> WebhookEvent:
+    return WebhookEvent(
+        id=row["id"],
+        event_id=row["event_id"],
+        type=row["type"],
+        number=row["number"],
+        data=loads(row["data"]),
+        created_at=from_db_time(row["created_at"]),  # type: ignore[arg-type]
+        status=row["status"],
+        attempts=row["attempts"],
+        next_attempt_at=from_db_time(row["next_attempt_at"]),  # type: ignore[arg-type]
+        last_error=row["last_error"],
+        delivered_at=from_db_time(row["delivered_at"]),
+    )
+
+
+class WebhookRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def add(self, event_id: str, type_: str, number: str, data: dict[str, Any], now: datetime) -> int:
+        return await self.tx.insert(
+            "INSERT INTO webhook_events (event_id, type, number, data, created_at, next_attempt_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (event_id, type_, number, dumps(data), to_db_time(now), to_db_time(now)),
+        )
+
+    async def due_heads(self, now: datetime, limit: int = 500) -> list[WebhookEvent]:
+        """The oldest pending event of each expense, when its next attempt is due."""
+        rows = await self.tx.fetchall(
+            "SELECT * FROM webhook_events w WHERE w.status = 'pending' AND w.next_attempt_at <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.number = w.number AND p.status = 'pending'"
+            " AND p.id < w.id) ORDER BY w.id LIMIT ?",
+            (to_db_time(now), limit),
+        )
+        return [_event(r) for r in rows]
+
+    async def due_of(self, number: str, now: datetime, limit: int = 50) -> list[WebhookEvent]:
+        """The expense's pending events in order, if the oldest one is due (else none)."""
+        rows = await self.tx.fetchall(
+            "SELECT * FROM webhook_events WHERE number = ? AND status = 'pending' ORDER BY id LIMIT ?", (number, limit)
+        )
+        events = [_event(r) for r in rows]
+        return events if events and events[0].next_attempt_at <= now else []
+
+    async def next_attempt_at(self) -> datetime | None:
+        row = await self.tx.fetchone("SELECT MIN(next_attempt_at) FROM webhook_events WHERE status = 'pending'")
+        return from_db_time(row[0]) if row and row[0] else None
+
+    async def mark_delivered(self, ids: Iterable[int], now: datetime) -> None:
+        await self.tx.executemany(
+            "UPDATE webhook_events SET status = 'delivered', attempts = attempts + 1, delivered_at = ?,"
+            " last_error = NULL WHERE id = ? AND status = 'pending'",
+            [(to_db_time(now), i) for i in ids],
+        )
+
+    async def retry_later(self, event_id: int, when: datetime, error: str) -> None:
+        await self.tx.execute(
+            "UPDATE webhook_events SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+            " WHERE id = ? AND status = 'pending'",
+            (to_db_time(when), error[:2000], event_id),
+        )
+
+    async def mark_failed(self, event_id: int, error: str) -> None:
+        await self.tx.execute(
+            "UPDATE webhook_events SET status = 'failed', attempts = attempts + 1, last_error = ?"
+            " WHERE id = ? AND status = 'pending'",
+            (error[:2000], event_id),
+        )
+
+    async def requeue(self, event_id: str, now: datetime) -> bool:
+        cur = await self.tx.execute(
+            "UPDATE webhook_events SET status = 'pending', next_attempt_at = ? WHERE event_id = ? AND status = 'failed'",
+            (to_db_time(now), event_id),
+        )
+        return cur.rowcount == 1
+
+    async def by_event_id(self, event_id: str) -> WebhookEvent | None:
+        row = await self.tx.fetchone("SELECT * FROM webhook_events WHERE event_id = ?", (event_id,))
+        return None if row is None else _event(row)
+
+    async def search(
+        self, *, status: str | None = None, number: str | None = None, after_id: int = 0, limit: int = 100
+    ) -> list[WebhookEvent]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM webhook_events WHERE (? IS NULL OR status = ?) AND (? IS NULL OR number = ?) AND id > ?"
+            " ORDER BY id LIMIT ?",
+            (status, status, number, number, after_id, limit),
+        )
+        return [_event(r) for r in rows]
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.tx.fetchall("SELECT status, COUNT(*) FROM webhook_events GROUP BY status")
+        return {r[0]: r[1] for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class ExpenseFilter:
+    status: str | None = None
+    submitter: str | None = None
+    department_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+class ExpenseSearchRepo:
+    """The finance platform's filtered, paginated view of expenses (newest first)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def search(self, f: ExpenseFilter, *, limit: int, offset: int) -> tuple[list[Expense], int]:
+        where = (
+            "WHERE (? IS NULL OR status = ?) AND (? IS NULL OR submitter = ?) AND (? IS NULL OR department_id = ?)"
+            " AND (? IS NULL OR expense_date >= ?) AND (? IS NULL OR expense_date <= ?)"
+        )
+        start = f.date_from.isoformat() if f.date_from else None
+        end = f.date_to.isoformat() if f.date_to else None
+        params = (f.status, f.status, f.submitter, f.submitter, f.department_id, f.department_id,
+                  start, start, end, end)
+        rows = await self.tx.fetchall(
+            f"SELECT id FROM expenses {where} ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset)
+        )
+        total = await self.tx.fetchone(f"SELECT COUNT(*) FROM expenses {where}", params)
+        repo = self.tx.repo(ExpenseRepo)
+        found = [await repo.by_id(r[0]) for r in rows]
+        return [e for e in found if e is not None], int(total[0]) if total else 0
