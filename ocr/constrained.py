@@ -1,0 +1,87 @@
+"""Most likely valid tax id given the recogniser's per-character probabilities.
+
+A misread tax id is usually one glyph whose runner-up was right. The USCC check character is a
+weighted sum mod 31, so the best valid code over all per-position alternatives can be found
+exactly with a small dynamic programme over the 31 possible partial sums.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ocr.validate import USCC_ALPHABET
+
+_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_INDEX = {c: i for i, c in enumerate(USCC_ALPHABET)}
+# Letters a USCC cannot contain, read as the character they most resemble.
+_LOOKALIKE = {"O": "0", "I": "1", "Z": "2", "S": "5", "V": "Y", "o": "0", "l": "1", "i": "1"}
+_FLOOR = 1e-6  # probability assumed for a character the recogniser did not consider at all
+
+Alternatives = list[list[tuple[str, float]]]  # per emitted character: (char, probability), best first
+
+
+def _as_uscc_chars(options: list[tuple[str, float]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for ch, p in options:
+        c = _LOOKALIKE.get(ch, ch.upper())
+        if c in _INDEX:
+            out[c] = max(out.get(c, 0.0), p)
+    return out
+
+
+def _code_runs(alts: Alternatives) -> list[Alternatives]:
+    """Runs of consecutive positions whose best reading is a letter or digit (the code, not the label)."""
+    runs: list[Alternatives] = []
+    current: Alternatives = []
+    for options in alts:
+        if options and options[0][0].isascii() and options[0][0].isalnum():
+            current.append(options)
+        else:
+            if current:
+                runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return runs
+
+
+def best_valid_uscc(alts: Alternatives) -> tuple[str, float] | None:
+    """The most probable 18-character code with a correct check character, and its probability
+    relative to the unconstrained best reading (1.0 = the plain reading was already valid)."""
+    runs = [r for r in _code_runs(alts) if len(r) in (18, 19)]
+    if not runs:
+        return None
+    best: tuple[str, float] | None = None
+    for run in runs:
+        variants = [run] if len(run) == 18 else [run[:i] + run[i + 1:] for i in range(len(run))]
+        for positions in variants:
+            found = _decode18([_as_uscc_chars(o) for o in positions])
+            if found and (best is None or found[1] > best[1]):
+                best = found
+    return best
+
+
+def _decode18(pos: list[dict[str, float]]) -> tuple[str, float] | None:
+    if any(not p for p in pos):
+        return None
+    # dp maps partial weighted sum mod 31 -> (log probability, characters so far)
+    dp: dict[int, tuple[float, str]] = {0: (0.0, "")}
+    for i in range(17):
+        nxt: dict[int, tuple[float, str]] = {}
+        for state, (lp, prefix) in dp.items():
+            for ch, p in pos[i].items():
+                s = (state + _INDEX[ch] * _WEIGHTS[i]) % 31
+                cand = lp + math.log(max(p, _FLOOR))
+                if s not in nxt or cand > nxt[s][0]:
+                    nxt[s] = (cand, prefix + ch)
+        dp = nxt
+    best: tuple[float, str] | None = None
+    for state, (lp, prefix) in dp.items():
+        check = USCC_ALPHABET[(31 - state) % 31]
+        total = lp + math.log(max(pos[17].get(check, 0.0), _FLOOR))
+        if best is None or total > best[0]:
+            best = (total, prefix + check)
+    if best is None:
+        return None
+    plain = sum(math.log(max(max(p.values()), _FLOOR)) for p in pos)
+    return best[1], math.exp(best[0] - plain)

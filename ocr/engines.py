@@ -1,0 +1,232 @@
+"""OCR engines behind one small interface, chosen by name and loaded once per process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from ocr.preprocess import drop_red, flatten_light
+
+ENGINES: tuple[str, ...] = ("rapidocr", "tesseract")
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in page pixels
+BoxFilter = Callable[[Box], bool]  # which text boxes of a page are worth recognising
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One recognised line: text, axis-aligned box (x0, y0, x1, y1) in page pixels, confidence 0..1."""
+
+    text: str
+    box: Box
+    score: float
+
+    @property
+    def cx(self) -> float:
+        return (self.box[0] + self.box[2]) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.box[1] + self.box[3]) / 2
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+
+class OcrEngine(Protocol):
+    """What the reader needs from an engine: the lines of a page (optionally only the boxes ``keep``
+    accepts), the text of a one-line crop, and how it likes its page prepared."""
+
+    name: str
+    page_width: int  # width the page is scaled to before reading; engines differ in what suits them
+    fades_seals: bool  # prepare() already removes red ink, so a second, seal-faded reading adds nothing
+
+    def prepare(self, page: np.ndarray) -> np.ndarray: ...
+
+    def read_lines(self, image: np.ndarray, keep: BoxFilter | None = None) -> list[TextLine]: ...
+
+    def read_line(self, crop: np.ndarray) -> tuple[str, float]: ...
+
+
+def _bbox(quad: np.ndarray) -> Box:
+    return (float(quad[:, 0].min()), float(quad[:, 1].min()), float(quad[:, 0].max()), float(quad[:, 1].max()))
+
+
+def item_table_rows(boxes: list[Box]) -> set[int]:
+    """Indices of boxes on item-table rows: rows of six or more boxes, none of them long text.
+
+    Invoice item rows and the table header are many short cells side by side (name, spec, unit,
+    quantity, price, amount, rate, tax); party, total and header rows have at most four boxes or
+    carry a long name/code box, so they are never dropped.
+    """
+    if not boxes:
+        return set()
+    heights = sorted(b[3] - b[1] for b in boxes)
+    tol = 0.5 * heights[len(heights) // 2]
+    rows: list[list[int]] = []
+    for i in sorted(range(len(boxes)), key=lambda i: boxes[i][1] + boxes[i][3]):
+        cy = (boxes[i][1] + boxes[i][3]) / 2
+        if rows and abs(cy - sum((boxes[j][1] + boxes[j][3]) / 2 for j in rows[-1]) / len(rows[-1])) <= tol:
+            rows[-1].append(i)
+        else:
+            rows.append([i])
+    skipped: set[int] = set()
+    for row in rows:
+        leftmost = min(row, key=lambda i: boxes[i][0])
+        long_text = any((boxes[i][2] - boxes[i][0]) > 8 * max(boxes[i][3] - boxes[i][1], 1.0)
+                        for i in row if i != leftmost)
+        if len(row) >= 6 and not long_text:
+            skipped.update(row)
+    return skipped
+
+
+@runtime_checkable
+class CharAlternatives(Protocol):
+    """Engines that can also say which other characters each recognised glyph might have been."""
+
+    def char_alternatives(self, crop: np.ndarray) -> list[list[tuple[str, float]]]: ...
+
+
+class RapidOcrEngine:
+    """PP-OCRv4 models via onnxruntime; the models ship inside the wheel, so it works offline."""
+
+    name = "rapidocr"
+    page_width = 1600
+    detect_width = 1280  # finding text boxes needs less detail than reading them
+    fades_seals = False
+
+    def __init__(self) -> None:
+        from rapidocr_onnxruntime import RapidOCR
+
+        # Invoices are upright after preprocessing, so the angle classifier only costs time.
+        self._ocr = RapidOCR(use_cls=False)
+
+    def prepare(self, page: np.ndarray) -> np.ndarray:
+        """The colour page as is: the detector copes with shading and seals."""
+        return page
+
+    def read_lines(self, image: np.ndarray, keep: BoxFilter | None = None) -> list[TextLine]:
+        """Detect text boxes, drop the item-table rows (and boxes keep rejects), recognise the rest.
+
+        Recognition dominates the cost and the item rows (names, units, quantities, prices) carry
+        nothing the extractor reads, since the sums are printed again on the 合计 row.
+        """
+        ocr = self._ocr
+        scale = min(1.0, self.detect_width / image.shape[1])
+        small = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        boxes, _ = ocr.text_det(small)
+        if boxes is None or len(boxes) == 0:
+            return []
+        quads = [np.asarray(b, dtype=np.float32) / scale for b in ocr.sorted_boxes(boxes)]
+        skip = item_table_rows([_bbox(q) for q in quads])
+        quads = [q for i, q in enumerate(quads) if i not in skip and (keep is None or keep(_bbox(q)))]
+        if not quads:
+            return []
+        results, _ = ocr.text_rec(ocr.get_crop_img_list(image, quads))
+        lines: list[TextLine] = []
+        for quad, (text, score) in zip(quads, results, strict=True):
+            if float(score) >= ocr.text_score and str(text).strip():
+                lines.append(TextLine(str(text), _bbox(quad), float(score)))
+        return lines
+
+    def char_alternatives(self, crop: np.ndarray, top: int = 5) -> list[list[tuple[str, float]]]:
+        """Per emitted character, the recogniser's top candidates with probabilities (CTC greedy path)."""
+        rec = self._ocr.text_rec
+        _, img_h, img_w = rec.rec_image_shape
+        ratio = max(crop.shape[1] / max(crop.shape[0], 1), img_w / img_h)
+        batch = rec.resize_norm_img(crop, ratio)[np.newaxis].astype(np.float32)
+        probs = rec.session(batch)[0][0]  # time steps x classes, softmax output
+        chars = rec.postprocess_op.character
+        segments: list[np.ndarray] = []
+        prev = 0
+        for t, k in enumerate(probs.argmax(axis=1)):
+            if k != 0 and k == prev and segments:
+                segments[-1] = np.maximum(segments[-1], probs[t])
+            elif k != 0:
+                segments.append(probs[t].copy())
+            prev = k
+        out: list[list[tuple[str, float]]] = []
+        for seg in segments:
+            seg[0] = 0.0  # blank is not a character
+            order = np.argsort(seg)[::-1][:top]
+            out.append([(chars[j], float(seg[j])) for j in order if seg[j] > 1e-5])
+        return out
+
+    def read_line(self, crop: np.ndarray) -> tuple[str, float]:
+        result, _ = self._ocr(crop, use_det=False, use_cls=False)
+        if not result:
+            return "", 0.0
+        text, score = result[0][0], result[0][1]
+        return str(text), float(score)
+
+
+class TesseractEngine:
+    """Tesseract 5 with chi_sim+eng via pytesseract; slower, kept as an alternative."""
+
+    name = "tesseract"
+    page_width = 2400
+    fades_seals = True
+    lang = "chi_sim+eng"
+
+    def __init__(self) -> None:
+        import pytesseract
+
+        self._tess = pytesseract
+        self._tess.get_tesseract_version()  # fail early when the binary is missing
+
+    def prepare(self, page: np.ndarray) -> np.ndarray:
+        """Even light and pale seals; Tesseract binarises by itself and keeps bold titles whole that way."""
+        return flatten_light(cv2.cvtColor(drop_red(page), cv2.COLOR_GRAY2BGR))
+
+    def read_lines(self, image: np.ndarray, keep: BoxFilter | None = None) -> list[TextLine]:
+        data: dict[str, list[Any]] = self._tess.image_to_data(
+            image, lang=self.lang, config="--psm 11", output_type=self._tess.Output.DICT
+        )
+        groups: dict[tuple[int, int, int], list[int]] = {}
+        for i, word in enumerate(data["text"]):
+            if str(word).strip() and float(data["conf"][i]) >= 0:
+                key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
+                groups.setdefault(key, []).append(i)
+        lines: list[TextLine] = []
+        for idx in groups.values():
+            x0 = min(data["left"][i] for i in idx)
+            y0 = min(data["top"][i] for i in idx)
+            x1 = max(data["left"][i] + data["width"][i] for i in idx)
+            y1 = max(data["top"][i] + data["height"][i] for i in idx)
+            text = " ".join(str(data["text"][i]).strip() for i in idx)
+            score = sum(float(data["conf"][i]) for i in idx) / len(idx) / 100
+            box = (float(x0), float(y0), float(x1), float(y1))
+            if keep is None or keep(box):
+                lines.append(TextLine(text, box, score))
+        return lines
+
+    def read_line(self, crop: np.ndarray) -> tuple[str, float]:
+        data = self._tess.image_to_data(
+            crop, lang=self.lang, config="--psm 7", output_type=self._tess.Output.DICT
+        )
+        words = [(str(w).strip(), float(c)) for w, c in zip(data["text"], data["conf"], strict=True)
+                 if str(w).strip() and float(c) >= 0]
+        if not words:
+            return "", 0.0
+        return " ".join(w for w, _ in words), sum(c for _, c in words) / len(words) / 100
+
+
+_FACTORIES = {"rapidocr": RapidOcrEngine, "tesseract": TesseractEngine}
+_loaded: dict[str, OcrEngine] = {}
+_lock = threading.Lock()
+
+
+def get_engine(name: str) -> OcrEngine:
+    """The engine of that name, created on first use and then reused for the life of the process."""
+    if name not in _FACTORIES:
+        raise ValueError(f"unknown OCR engine {name!r}; choose one of {', '.join(ENGINES)}")
+    with _lock:
+        if name not in _loaded:
+            _loaded[name] = _FACTORIES[name]()
+        return _loaded[name]

@@ -1,0 +1,358 @@
+"""Field extraction from OCR lines of a VAT invoice (专用/普通发票, 电子普通发票, 全电发票).
+
+Values are found next to their printed labels, several readings are collected where the invoice
+repeats a value (number and code appear twice on paper invoices, the QR code repeats five fields),
+and the redundancy checks in ``candidates`` pick among them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from itertools import pairwise
+
+from ocr.candidates import MoneyReading, Reading, choose_money, choose_uscc, uscc_readings, vote
+from ocr.cn_money import decimal_to_cn_capital
+from ocr.engines import TextLine
+from ocr.layout import Page, after_label, compact
+from ocr.models import Invoice
+from ocr.qr import QrData
+from ocr.validate import capital_matches, is_sane_issue_date
+
+_TYPE_RULES: tuple[tuple[str, str], ...] = (
+    (r"电子发票\(?增值税专用发票", "电子发票（增值税专用发票）"),
+    (r"电子发票\(?普通发票", "电子发票（普通发票）"),
+    (r"电子普通发票", "增值税电子普通发票"),
+    (r"电子专用发票", "增值税电子专用发票"),
+    (r"专用发票", "增值税专用发票"),
+    (r"普通发票", "增值税普通发票"),
+)
+_CAPITAL_CHARS = "零壹贰叁参肆伍陆柒捌玖拾佰仟万亿圆元角分整"
+_MONEY = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)\.(\d{2})(?!\d)")
+_MAX_AMOUNT = Decimal(10) ** 10  # no VAT invoice comes near 100 亿 yuan
+_DATE = re.compile(r"(20\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})")
+_NAME_STOP = re.compile(r"识别号|信用代码|地址|电话|开户|账号|银行|支行|名称$|^名称|备注|密码|项目|合计")
+_COMPANY_END = re.compile(r"(公司|厂|店|中心|集团|事务所|医院|学校|大学|学院|研究院|研究所|合作社|部|局|委员会|协会)$")
+
+
+def _is_digital(invoice_type: str | None) -> bool:
+    """全电发票 put buyer and seller side by side instead of one above the other."""
+    return bool(invoice_type and invoice_type.startswith("电子发票"))
+
+
+def extract_type(page: Page) -> Reading | None:
+    """The invoice kind from the title, the tallest line that names a kind of 发票."""
+    titles = [ln for ln in page.find(r"发票") if not re.search(r"专用章|监制|发票代码|发票号码|开票", compact(ln.text))]
+    for ln in sorted(titles, key=lambda ln: -ln.height):
+        text = compact(ln.text)
+        for rx, name in _TYPE_RULES:
+            if re.search(rx, text):
+                return Reading(name, ln.score)
+    return None
+
+
+def _labelled_values(page: Page, label: str, value_rx: str) -> list[Reading]:
+    """Values matching value_rx on the label's line or just right of it."""
+    out: list[Reading] = []
+    for ln in page.find(label):
+        rest = after_label(ln.text, label)
+        m = re.search(value_rx, rest)
+        if m:
+            out.append(Reading(m.group(0), ln.score))
+            continue
+        for nb in page.right_of(ln, max_gap=page.width * 0.15):
+            m = re.search(value_rx, compact(nb.text))
+            if m:
+                out.append(Reading(m.group(0), min(ln.score, nb.score) if ln.score < 0.5 else nb.score))
+                break
+    return out
+
+
+def _digits_only(rx: str) -> str:
+    return rf"(?<!\d){rx}(?!\d)"
+
+
+def _after_machine_label(page: Page, ln: TextLine) -> bool:
+    return any("机器" in compact(nb.text) for nb in page.same_row(ln) if nb.cx < ln.cx)
+
+
+def extract_codes(page: Page) -> dict[str, list[Reading]]:
+    """Readings of invoice code, number and check code, from labels and the repeated header copies."""
+    code = _labelled_values(page, r"发票代码", _digits_only(r"\d{10}(?:\d{2})?"))
+    number = _labelled_values(page, r"发票号码", _digits_only(r"(?:\d{20}|\d{8})"))
+    for ln in page.find(r"^N[oO0º°]\.?\d{8}$|^N[oO0º°]\.?$"):
+        m = re.search(r"\d{8}", compact(ln.text))
+        if m:
+            number.append(Reading(m.group(0), ln.score))
+        else:
+            for nb in page.right_of(ln, max_gap=page.width * 0.1):
+                m = re.fullmatch(r"\d{8}", compact(nb.text))
+                if m:
+                    number.append(Reading(m.group(0), nb.score))
+                    break
+    if not number:  # label misread: a lone 20-digit number in the header is a 全电 invoice number
+        number = [Reading(compact(ln.text), ln.score * 0.8) for ln in page.lines
+                  if ln.cy < page.height * 0.25 and re.fullmatch(r"\d{20}", compact(ln.text))]
+    # Paper invoices print the code again alone in the top-left corner (not the 12-digit 机器编号).
+    for ln in page.lines:
+        corner = ln.cy < page.height * 0.2 and ln.cx < page.width * 0.3
+        if corner and re.fullmatch(r"\d{10}|\d{12}", compact(ln.text)) and not _after_machine_label(page, ln):
+            code.append(Reading(compact(ln.text), ln.score))
+    check = []
+    for ln in page.find(r"校验码"):
+        digits = re.sub(r"\D", "", after_label(ln.text, r"校验码"))
+        if len(digits) < 20:
+            digits += "".join(re.sub(r"\D", "", nb.text) for nb in page.right_of(ln, max_gap=page.width * 0.1))
+        if len(digits) == 20:
+            check.append(Reading(digits, ln.score))
+    return {"invoice_code": code, "invoice_number": number, "check_code": check}
+
+
+def _parse_date(text: str) -> date | None:
+    m = _DATE.search(compact(text))
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def extract_date(page: Page) -> list[Reading]:
+    """Issue-date readings: next to 开票日期 first, else any sane date on the page."""
+    out: list[Reading] = []
+    for ln in page.find(r"开票日期"):
+        for cand in [ln, *page.right_of(ln, max_gap=page.width * 0.1)]:
+            d = _parse_date(cand.text)
+            if d and is_sane_issue_date(d):
+                out.append(Reading(d.isoformat(), cand.score))
+                break
+    if not out:
+        for ln in page.lines:
+            d = _parse_date(ln.text)
+            if d and is_sane_issue_date(d):
+                out.append(Reading(d.isoformat(), ln.score * 0.8))
+    return out
+
+
+def _tax_id_lines(page: Page) -> list[tuple[TextLine, str]]:
+    found: list[tuple[TextLine, str]] = []
+    for ln in page.lines:
+        if re.search(r"银行|账号|电话|开户", compact(ln.text)):
+            continue
+        for code in uscc_readings(after_label(ln.text, r"识别号|信用代码")):
+            found.append((ln, code))
+    return found
+
+
+def _split_sides(page: Page, items: list[tuple[TextLine, str]], digital: bool) -> tuple[list, list]:
+    """Buyer and seller tax-id readings: left/right on 全电发票, above/below 价税合计 on paper layouts.
+
+    Two codes on one row above the totals also mean the side-by-side layout, when the title was unread.
+    """
+    totals = page.find(r"价税合计|大写")
+    split = totals[0].cy if totals else page.height * 0.6
+    h = page.line_height
+    upper = sorted((it for it in items if it[0].cy < split), key=lambda it: it[0].cy)
+    side_by_side = any(abs(a.cy - b.cy) < 1.5 * h and abs(a.cx - b.cx) > 0.3 * page.width
+                       for (a, _), (b, _) in pairwise(upper))
+    if digital or side_by_side:
+        mid = page.width * 0.5
+        return [it for it in items if it[0].cx < mid], [it for it in items if it[0].cx >= mid]
+    return [it for it in items if it[0].cy < split], [it for it in items if it[0].cy >= split]
+
+
+_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司")
+
+
+def fix_legal_form(name: str) -> str:
+    """Repair a one-character misread in the legal-form suffix (有限资任公司 -> 有限责任公司).
+
+    The suffixes are fixed terms of company law, so a tail one glyph away from one of them is
+    a misreading, unlike the trade name before it, which nothing can check.
+    """
+    for form in _LEGAL_FORMS:
+        if name.endswith(form):
+            return name
+    for form in _LEGAL_FORMS:
+        tail = name[-len(form):]
+        if len(tail) == len(form) and sum(a != b for a, b in zip(tail, form, strict=True)) == 1:
+            return name[: -len(form)] + form
+    return name
+
+
+def _name_near(page: Page, anchor: TextLine, digital: bool) -> Reading | None:
+    """The party name: the nearest company-like line above the tax id in the same block."""
+    h = page.line_height
+    if digital:
+        lo, hi = (0.0, page.width * 0.5) if anchor.cx < page.width * 0.5 else (page.width * 0.5, page.width)
+    else:
+        lo, hi = 0.0, page.width * 0.62
+    found: list[tuple[float, Reading]] = []
+    for ln in page.lines:
+        if ln is anchor or not (lo <= ln.cx <= hi) or not (anchor.cy - 5 * h <= ln.cy < anchor.cy - 0.3 * h):
+            continue
+        text = after_label(ln.text, r"名称|称")
+        text = re.sub(r"^[^:：]{0,4}[:：]", "", text)  # a label too garbled to match, up to its colon
+        text = re.sub(r"^[^\u4e00-\u9fff(（]+", "", text)
+        cjk = len(re.findall(r"[\u4e00-\u9fff]", text))
+        if cjk < 4 or _NAME_STOP.search(text) or re.search(r"\d{4,}", text):
+            continue  # too short, a label, or an address/account line (long digit runs)
+        dist = anchor.cy - ln.cy
+        if not _COMPANY_END.search(text):
+            dist += 3 * h
+        found.append((dist, Reading(fix_legal_form(text), ln.score)))
+    if not found:
+        return None
+    # Several readings of the same line (a second pass over the page) vote; nearest line wins.
+    nearest = min(d for d, _ in found)
+    return vote(r for d, r in found if d - nearest < 0.6 * h)
+
+
+def extract_parties(page: Page, invoice_type: str | None) -> dict[str, Reading | None]:
+    """Buyer and seller names and tax ids."""
+    digital = _is_digital(invoice_type)
+    buyer, seller = _split_sides(page, _tax_id_lines(page), digital)
+    out: dict[str, Reading | None] = {}
+    for side, items in (("buyer", buyer), ("seller", seller)):
+        chosen = choose_uscc(Reading(code, ln.score) for ln, code in items)
+        out[f"{side}_tax_id"] = chosen
+        anchor = next((ln for ln, code in items if chosen and code == chosen.value), items[0][0] if items else None)
+        out[f"{side}_name"] = _name_near(page, anchor, digital) if anchor else None
+    return out
+
+
+def _money_in(text: str) -> list[Decimal]:
+    """Amounts with two decimals in a line; absurdly large ones are account numbers, not money."""
+    out: list[Decimal] = []
+    for m in _MONEY.finditer(compact(text)):
+        try:
+            value = Decimal(m.group(1).replace(",", "") + "." + m.group(2))
+        except InvalidOperation:
+            continue
+        if value < _MAX_AMOUNT:
+            out.append(value)
+    return out
+
+
+def _capital_reading(page: Page) -> str | None:
+    """The 价税合计（大写） text: the line with the most capital-digit characters."""
+    best: tuple[int, str] | None = None
+    for ln in page.lines:
+        text = compact(ln.text)
+        n = sum(ch in _CAPITAL_CHARS for ch in text)
+        if n >= 3 and (best is None or n > best[0]):
+            best = (n, text)
+    if best is None:
+        return None
+    return re.sub(rf"^[^{_CAPITAL_CHARS}]+", "", best[1].split(")")[-1])
+
+
+def extract_money(page: Page, qr_amount: Decimal | None) -> tuple[dict[str, Decimal | None], dict[str, float], str | None]:
+    """Amount, tax and total chosen together; returns values, confidences and the capital text read."""
+    totals: list[MoneyReading] = []
+    for ln in page.find(r"小写|价税合计"):
+        for cand in page.same_row(ln):
+            for v in _money_in(cand.text):
+                totals.append(MoneyReading(v, cand.score))
+    amounts: list[MoneyReading] = []
+    taxes: list[MoneyReading] = []
+    for ln in page.find(r"^合计|[^税]合计$|^合$"):
+        row = [v for cand in page.same_row(ln) for v in ((val, cand) for val in _money_in(cand.text))]
+        row.sort(key=lambda vc: vc[1].cx)
+        if len(row) >= 2:
+            amounts.append(MoneyReading(row[0][0], row[0][1].score))
+            taxes.append(MoneyReading(row[-1][0], row[-1][1].score))
+        elif len(row) == 1:
+            v, c = row[0]
+            (taxes if c.cx > page.width * 0.8 else amounts).append(MoneyReading(v, c.score))
+    # Yen-marked sums anywhere else are weaker candidates (the 合计 label may be missed).
+    for ln in page.lines:
+        if "¥" in compact(ln.text) or re.search(r"^[Y半羊]\d", compact(ln.text)):
+            for v in _money_in(ln.text):
+                r = MoneyReading(v, ln.score * 0.5)
+                amounts.append(r)
+                taxes.append(r)
+                totals.append(r)
+    if qr_amount is not None:
+        amounts.append(MoneyReading(qr_amount, 1.5))
+    cn_text = _capital_reading(page)
+    choice = choose_money(_dedupe(amounts), _dedupe(taxes), _dedupe(totals), cn_text)
+    values = {"amount": choice.amount, "tax": choice.tax, "total": choice.total}
+    return values, dict(choice.confidence), cn_text
+
+
+def _dedupe(readings: list[MoneyReading]) -> list[MoneyReading]:
+    best: dict[Decimal, MoneyReading] = {}
+    for r in readings:
+        if r.value not in best or r.score > best[r.value].score:
+            best[r.value] = r
+    return sorted(best.values(), key=lambda r: -r.score)[:8]
+
+
+def _agree(qr_value: str | None, readings: list[Reading]) -> tuple[str | None, float]:
+    """Prefer the QR value; OCR agreement makes it near certain, OCR alone is scored by its votes."""
+    voted = vote(readings)
+    if qr_value:
+        agrees = any(r.value == qr_value for r in readings)
+        return qr_value, 0.99 if agrees else 0.95
+    if voted is None:
+        return None, 0.0
+    return voted.value, voted.score
+
+
+def extract_invoice(page: Page, qr: QrData | None, source: str) -> Invoice:
+    """Build the Invoice from a page of OCR lines and the decoded QR payload, if any."""
+    conf: dict[str, float] = {}
+    type_reading = extract_type(page)
+    if qr and qr.invoice_type:
+        invoice_type = qr.invoice_type
+        conf["invoice_type"] = 0.99 if type_reading and type_reading.value == invoice_type else 0.95
+    else:
+        invoice_type = type_reading.value if type_reading else None
+        conf["invoice_type"] = type_reading.score if type_reading else 0.0
+
+    codes = extract_codes(page)
+    number, conf["invoice_number"] = _agree(qr.invoice_number if qr else None, codes["invoice_number"])
+    if qr:
+        code, conf["invoice_code"] = _agree(qr.invoice_code, codes["invoice_code"]) if qr.invoice_code else (None, 0.95)
+        check, conf["check_code"] = _agree(qr.check_code, codes["check_code"]) if qr.check_code else (None, 0.9)
+    else:
+        code, conf["invoice_code"] = _agree(None, codes["invoice_code"])
+        check, conf["check_code"] = _agree(None, codes["check_code"])
+    if number and len(number) == 20 and not qr:
+        code, conf["invoice_code"] = None, conf["invoice_number"]  # 全电发票 have no separate code
+    if invoice_type and "专用" in invoice_type and not qr:
+        check, conf["check_code"] = None, conf["invoice_type"]  # 专用发票 print no check code
+
+    if invoice_type is None and number and len(number) == 20:
+        # Title unreadable, but only 全电发票 have 20-digit numbers; 专用 shows up in its other text.
+        special = any("专用" in compact(ln.text) and "专用章" not in compact(ln.text) for ln in page.lines)
+        invoice_type = "电子发票（增值税专用发票）" if special else "电子发票（普通发票）"
+        conf["invoice_type"] = 0.5
+    date_readings = extract_date(page)
+    issue_s, conf["issue_date"] = _agree(qr.issue_date.isoformat() if qr and qr.issue_date else None, date_readings)
+
+    parties = extract_parties(page, invoice_type)
+    money, money_conf, cn_text = extract_money(page, qr.amount if qr else None)
+    conf.update(money_conf)
+    if qr and qr.amount is not None and money["amount"] == qr.amount:
+        conf["amount"] = max(conf["amount"], 0.97)
+    total = money["total"]
+    total_cn = decimal_to_cn_capital(total) if total is not None else None
+    if total_cn:
+        conf["total_cn"] = 0.99 if capital_matches(cn_text, total) else conf["total"] * 0.9
+
+    fields: dict[str, object] = {
+        "invoice_type": invoice_type, "invoice_code": code, "invoice_number": number,
+        "issue_date": date.fromisoformat(issue_s) if issue_s else None, "check_code": check,
+        "amount": money["amount"], "tax": money["tax"], "total": total, "total_cn": total_cn,
+    }
+    for key, reading in parties.items():
+        fields[key] = reading.value if reading else None
+        conf[key] = reading.score if reading else 0.0
+    for key, value in fields.items():
+        if value is None:
+            conf[key] = conf.get(key, 0.0) if key in ("invoice_code", "check_code") else 0.0
+    return Invoice(**fields, confidence={k: round(v, 3) for k, v in conf.items()}, source=source)

@@ -1,0 +1,56 @@
+"""Run invoice reading in worker processes so OCR never blocks the bot's event loop.
+
+Each worker loads its engine once in the pool initializer; a semaphore bounds how many reads are
+queued or running, so a burst of photos waits its turn instead of piling up in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+from ocr.engines import ENGINES, get_engine
+from ocr.models import Invoice
+from ocr.reader import read_invoice
+
+_worker_engine: str | None = None
+
+
+def _init_worker(engine: str) -> None:
+    """Load the engine in the new worker process, before any image arrives."""
+    global _worker_engine
+    get_engine(engine)
+    _worker_engine = engine
+
+
+def _read_in_worker(data: bytes) -> dict[str, object]:
+    invoice = read_invoice(data, engine=_worker_engine)
+    return invoice.model_dump(mode="json")
+
+
+class OcrPool:
+    """A small process pool for ``read_invoice`` with bounded concurrency."""
+
+    def __init__(self, engine: str, max_workers: int = 1) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown OCR engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        self.engine = engine
+        self._executor = ProcessPoolExecutor(
+            max_workers=max_workers,
+            mp_context=multiprocessing.get_context("spawn"),  # no forked event loops or sockets
+            initializer=_init_worker,
+            initargs=(engine,),
+        )
+        self._slots = asyncio.Semaphore(max_workers * 2)
+
+    async def read(self, data: bytes) -> Invoice:
+        """Read one invoice in a worker process."""
+        async with self._slots:
+            loop = asyncio.get_running_loop()
+            dumped = await loop.run_in_executor(self._executor, _read_in_worker, data)
+        return Invoice.model_validate(dumped)
+
+    async def close(self) -> None:
+        """Stop the workers, waiting for reads in flight."""
+        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)

@@ -1,0 +1,172 @@
+"""Turn a phone photo or scan into an upright, flat, evenly sized page for OCR (OpenCV).
+
+Photos arrive rotated by EXIF, at an angle, in perspective, on a coloured desk, with shadows. Each
+step here removes one of those so the extractor can rely on rows and columns of text.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+_DETECT_SIDE = 640  # page and skew detection work on a small copy: fast and robust to noise
+
+
+def load_image(data: bytes) -> np.ndarray:
+    """Decode image bytes to a BGR array, applying the EXIF orientation phones record."""
+    with Image.open(io.BytesIO(data)) as im:
+        upright = ImageOps.exif_transpose(im)
+        rgb = upright.convert("RGB")
+    return cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
+
+
+def _order_corners(pts: np.ndarray) -> np.ndarray:
+    """Corners as top-left, top-right, bottom-right, bottom-left."""
+    s = pts.sum(axis=1)
+    d = np.diff(pts, axis=1).ravel()
+    return np.array([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]],
+                    dtype=np.float32)
+
+
+def turn_upright(image: np.ndarray, clockwise_degrees: float) -> np.ndarray:
+    """Undo a quarter or half turn (e.g. as read from the QR code's orientation); small angles stay."""
+    quarter = round(clockwise_degrees / 90) % 4
+    if quarter == 0:
+        return image
+    turns = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
+    return cv2.rotate(image, turns[quarter])
+
+
+def find_page(image: np.ndarray) -> np.ndarray | None:
+    """Corners of the paper when it lies on a distinctly darker or coloured background, else None.
+
+    Paper is bright and unsaturated; desks are darker or coloured. A page that already fills the
+    frame (a scan) returns None, so nothing is cropped.
+    """
+    h, w = image.shape[:2]
+    scale = _DETECT_SIDE / max(h, w)
+    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+    whiteness = cv2.subtract(hsv[:, :, 2], hsv[:, :, 1])
+    whiteness = cv2.GaussianBlur(whiteness, (5, 5), 0)
+    _, mask = cv2.threshold(whiteness, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (15, 15))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    contour = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(contour)
+    frame = small.shape[0] * small.shape[1]
+    if not 0.2 * frame <= area <= 0.93 * frame:
+        return None
+    hull = cv2.convexHull(contour)
+    peri = cv2.arcLength(hull, True)
+    for eps in (0.01, 0.02, 0.03, 0.05):
+        approx = cv2.approxPolyDP(hull, eps * peri, True)
+        if len(approx) == 4:
+            break
+    else:
+        return None
+    quad = approx.reshape(4, 2).astype(np.float32)
+    # Only trust a quad that the paper mask fills and that leaves no paper outside it.
+    quad_mask = np.zeros_like(mask)
+    cv2.fillConvexPoly(quad_mask, quad.astype(np.int32), 255)
+    inside = cv2.countNonZero(cv2.bitwise_and(mask, quad_mask))
+    if inside < 0.92 * cv2.countNonZero(quad_mask) or inside < 0.9 * cv2.countNonZero(mask):
+        return None
+    return _order_corners(quad / scale)
+
+
+def warp_page(image: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Perspective-correct the page to a flat rectangle."""
+    tl, tr, br, bl = corners
+    width = int(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
+    height = int(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
+    dst = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(corners, dst)
+    return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_CUBIC,
+                               borderMode=cv2.BORDER_REPLICATE)
+
+
+def skew_angle(image: np.ndarray) -> float:
+    """Skew in degrees from the long near-horizontal lines (table rules, text baselines)."""
+    h, w = image.shape[:2]
+    scale = min(1.0, 1000 / max(h, w))
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if scale < 1.0:
+        gray = cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    edges = cv2.Canny(gray, 50, 150)
+    min_len = gray.shape[1] // 4
+    lines = cv2.HoughLinesP(edges, 1, math.pi / 720, threshold=80, minLineLength=min_len, maxLineGap=10)
+    if lines is None:
+        return 0.0
+    angles: list[float] = []
+    weights: list[float] = []
+    for x1, y1, x2, y2 in lines.reshape(-1, 4):
+        angle = math.degrees(math.atan2(y2 - y1, x2 - x1))
+        if abs(angle) < 10:
+            angles.append(angle)
+            weights.append(math.hypot(x2 - x1, y2 - y1))
+    if not angles:
+        return 0.0
+    order = np.argsort(angles)
+    cum = np.cumsum(np.asarray(weights)[order])
+    return float(np.asarray(angles)[order][np.searchsorted(cum, cum[-1] / 2)])  # weighted median
+
+
+def rotate(image: np.ndarray, angle: float) -> np.ndarray:
+    """Rotate about the centre by angle degrees (counter-clockwise), keeping the whole page."""
+    h, w = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    new_w, new_h = int(h * sin + w * cos), int(h * cos + w * sin)
+    matrix[0, 2] += new_w / 2 - w / 2
+    matrix[1, 2] += new_h / 2 - h / 2
+    return cv2.warpAffine(image, matrix, (new_w, new_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+
+def scale_to_width(image: np.ndarray, width: int) -> np.ndarray:
+    """Resize so text has about the height the engine was trained on."""
+    h, w = image.shape[:2]
+    if abs(w - width) < 0.05 * width:
+        return image
+    interp = cv2.INTER_AREA if w > width else cv2.INTER_CUBIC
+    return cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=interp)
+
+
+def flatten_light(image: np.ndarray) -> np.ndarray:
+    """Even out shadows and uneven light by dividing by a blurred background estimate."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    k = max(31, (min(gray.shape) // 20) | 1)
+    background = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return cv2.divide(gray, background, scale=255)
+
+
+def red_mask(image: np.ndarray) -> np.ndarray:
+    """Where red ink (seals) is: saturated reds, slightly grown to cover the text they touch."""
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+    hue, sat, val = hsv[:, :, 0], hsv[:, :, 1], hsv[:, :, 2]
+    mask = (((hue < 10) | (hue > 165)) & (sat > 70) & (val > 70)).astype(np.uint8) * 255
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+
+
+def drop_red(image: np.ndarray) -> np.ndarray:
+    """Grey image where red ink (seals) turns pale while black text stays dark: the red channel."""
+    return image[:, :, 2].copy()
+
+
+def prepare_page(image: np.ndarray, width: int) -> np.ndarray:
+    """Flatten, deskew and scale a photo or scan to an upright page of the given width."""
+    corners = find_page(image)
+    if corners is not None:
+        image = warp_page(image, corners)
+    angle = skew_angle(image)
+    if abs(angle) > 0.2:
+        image = rotate(image, angle)
+    return scale_to_width(image, width)

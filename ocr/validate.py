@@ -1,0 +1,54 @@
+"""Validity checks used to choose between OCR readings, not only to reject them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from ocr.cn_money import cn_capital_to_decimal
+
+# GB 32100-2015: the 31 characters allowed in a unified social credit code (no I, O, S, V, Z).
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_INDEX = {c: i for i, c in enumerate(USCC_ALPHABET)}
+EARLIEST_DATE = date(2000, 1, 1)
+
+
+def uscc_check_char(first17: str) -> str | None:
+    """The check character for the first 17 characters, or None if one is outside the alphabet."""
+    if len(first17) != 17:
+        return None
+    total = 0
+    for ch, weight in zip(first17, _USCC_WEIGHTS, strict=True):
+        idx = _USCC_INDEX.get(ch)
+        if idx is None:
+            return None
+        total += idx * weight
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def is_valid_uscc(s: str) -> bool:
+    """True when s is an 18-character unified social credit code with a correct check character."""
+    if not isinstance(s, str) or len(s) != 18:
+        return False
+    return uscc_check_char(s[:17]) == s[17]
+
+
+def is_sane_issue_date(d: date, today: date | None = None) -> bool:
+    """Invoices are not from the far past nor more than a day in the future (time zones)."""
+    today = today or date.today()
+    return EARLIEST_DATE <= d <= today + timedelta(days=1)
+
+
+def amounts_consistent(amount: Decimal | None, tax: Decimal | None, total: Decimal | None) -> bool:
+    """amount + tax == total to the fen."""
+    if amount is None or tax is None or total is None:
+        return False
+    return amount + tax == total
+
+
+def capital_matches(total_cn: str | None, total: Decimal | None) -> bool:
+    """The capital-letter total says the same as the numeric total."""
+    if not total_cn or total is None:
+        return False
+    return cn_capital_to_decimal(total_cn) == total

@@ -1,0 +1,56 @@
+"""Decoding the most likely valid tax id from per-character alternatives, and item-row skipping."""
+
+from ocr.constrained import best_valid_uscc
+from ocr.engines import item_table_rows
+from ocr.validate import is_valid_uscc
+
+TRUTH = "91320115K1Q52GL34C"
+
+
+def _alts(text: str, runner_up: dict[int, tuple[str, float]] | None = None) -> list[list[tuple[str, float]]]:
+    """Alternatives as a recogniser would give them: the read char first, a weak runner-up after."""
+    out = []
+    for i, ch in enumerate(text):
+        options = [(ch, 0.97), ("8" if ch != "8" else "3", 0.01)]
+        if runner_up and i in runner_up:
+            options = sorted([(ch, 0.6), runner_up[i]], key=lambda o: -o[1])
+        out.append(options)
+    return out
+
+
+def test_valid_reading_is_kept() -> None:
+    found = best_valid_uscc(_alts(TRUTH))
+    assert found is not None
+    assert found[0] == TRUTH
+    assert found[1] == 1.0
+
+
+def test_runner_up_fixes_the_check_character() -> None:
+    misread = TRUTH[:10] + "0" + TRUTH[11:]  # Q read as 0, with Q the runner-up
+    assert not is_valid_uscc(misread)
+    found = best_valid_uscc(_alts(misread, {10: ("Q", 0.35)}))
+    assert found is not None
+    assert found[0] == TRUTH
+    assert 0.3 < found[1] < 1.0
+
+
+def test_label_before_code_and_wrong_length() -> None:
+    label = [[("号", 0.99)], [("：", 0.99)]]
+    found = best_valid_uscc(label + _alts(TRUTH))
+    assert found is not None and found[0] == TRUTH
+    assert best_valid_uscc(label + _alts(TRUTH[:15])) is None
+
+
+def test_item_rows_are_skipped_but_party_and_total_rows_kept() -> None:
+    h = 20.0
+
+    def box(x: float, y: float, chars: int) -> tuple[float, float, float, float]:
+        return (x, y, x + chars * h, y + h)
+
+    boxes = [
+        box(0, 0, 4), box(100, 0, 14), box(500, 0, 2), box(560, 0, 20),  # 名称 | company | 密 | cipher
+        box(0, 100, 9), box(200, 100, 2), box(260, 100, 1), box(300, 100, 1),
+        box(340, 100, 5), box(460, 100, 5), box(580, 100, 2), box(640, 100, 4),  # an item row
+        box(0, 200, 2), box(300, 200, 6), box(600, 200, 5),  # 合计 | ¥amount | ¥tax
+    ]
+    assert item_table_rows(boxes) == set(range(4, 12))

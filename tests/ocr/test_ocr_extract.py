@@ -1,0 +1,136 @@
+"""Field extraction from OCR lines (text fixtures) and choosing between candidate readings."""
+
+from datetime import date
+from decimal import Decimal
+
+from ocr.candidates import MoneyReading, Reading, choose_money, choose_uscc, uscc_readings
+from ocr.engines import TextLine
+from ocr.extract import extract_invoice, fix_legal_form
+from ocr.layout import Page
+from ocr.qr import parse_qr_payload
+
+H = 24.0
+
+
+def line(text: str, x: float, y: float, score: float = 0.95) -> TextLine:
+    width = sum(H if ord(ch) > 0x2E80 else H * 0.55 for ch in text)
+    return TextLine(text, (x, y - H / 2, x + width, y + H / 2), score)
+
+
+def paper_special_page() -> Page:
+    """A 专用发票 as RapidOCR reads it: labels and values split, cipher lines, bank account, seal text."""
+    lines = [
+        line("3200241130", 120, 60), line("江苏增值税专用发票", 560, 70), line("No", 1150, 60),
+        line("85256622", 1200, 60), line("发票代码：", 1100, 110), line("3200241130", 1200, 110),
+        line("发票号码：", 1100, 140), line("85256622", 1200, 140), line("开票日期：", 1100, 170),
+        line("2024年08月12日", 1200, 170), line("机器编号：", 100, 150), line("806045555884", 200, 150),
+        line("名称：", 150, 240), line("北京市锦程供应链管理有限公司", 260, 240),
+        line("纳税人识别号：", 150, 270), line("911101081U5D9H142B", 260, 270),
+        line("/598321144-86>407//8/+41<1>", 1000, 270),
+        line("开户行及账号：", 150, 330), line("光大银行北京支行3805932394646086123", 260, 330),
+        line("*建筑服务*装饰工程", 80, 420), line("35700.50", 900, 420), line("3%", 1080, 420),
+        line("1071.01", 1250, 420),
+        line("合计", 300, 560), line("¥35700.50", 900, 560), line("¥1071.01", 1250, 560),
+        line("价税合计（大写）", 80, 600), line("ⓧ叁万陆仟柒佰柒拾壹圆伍角壹分", 380, 600),
+        line("（小写）", 980, 600), line("¥36771.51", 1080, 600),
+        line("名称：", 150, 650), line("南京市优品印务有限公司", 260, 650),
+        line("纳税人识别号：", 150, 680), line("91320115K1Q52GL34C", 260, 680),
+        line("地址、电话：", 150, 710), line("南京市江宁区软件大道1号025-88886666", 260, 710),
+        line("收款人：", 100, 800), line("王娜", 180, 800),
+    ]
+    return Page(tuple(lines), 1400.0, 850.0)
+
+
+def test_paper_special_invoice_without_qr() -> None:
+    inv = extract_invoice(paper_special_page(), None, "ocr")
+    assert inv.invoice_type == "增值税专用发票"
+    assert inv.invoice_code == "3200241130"
+    assert inv.confidence["invoice_code"] >= 0.9  # the 机器编号 beside it is no competing reading
+    assert inv.invoice_number == "85256622"
+    assert inv.issue_date == date(2024, 8, 12)
+    assert inv.check_code is None
+    assert inv.buyer_name == "北京市锦程供应链管理有限公司"
+    assert inv.buyer_tax_id == "911101081U5D9H142B"
+    assert inv.seller_name == "南京市优品印务有限公司"
+    assert inv.seller_tax_id == "91320115K1Q52GL34C"
+    assert (inv.amount, inv.tax, inv.total) == (Decimal("35700.50"), Decimal("1071.01"), Decimal("36771.51"))
+    assert inv.total_cn == "叁万陆仟柒佰柒拾壹圆伍角壹分"
+    assert inv.uncertain_fields() == []
+    out = inv.to_json_dict()
+    assert out["amount"] == "35700.50" and out["issue_date"] == "2024-08-12" and out["check_code"] is None
+
+
+def test_misread_total_is_outvoted_by_checks() -> None:
+    """The small-digit total is misread; amount + tax and the capitals agree on the true one."""
+    page = paper_special_page()
+    lines = [ln if ln.text != "¥36771.51" else TextLine("¥36771.91", ln.box, 0.99) for ln in page.lines]
+    inv = extract_invoice(Page(tuple(lines), page.width, page.height), None, "ocr")
+    assert inv.total == Decimal("36771.51")
+
+
+def test_digital_invoice_sides_and_qr() -> None:
+    lines = (
+        line("电子发票（普通发票）", 480, 80), line("发票号码：", 950, 70), line("24312820064243311839", 1050, 70),
+        line("开票日期：", 950, 110), line("2024年10月03日", 1050, 110),
+        line("名称：厦门市中科文化传媒有限责任公司", 90, 240),
+        line("统一社会信用代码/纳税人识别号：913502055E335P60XP", 90, 295),
+        line("名称：上海市凌云供应链管理有限公司", 725, 245),
+        line("统一社会信用代码/纳税人识别号：52310115R4Q645BG04", 725, 297),
+        line("合计", 200, 570), line("¥50778.06", 960, 572), line("¥1523.34", 1230, 573),
+        line("价税合计（大写）", 50, 610), line("ⓧ伍万贰仟叁佰零壹圆肆角", 280, 610),
+        line("（小写）", 900, 613), line("¥52301.40", 985, 613),
+    )
+    qr = parse_qr_payload("01,32,,24312820064243311839,50778.06,20241003,,3249,")
+    inv = extract_invoice(Page(lines, 1345.0, 900.0), qr, "qr+ocr")
+    assert inv.invoice_type == "电子发票（普通发票）"
+    assert inv.invoice_code is None
+    assert inv.invoice_number == "24312820064243311839"
+    assert inv.buyer_name == "厦门市中科文化传媒有限责任公司"
+    assert inv.buyer_tax_id == "913502055E335P60XP"
+    assert inv.seller_name == "上海市凌云供应链管理有限公司"
+    assert inv.seller_tax_id == "52310115R4Q645BG04"
+    assert inv.total == Decimal("52301.40")
+    assert inv.confidence["invoice_number"] >= 0.99
+    assert inv.source == "qr+ocr"
+
+
+def test_missing_fields_are_uncertain() -> None:
+    inv = extract_invoice(Page((line("增值税普通发票", 400, 50),), 1000.0, 600.0), None, "ocr")
+    assert inv.invoice_type == "增值税普通发票"
+    assert set(inv.uncertain_fields()) == {"invoice_number", "issue_date", "amount", "total", "seller_tax_id"}
+
+
+def test_uscc_readings_ignore_cipher_and_bank_numbers() -> None:
+    assert uscc_readings("/598321144-86>407//8/+41<1>") == []
+    assert uscc_readings("2589562953953444778") == []
+    assert uscc_readings("纳税人识别号：91320115 K1Q52GL34C") == ["91320115K1Q52GL34C"]
+    assert uscc_readings("91320115K1Q52GL34C".replace("0", "O")) == ["91320115K1Q52GL34C"]
+
+
+def test_choose_uscc_prefers_valid_over_confident() -> None:
+    chosen = choose_uscc([Reading("52349104M2L0975M6K", 0.99), Reading("52340104M2L0975M6K", 0.90)])
+    assert chosen is not None and chosen.value == "52340104M2L0975M6K"
+
+
+def test_choose_uscc_repairs_one_confusion_supported_by_readings() -> None:
+    truth = "91320115K1Q52GL34C"
+    misread = truth[:3] + "7" + truth[4:]  # 2 -> 7
+    chosen = choose_uscc([Reading(misread, 0.95), Reading(misread, 0.9)])
+    assert chosen is not None
+    assert chosen.value != misread
+    assert chosen.score < 0.8  # a repair is never trusted without a person confirming it
+
+
+def test_choose_money_derives_the_missing_amount() -> None:
+    choice = choose_money([], [MoneyReading(Decimal("755.86"), 0.9)], [MoneyReading(Decimal("9154.34"), 0.9)],
+                          "玖仟壹佰伍拾肆圆叁角肆分")
+    assert (choice.amount, choice.tax, choice.total) == (Decimal("8398.48"), Decimal("755.86"), Decimal("9154.34"))
+    assert choice.confidence["amount"] < choice.confidence["total"]
+
+
+def test_legal_form_misreads_are_repaired_but_names_left_alone() -> None:
+    assert fix_legal_form("武汉市华信建筑工程有限资任公司") == "武汉市华信建筑工程有限责任公司"
+    assert fix_legal_form("南京市优品印务股份有限公可") == "南京市优品印务股份有限公司"
+    assert fix_legal_form("长沙市同创汽车服务有限公司长沙分公司") == "长沙市同创汽车服务有限公司长沙分公司"
+    assert fix_legal_form("北京市科技有限公司") == "北京市科技有限公司"
+    assert fix_legal_form("王小明") == "王小明"

@@ -1,0 +1,50 @@
+"""Phone-photo conditions: a page in perspective on a desk, and a photo lying on its side."""
+
+import cv2
+import numpy as np
+
+from ocr import read_invoice
+from ocr.models import KEY_FIELDS
+from ocr.preprocess import find_page, load_image, skew_angle
+from simulator.invoice_art import render_invoice_png, sample_fields
+
+
+def _photo(png: bytes, angle: float) -> np.ndarray:
+    """The page rotated and in slight perspective on a brown desk, with JPEG-like softness."""
+    page = load_image(png)
+    h, w = page.shape[:2]
+    canvas_w, canvas_h = int(w * 1.3), int(h * 1.4)
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    cx, cy = canvas_w / 2, canvas_h / 2
+    rad = np.deg2rad(angle)
+    rot = np.array([[np.cos(rad), -np.sin(rad)], [np.sin(rad), np.cos(rad)]])
+    corners = (src - [w / 2, h / 2]) * [[1.0, 1.0], [0.97, 1.0], [1.0, 1.0], [0.97, 1.0]]
+    dst = (corners @ rot.T + [cx, cy]).astype(np.float32)
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    desk = np.full((canvas_h, canvas_w, 3), (40, 70, 120), dtype=np.uint8)
+    photo = cv2.warpPerspective(page, matrix, (canvas_w, canvas_h), dst=desk, borderMode=cv2.BORDER_TRANSPARENT)
+    return cv2.GaussianBlur(photo, (3, 3), 0)
+
+
+def test_page_is_found_and_straightened() -> None:
+    photo = _photo(render_invoice_png(sample_fields(21)), angle=4.0)
+    corners = find_page(photo)
+    assert corners is not None
+    assert abs(skew_angle(photo)) > 2.0
+
+
+def test_photo_in_perspective_reads_key_fields() -> None:
+    fields = sample_fields(22)
+    ok, jpeg = cv2.imencode(".jpg", _photo(render_invoice_png(fields, with_qr=False), angle=-3.5),
+                            [cv2.IMWRITE_JPEG_QUALITY, 80])
+    assert ok
+    got = read_invoice(jpeg.tobytes()).to_json_dict()
+    assert {k: got[k] for k in KEY_FIELDS} == {k: fields[k] for k in KEY_FIELDS}
+
+
+def test_photo_on_its_side_is_turned_by_the_qr_code() -> None:
+    fields = sample_fields(23)
+    ok, jpeg = cv2.imencode(".jpg", cv2.rotate(load_image(render_invoice_png(fields)), cv2.ROTATE_90_CLOCKWISE))
+    assert ok
+    inv = read_invoice(jpeg.tobytes())
+    assert inv.to_json_dict() == fields

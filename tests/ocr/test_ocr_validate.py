@@ -1,0 +1,45 @@
+"""USCC check character, date sanity and amount consistency."""
+
+import random
+from datetime import date
+from decimal import Decimal
+
+from ocr.validate import amounts_consistent, capital_matches, is_sane_issue_date, is_valid_uscc
+from simulator.invoice_art import make_uscc
+
+
+def test_standard_example_is_valid() -> None:
+    assert is_valid_uscc("91350100M000100Y43")  # the worked example of GB 32100-2015
+
+
+def test_any_single_change_is_caught() -> None:
+    code = "91350100M000100Y43"
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    for i in range(18):
+        for ch in alphabet:
+            if ch != code[i]:
+                assert not is_valid_uscc(code[:i] + ch + code[i + 1:]), (i, ch)
+
+
+def test_generated_codes_are_valid_and_shape_checked() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        assert is_valid_uscc(make_uscc(rng))
+    assert not is_valid_uscc("91350100M000100Y4")
+    assert not is_valid_uscc("91350100M000100O43")  # O is not in the alphabet
+    assert not is_valid_uscc("")
+
+
+def test_date_sanity() -> None:
+    today = date(2025, 6, 1)
+    assert is_sane_issue_date(date(2024, 2, 29), today)
+    assert not is_sane_issue_date(date(1999, 12, 31), today)
+    assert not is_sane_issue_date(date(2025, 6, 5), today)
+
+
+def test_amount_checks() -> None:
+    assert amounts_consistent(Decimal("100.00"), Decimal("13.00"), Decimal("113.00"))
+    assert not amounts_consistent(Decimal("100.00"), Decimal("13.00"), Decimal("113.01"))
+    assert not amounts_consistent(None, Decimal("13.00"), Decimal("113.00"))
+    assert capital_matches("壹佰壹拾叁圆整", Decimal("113.00"))
+    assert not capital_matches("壹佰壹拾叁圆整", Decimal("113.10"))
