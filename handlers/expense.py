@@ -24,6 +24,7 @@ from dialogs.parsing import (
     parse_amount,
     parse_date,
 )
+from handlers.budget_view import budget_policy, remaining_after
 from handlers.context import Context
 from handlers.expense_invoice import (
     FIELD_SLOTS,
@@ -185,8 +186,23 @@ def _draft(turn: Turn) -> Draft:
     )
 
 
-def _findings(turn: Turn) -> list[Finding]:
-    return check_policy(turn.ctx.rules.expense.policy, _draft(turn), _today(turn.ctx))
+async def _budget_probe(turn: Turn) -> NewExpense | None:
+    """The draft as the budget checks see it; None when the sender has no department."""
+    user = await turn.ctx.user()
+    if user is None or user.department_id is None:
+        return None
+    draft = _draft(turn)
+    return NewExpense(amount=draft.amount, category=draft.category, expense_date=draft.expense_date,
+                      description="", submitter=user.user_id, department_id=user.department_id)
+
+
+async def _findings(turn: Turn) -> list[Finding]:
+    found = check_policy(turn.ctx.rules.expense.policy, _draft(turn), _today(turn.ctx))
+    probe = await _budget_probe(turn)
+    budget = None if probe is None else await budget_policy(turn.ctx, probe)
+    if budget is not None:
+        found.append(Finding(budget.action, budget.message, budget.message))
+    return found
 
 
 def _invoice_view(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -201,7 +217,7 @@ def _invoice_view(data: dict[str, Any]) -> dict[str, Any] | None:
     return view
 
 
-def _summary(turn: Turn) -> str:
+async def _summary(turn: Turn) -> str:
     lines = [turn.t("**请确认报销**", "**Please confirm the expense**")]
     for name in ("amount", "category", "date", "description"):
         slot = next(s for s in SLOTS if s.name == name)
@@ -212,7 +228,11 @@ def _summary(turn: Turn) -> str:
         unsure = [f for f in turn.data.get("invoice_unsure", []) if f not in resolved]
         lines.append(turn.t("发票：", "Invoice:"))
         lines.extend(f"> {line}" for line in describe(invoice, unsure, turn.lang).splitlines())
-    for finding in _findings(turn):
+    probe = await _budget_probe(turn)
+    left = None if probe is None else await remaining_after(turn.ctx, probe)
+    if left is not None:
+        lines.append(f"> {turn.t('提交后预算余额：', 'Budget left after this: ')}{format_money(left)}")
+    for finding in await _findings(turn):
         mark = "⛔" if finding.refuses else "⚠️"
         tail = turn.t("（需修改后才能提交）", " (must be fixed before filing)") if finding.refuses else ""
         lines.append(f'<font color="warning">{mark} {finding.text(turn.lang)}{tail}</font>')
@@ -235,7 +255,7 @@ async def _confirm(turn: Turn, text: str) -> None:
         await turn.finish(turn.t("通讯录中找不到你的部门，无法提交报销，请联系管理员。",
                                  "You have no department in the directory, so the expense cannot be filed."))
         return
-    findings = _findings(turn)
+    findings = await _findings(turn)
     refusals = [f.text(turn.lang) for f in findings if f.refuses]
     if refusals:
         await turn.reply(turn.t("暂时不能提交：", "This cannot be filed yet: ") + " ".join(refusals)

@@ -154,3 +154,21 @@ async def test_quiet_hours_defer_alerts_across_a_restart(bare_world: World, tmp_
 def test_expense_dates_count_in_their_month() -> None:
     q = parse_period("2026-Q1")
     assert q is not None and q.month_from <= date(2026, 2, 28).strftime("%Y-%m") <= q.month_to
+
+
+async def test_submission_shows_budget_left_and_applies_the_budget_rule(bare_world: World, tmp_path: Path) -> None:
+    world = bare_world
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[expense.policy]]\ncheck = "budget_exceeded"\naction = "refuse"\n', encoding="utf-8")
+    await world.start_bot(finance_api_token=TOKEN, bot_rules=rules)
+    month, _, _ = periods(world)
+    assert (await api(world, "PUT", "/api/v1/budgets/fe", budget(3, month, "1000", "wangfang")))[0] == 201
+    summary = await world.reply_to("liuyang", "报销 300 交通 今天 打车")
+    assert "提交后预算余额：¥700.00" in summary and "⛔" not in summary
+    await world.reply_to("liuyang", "取消")
+    over = await world.reply_to("liuyang", "报销 1200 交通 今天 打车")
+    assert "⛔" in over and "超出预算" in over
+    refused = await world.reply_to("liuyang", "确认")
+    assert "暂时不能提交" in refused
+    with sqlite3.connect(world.db_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM expenses").fetchone()[0] == 0
