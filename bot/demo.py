@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import aiohttp
+
 from bot.clock import Clock
 from bot.serve import start_site, wait_for_signal
 from bot.settings import Settings
@@ -37,6 +39,22 @@ def demo_settings(settings: Settings, sim: WeComSimulator) -> Settings:
     )
 
 
+DEMO_BUDGETS = (
+    ("rd-monthly", {"department_id": 2, "category": None, "amount": "1500.00", "owner": "lina",
+                    "alert_chat_id": "rd-group"}),
+    ("mkt-travel", {"department_id": 4, "category": "差旅", "amount": "8000.00", "owner": "zhaolei",
+                    "robot_key": "demo-robot-key"}),
+)
+
+
+async def seed_budgets(bot_url: str, token: str, month: str) -> None:
+    """This month's budgets, set through the finance API exactly as the finance platform would."""
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        for budget_id, body in DEMO_BUDGETS:
+            async with http.put(f"{bot_url}/api/v1/budgets/{budget_id}", json={**body, "period": month}) as resp:
+                resp.raise_for_status()
+
+
 async def _start_simulator(sim: WeComSimulator, settings: Settings) -> str:
     """The simulator next to the bot (BOT_PORT + 1) when that port is free, so the page URL is stable."""
     if settings.bot_port:
@@ -60,7 +78,10 @@ async def run_demo(settings: Settings) -> int:
     sim.bot_public_url = bot_url
     print(f"finance bot (demo) listening on {bot_url}", flush=True)
     print(f"WeCom simulator on {sim_url}; finance API token: {demo.finance_api_token}", flush=True)
+    await seed_budgets(bot_url, demo.finance_api_token, clock.now().astimezone(demo.zone).strftime("%Y-%m"))
     print(f"open the demo chat: {sim_url}/demo/", flush=True)
+    print("try it: as 刘洋 say 「报销 1280 差旅 今天 上海出差」 then 「确认」; approve as 王芳 and 吴强 by the card"
+          " buttons; 研发部群 then gets the budget alert", flush=True)
     try:
         await wait_for_signal()
     finally:

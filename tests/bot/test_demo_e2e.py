@@ -68,7 +68,7 @@ async def test_file_and_approve_an_expense_through_the_demo_page(page: Page) -> 
     await page.select_option("#who", "liuyang")
     await say(page, "帮助")
     await expect(timeline).to_contain_text("我是财务助手")
-    await say(page, "报销 1000 交通 昨天 打车去客户")
+    await say(page, "报销 1280 差旅 今天 上海出差")
     await expect(timeline).to_contain_text("确认")
     await say(page, "确认")
     await expect(timeline).to_contain_text(re.compile(r"BX\d{8}-\d{4}"))
@@ -86,3 +86,5 @@ async def test_file_and_approve_an_expense_through_the_demo_page(page: Page) -> 
     await say(page, f"进度 {number}")
     await expect(timeline).to_contain_text("吴强", timeout=10_000)
     await expect(timeline).to_contain_text("已通过")
+    # the seeded 研发部 budget (1,500 this month) passed 80%: its group chat hears about it
+    await expect(page.locator("#group-list")).to_contain_text("80%", timeout=10_000)
