@@ -3,6 +3,7 @@ through the simulator, exactly as a WeCom client would (callbacks in, message/se
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ValidationError
 
+from simulator.invoice_art import render_invoice_pdf, render_invoice_png, sample_fields
 from simulator.server import SIM_KEY
 
 if TYPE_CHECKING:
@@ -199,6 +201,16 @@ async def to_page(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/demo/")
 
 
+async def sample_invoice(request: web.Request) -> web.Response:
+    """A freshly drawn VAT invoice (new numbers each time) to try the photo and PDF paths with."""
+    fields = sample_fields(secrets.randbelow(10**9))
+    if request.match_info["kind"] == "pdf":
+        return web.Response(body=render_invoice_pdf(fields), content_type="application/pdf",
+                            headers={"Content-Disposition": 'attachment; filename="sample-invoice.pdf"'})
+    return web.Response(body=render_invoice_png(fields), content_type="image/png",
+                        headers={"Content-Disposition": 'attachment; filename="sample-invoice.png"'})
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/demo", to_page)
     app.router.add_get("/demo/", page)
@@ -209,3 +221,4 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/demo/api/click", click)
     app.router.add_get("/demo/api/chats", chats)
     app.router.add_get("/demo/api/media/{media_id}", media)
+    app.router.add_get("/demo/sample-invoice.{kind:png|pdf}", sample_invoice)

@@ -87,3 +87,16 @@ async def test_demo_upload_accepts_pictures_only(sim: WeComSimulator, http: aioh
         assert (await resp.json())["status"] == 200
     assert "<MsgType><![CDATA[image]]></MsgType>" in receiver.plaintexts[0]
     assert sim.demo_inputs[0].kind == "image" and sim.media[sim.demo_inputs[0].media_id].data == jpeg
+
+
+async def test_sample_invoices_to_try_the_photo_and_pdf_paths(sim: WeComSimulator, http: aiohttp.ClientSession) -> None:
+    bodies = []
+    for kind, magic in (("png", b"\x89PNG"), ("png", b"\x89PNG"), ("pdf", b"%PDF")):
+        async with http.get(f"{sim.base_url}/demo/sample-invoice.{kind}") as resp:
+            assert resp.status == 200 and "attachment" in resp.headers["Content-Disposition"]
+            body = await resp.read()
+        assert body.startswith(magic)
+        bodies.append(body)
+    assert bodies[0] != bodies[1]  # a new invoice each time, so the duplicate check does not trip
+    async with http.get(f"{sim.base_url}/demo/sample-invoice.gif") as resp:
+        assert resp.status == 404
