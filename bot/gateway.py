@@ -11,9 +11,8 @@ from storage.org import Department, OrgUser
 from storage.uploads import UploadRepo
 
 if TYPE_CHECKING:
-    from ocr.pool import OcrPool
-
     from ocr.models import Invoice
+    from ocr.pool import OcrPool
 
 MAX_MEDIA = 20 * 1024 * 1024
 
