@@ -155,7 +155,7 @@ class _CallbackRoutes:
 
 
 async def _start(settings: Settings, clock: Clock, app: web.Application, initial_sync: bool) -> Bot:
-    db = Database(settings.bot_db)
+    db = Database(settings.bot_db, synchronous=settings.bot_db_sync.upper())
     await db.open()
     client = WeComClient(settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret)
     events = build_events()

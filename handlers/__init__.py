@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from handlers import admin, contacts, help
+import dialogs
+from handlers import admin, budget, contacts, expense, finance_events, help, payables, status
+from handlers.approval import chat as approval
 from handlers.events import EventBus
 from handlers.router import Router
 
 
 def build_router() -> Router:
     # help last: its fallback answers whatever no other capability claimed
-    return Router("root").include(contacts.router, admin.router, help.router)
+    return Router("root").include(contacts.router, admin.router, budget.router, payables.router, approval.router,
+                                   status.router, dialogs.build_router(), expense.router, help.router)
 
 
 def build_events() -> EventBus:
-    return EventBus()
+    return EventBus().include(approval.events).include(budget.bus).include(finance_events.bus)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Action = Literal["warn", "refuse"]
 
@@ -80,6 +80,8 @@ class ExtraStep(Strict):
 
 
 class ApprovalRules(Strict):
+    """Routing defaults and reminder timing; see the [approval] part of docs/rules.example.toml."""
+
     parent_leader_above: Decimal = Decimal("5000")
     small_expense_max: Decimal = Decimal("500")
     small_expense_categories: tuple[str, ...] = ("交通", "餐饮")
@@ -92,11 +94,26 @@ class ApprovalRules(Strict):
     working_days: tuple[int, ...] = (1, 2, 3, 4, 5)
     working_hours: tuple[int, int] = (9, 18)
 
+    @model_validator(mode="after")
+    def _sane_times(self) -> ApprovalRules:
+        """A bad working-time setting would make reminders fire at nonsense times: refuse it at start."""
+        start, end = self.working_hours
+        if not 0 <= start < end <= 24:
+            raise ValueError("approval.working_hours must be [start, end] with 0 <= start < end <= 24")
+        if not self.working_days or any(d not in range(1, 8) for d in self.working_days):
+            raise ValueError("approval.working_days must list ISO weekdays 1 (Monday) to 7 (Sunday)")
+        if not 0 < self.remind_after_hours <= self.escalate_after_hours:
+            raise ValueError("approval.remind_after_hours must be > 0 and <= escalate_after_hours")
+        return self
+
 
 class BudgetRules(Strict):
+    """Alert thresholds (default for budgets that set none), alert basis, payable reminders."""
+
     thresholds: tuple[int, ...] = (80, 100)
     include_pending: bool = False
-    payable_remind_days: int = 3
+    payable_remind_days: int = Field(default=3, ge=0)
+    payable_remind_hour: int = Field(default=9, ge=0, le=23)
 
 
 class Rules(Strict):

@@ -68,18 +68,17 @@ class AuditRepo:
         """Walk the chain from the start; pruned history (older than retention) starts a new anchor."""
         prev: str | None = None
         count = 0
-        async with self.tx.conn.execute(
+        for row in self.tx.rows(
             "SELECT id, at, actor, action, subject, data, prev_hash, hash FROM audit_log ORDER BY id"
-        ) as cur:
-            async for row in cur:
-                count += 1
-                expected_prev = row["prev_hash"] if prev is None else prev
-                if row["prev_hash"] != expected_prev:
-                    return ChainReport(count, row["id"], "previous hash does not match the row before")
-                digest = row_hash(
-                    row["prev_hash"], row["at"], row["actor"], row["action"], row["subject"], row["data"]
-                )
-                if digest != row["hash"]:
-                    return ChainReport(count, row["id"], "row content does not match its hash")
-                prev = row["hash"]
+        ):
+            count += 1
+            expected_prev = row["prev_hash"] if prev is None else prev
+            if row["prev_hash"] != expected_prev:
+                return ChainReport(count, row["id"], "previous hash does not match the row before")
+            digest = row_hash(
+                row["prev_hash"], row["at"], row["actor"], row["action"], row["subject"], row["data"]
+            )
+            if digest != row["hash"]:
+                return ChainReport(count, row["id"], "row content does not match its hash")
+            prev = row["hash"]
         return ChainReport(count, None)

@@ -1,0 +1,1 @@
+"""Approval of expenses: routing rules, the decision state machine, cards and chat commands."""

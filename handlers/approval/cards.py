@@ -1,0 +1,79 @@
+"""The approval card an approver gets: what to decide on, and 同意 / 驳回 buttons keyed by the number."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from handlers.approval.model import MODE_LABEL, Route
+from handlers.budget_view import remaining_after
+from handlers.context import Context
+from storage.expenses import Expense
+from storage.org import OrgRepo
+
+_TASK_CHARS = re.compile(r"[^0-9A-Za-z_\-@]")
+APPROVE, REJECT = "approve:", "reject:"
+
+
+def new_task_id(number: str, step: int, user_id: str) -> str:
+    """Unique forever and within WeCom's task_id alphabet and length."""
+    safe_user = _TASK_CHARS.sub("_", user_id)[:64]
+    return f"{number}-s{step}-{safe_user}-{secrets.token_hex(4)}"
+
+
+def money(amount: Decimal | None) -> str:
+    return "—" if amount is None else f"¥{amount:,.2f}"
+
+
+def invoice_summary(expense: Expense) -> str:
+    inv = expense.invoice
+    if not inv:
+        return "无发票"
+    parts = [str(inv[k]) for k in ("invoice_type", "seller_name", "invoice_number") if inv.get(k)]
+    if inv.get("total"):
+        parts.append(f"¥{inv['total']}")
+    return " / ".join(parts)[:60] if parts else "有发票"
+
+
+async def approval_card(
+    ctx: Context, expense: Expense, route: Route, step_index: int, task_id: str, progress: str = ""
+) -> dict[str, Any]:
+    """A fresh button_interaction card for one approver of the current step."""
+    org = ctx.repo(OrgRepo)
+    names = await org.names([expense.submitter])
+    dept = await org.department(expense.department_id)
+    step = route.steps[step_index]
+    remaining = await remaining_after(ctx, expense)
+    mode = MODE_LABEL[step.mode][0]
+    desc = f"第{step_index + 1}/{len(route.steps)}步 {step.name}（{mode}）"
+    if progress:
+        desc = f"{desc} · {progress}"
+    return {
+        "card_type": "button_interaction",
+        "source": {"desc": "财务助手 · 报销审批"},
+        "main_title": {"title": f"报销审批 {expense.number}", "desc": desc},
+        "sub_title_text": expense.description or expense.category,
+        "horizontal_content_list": [
+            {"keyname": "申请人", "value": f"{names.get(expense.submitter, expense.submitter)}"
+                                          f"（{dept.name if dept else expense.department_id}）"},
+            {"keyname": "金额", "value": money(expense.amount)},
+            {"keyname": "类别", "value": expense.category},
+            {"keyname": "日期", "value": expense.expense_date.isoformat()},
+            {"keyname": "发票", "value": invoice_summary(expense)},
+            {"keyname": "预算余额", "value": "未设预算" if remaining is None else f"{money(remaining)}（本单后）"},
+        ],
+        "card_action": {"type": 1, "url": detail_url(ctx, expense.number)},
+        "jump_list": [{"type": 1, "title": "查看详情", "url": detail_url(ctx, expense.number)}],
+        "task_id": task_id,
+        "button_list": [
+            {"text": "同意", "style": 1, "key": f"{APPROVE}{expense.number}"},
+            {"text": "驳回", "style": 2, "key": f"{REJECT}{expense.number}"},
+        ],
+    }
+
+
+def detail_url(ctx: Context, number: str) -> str:
+    return f"{ctx.settings.public_url}/api/v1/expenses/{number}"
+

@@ -1,0 +1,173 @@
+"""`进度 BX…` (timeline), `我的报销` (my recent expenses) and `待办` (what waits for my decision).
+
+The timeline is for the submitter, the approvers in the route, finance reviewers and admins;
+anyone else gets the same answer as for a number that does not exist, so nothing is revealed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dialogs import active_dialog
+from handlers import roles
+from handlers.approval.chat import names_a_number, parse_number, status_label
+from handlers.approval.model import MODE_LABEL, Route
+from handlers.context import Context
+from handlers.router import Filter, Priority, Router, split_command
+from storage.approvals import ApprovalRepo
+from storage.expenses import Expense, ExpenseEvent, ExpenseRepo
+from storage.org import OrgRepo
+
+router = Router("status")
+
+ACTIONS = {
+    "submitted": ("提交", "submitted"),
+    "route": ("生成审批路线", "route set"),
+    "approve": ("同意", "approved"),
+    "reject": ("驳回", "rejected"),
+    "reassign": ("转交", "reassigned"),
+    "skip": ("跳过步骤", "step skipped"),
+    "remind": ("提醒审批人", "reminder sent"),
+    "escalate": ("督办", "escalated"),
+    "approved": ("审批通过", "approval complete"),
+    "rejected": ("报销驳回", "expense rejected"),
+    "withdrawn": ("撤回", "withdrawn"),
+    "paid": ("已付款", "paid"),
+}
+
+
+MINE_WORDS = ("我的报销", "mine", "my expenses")
+TODO_WORDS = ("待办", "todo", "待审批")
+
+
+def alone(words: tuple[str, ...]) -> Filter:
+    """Inside an open dialog only the words alone are a command (`todo buy paper` is an answer)."""
+
+    async def check(ctx: Context) -> bool:
+        return split_command(ctx.msg.text, words) == "" or await active_dialog(ctx) is None
+
+    return check
+
+
+def duration(ctx: Context, since: datetime) -> str:
+    minutes = max(0, int((ctx.now - since).total_seconds() // 60))
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if ctx.lang == "en":
+        return f"{days}d {hours}h" if days else (f"{hours}h {mins}m" if hours else f"{mins}m")
+    return f"{days}天{hours}小时" if days else (f"{hours}小时{mins}分" if hours else f"{mins}分钟")
+
+
+async def may_see(ctx: Context, expense: Expense) -> bool:
+    user = await ctx.user()
+    if user is None or not user.active:
+        return False
+    if user.user_id == expense.submitter or roles.is_finance(ctx, user):
+        return True
+    route = Route.load(expense.route)
+    asked = await ctx.repo(ApprovalRepo).approvers_of(expense.id)
+    return user.user_id in route.everyone() | asked
+
+
+async def waiting_line(ctx: Context, expense: Expense, names: dict[str, str]) -> str:
+    """Where a pending expense waits now, and since when."""
+    route = Route.load(expense.route)
+    if expense.status != "submitted" or not route.steps or expense.current_step >= len(route.steps):
+        return ctx.t(f"当前状态：{status_label(ctx, expense.status)}", f"Now: {status_label(ctx, expense.status)}")
+    step = route.steps[expense.current_step]
+    who = "、".join(names.get(u, u) for u in step.outstanding()) or "—"
+    started = datetime.fromisoformat(step.started_at) if step.started_at else expense.updated_at
+    mode = MODE_LABEL[step.mode][0 if ctx.lang == "zh" else 1]
+    return ctx.t(
+        f"当前：等待 {who} 审批（第{expense.current_step + 1}/{len(route.steps)}步 {step.name}，{mode}），"
+        f"已等待 {duration(ctx, started)}",
+        f"Now: waiting for {who} (step {expense.current_step + 1}/{len(route.steps)} {step.name}, {mode}) "
+        f"for {duration(ctx, started)}",
+    )
+
+
+def event_line(ctx: Context, event: ExpenseEvent, names: dict[str, str]) -> str:
+    zh, en = ACTIONS.get(event.action, (event.action, event.action))
+    actor = "系统" if event.actor == "bot" else names.get(event.actor, event.actor)
+    line = f"{ctx.fmt_time(event.at)} {actor} {ctx.t(zh, en)}"
+    data = event.data
+    if event.action == "reassign":
+        to = "、".join(names.get(u, u) for u in data.get("to", []))
+        line += f"：{names.get(data.get('from', ''), data.get('from', ''))} → {to or '—'}"
+    elif event.action in ("approve", "reject") and data.get("step_name"):
+        line += f"（{data['step_name']}）"
+    elif event.action == "skip" and data.get("step_name"):
+        line += f"：{data['step_name']}"
+    if event.comment:
+        line += f"：{event.comment}"
+    return line
+
+
+@router.command("进度", "status", priority=Priority.GLOBAL, when=names_a_number)
+async def show_status(ctx: Context) -> None:
+    parsed = parse_number(ctx.args)
+    if parsed is None:
+        await ctx.reply(ctx.t("请写上单号，例如「进度 BX20261128-0001」。",
+                              "Please give the number, e.g. \"status BX20261128-0001\"."))
+        return
+    number = parsed[0]
+    expense = await ctx.repo(ExpenseRepo).by_number(number)
+    if expense is None or not await may_see(ctx, expense):
+        await ctx.reply(ctx.t(f"{number} 不存在，或你无权查看。", f"{number} does not exist or is not visible to you."))
+        return
+    timeline = await ctx.repo(ExpenseRepo).timeline(expense.id)
+    route = Route.load(expense.route)
+    people = {expense.submitter, *route.everyone(), *(e.actor for e in timeline)}
+    for e in timeline:
+        people |= set(e.data.get("to", []) or []) | {str(e.data.get("from", ""))}
+    names = await ctx.repo(OrgRepo).names(people)
+    head = (f"{expense.number} {names.get(expense.submitter, expense.submitter)} ¥{expense.amount:,.2f} "
+            f"{expense.category} {expense.expense_date.isoformat()} {expense.description}").rstrip()
+    lines = [head, ctx.t("状态：", "Status: ") + status_label(ctx, expense.status)]
+    lines += [event_line(ctx, e, names) for e in timeline]
+    lines.append(await waiting_line(ctx, expense, names))
+    await ctx.reply("\n".join(lines))
+
+
+@router.command(*MINE_WORDS, priority=Priority.GLOBAL, when=alone(MINE_WORDS))
+async def mine(ctx: Context) -> None:
+    expenses = await ctx.repo(ExpenseRepo).by_submitter(ctx.msg.user_id, limit=10)
+    if not expenses:
+        await ctx.reply(ctx.t("你还没有报销记录。发送「报销」开始。", "You have no expenses yet. Say \"expense\" to start."))
+        return
+    names: dict[str, str] = {}
+    for expense in expenses:
+        names |= await ctx.repo(OrgRepo).names(Route.load(expense.route).everyone())
+    lines = [ctx.t("你最近的报销：", "Your recent expenses:")]
+    for e in expenses:
+        line = f"• {e.number} ¥{e.amount:,.2f} {e.category} {e.expense_date.isoformat()} {status_label(ctx, e.status)}"
+        if e.status == "submitted":
+            route = Route.load(e.route)
+            if e.current_step < len(route.steps):
+                who = "、".join(names.get(u, u) for u in route.steps[e.current_step].outstanding())
+                line += ctx.t(f"（等待 {who}）", f" (waiting for {who})") if who else ""
+        lines.append(line)
+    lines.append(ctx.t("发送「进度 单号」查看详情。", "Say \"status <number>\" for details."))
+    await ctx.reply("\n".join(lines))
+
+
+@router.command(*TODO_WORDS, priority=Priority.GLOBAL, when=alone(TODO_WORDS))
+async def todo(ctx: Context) -> None:
+    tasks = await ctx.repo(ApprovalRepo).open_for_approver(ctx.msg.user_id)
+    repo = ctx.repo(ExpenseRepo)
+    rows: list[tuple[Expense, datetime]] = []
+    for task in tasks:
+        expense = await repo.by_id(task.expense_id)
+        if expense is not None and expense.status == "submitted" and task.step == expense.current_step:
+            rows.append((expense, task.created_at))
+    if not rows:
+        await ctx.reply(ctx.t("没有等你审批的报销。", "Nothing waits for your decision."))
+        return
+    names = await ctx.repo(OrgRepo).names(e.submitter for e, _ in rows)
+    lines = [ctx.t(f"等你审批的报销（{len(rows)}）：", f"Waiting for your decision ({len(rows)}):")]
+    for e, since in rows:
+        lines.append(f"• {e.number} {names.get(e.submitter, e.submitter)} ¥{e.amount:,.2f} {e.category} "
+                     f"{e.description[:20]} · {ctx.t('已等待', 'waiting')} {duration(ctx, since)}")
+    lines.append(ctx.t("回复「同意 单号 [意见]」或「驳回 单号 理由」。", "Reply \"approve <number> [comment]\" or "
+                                                                "\"reject <number> reason\"."))
+    await ctx.reply("\n".join(lines))

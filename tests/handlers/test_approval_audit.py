@@ -1,0 +1,55 @@
+"""The audit chain after a full approval flow: verify passes, and a tampered decision is caught."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.audit_cli import verify
+from tests.handlers.approval_helpers import click, file_expense, wait_card
+from tests.world import World
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_verify(db: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BOT_DB": str(db)}
+    return subprocess.run([sys.executable, "run_bot.py", "audit", "verify"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+async def test_audit_chain_after_full_flow(world: World) -> None:
+    w = world
+    number = await file_expense(w, "liuyang", "1200", "办公")
+    await click(w, "wangfang", await wait_card(w, "wangfang", number, step=0), "approve", number)
+    await click(w, "wuqiang", await wait_card(w, "wuqiang", number, step=1), "approve", number)
+    settings = w.settings
+    assert settings is not None
+    await w.stop_bot()
+
+    conn = sqlite3.connect(w.db_path)
+    rows = conn.execute("SELECT id, actor, action, data FROM audit_log WHERE subject = ? ORDER BY id",
+                        (f"expense:{number}",)).fetchall()
+    actions = [(r[1], r[2]) for r in rows]
+    assert ("wangfang", "expense.approve") in actions and ("wuqiang", "expense.approve") in actions
+    assert actions[-1] == ("bot", "expense.approved")
+    assert await verify(settings) == 0
+    ok = run_verify(w.db_path)
+    assert ok.returncode == 0 and "OK" in ok.stdout
+
+    # someone with file access rewrites the leader's decision: the chain names that row
+    leader_row = next(r for r in rows if r[1] == "wangfang")
+    data = json.loads(leader_row[3])
+    data["step"] = 99
+    conn.execute("DROP TRIGGER audit_log_no_update")
+    conn.execute("UPDATE audit_log SET data = ? WHERE id = ?", (json.dumps(data), leader_row[0]))
+    conn.commit()
+    conn.close()
+    broken = run_verify(w.db_path)
+    assert broken.returncode == 1
+    assert f"row {leader_row[0]}" in broken.stdout and "BROKEN" in broken.stdout
+    assert await verify(settings) == 1
