@@ -2,8 +2,9 @@
 
     python bench/callback_throughput.py [--seconds 8] [--concurrency 32] [--rate 1000]
 
-Both servers run in their own process on loopback and receive the same kind of distinct encrypted
-callbacks (text messages that need a reply, LOCATION events that need none), prepared before the
+Both servers run in their own process on loopback (and the WeCom simulator the bot replies to in a
+third, so the load generator measures without sharing its CPU) and receive the same kind of distinct
+encrypted callbacks (text messages that need a reply, LOCATION events that need none), prepared before the
 clock starts. Phases:
   1. closed loop, `--concurrency` requests in flight: requests/s and ack latency, bot vs naive, ratio;
   2. open loop at `--rate` requests/s: p50/p99 ack latency of both;
@@ -31,7 +32,6 @@ sys.path.insert(0, str(ROOT))
 
 from simulator import WeComSimulator  # noqa: E402
 from simulator.crypto import CallbackCipher, new_nonce  # noqa: E402
-from simulator.seed import seed_demo_org  # noqa: E402
 
 USERS = [f"bench{i:04d}" for i in range(1000)]
 
@@ -42,6 +42,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+LAST_LINE: dict[int, bytes] = {}
+
+
+async def _media_id(proc: asyncio.subprocess.Process) -> str:
+    return LAST_LINE[proc.pid].split()[-1].decode()
+
+
 async def spawn(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
@@ -50,6 +57,7 @@ async def spawn(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Proc
     line = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
     if b"listening" not in line:
         raise RuntimeError(f"server did not start: {line!r}")
+    LAST_LINE[proc.pid] = line
     return proc
 
 
@@ -171,14 +179,13 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     args = parser.parse_args()
 
-    sim = WeComSimulator()
-    seed_demo_org(sim)
-    for user in USERS:
-        sim.add_user(user, user, [2])
-    await sim.start()
+    sim = WeComSimulator()  # keys and ids only: the serving simulator runs in its own process
     payloads = Payloads(sim)
     tmp = tempfile.mkdtemp(prefix="bench-callback-")
-    bot_port, naive_port = free_port(), free_port()
+    bot_port, naive_port, sim_port = free_port(), free_port(), free_port()
+    sim_proc = await spawn(["bench/sim_server.py", str(sim_port), str(len(USERS))], dict(os.environ))
+    sim.base_url = f"http://127.0.0.1:{sim_port}"
+    slow_media_id = await _media_id(sim_proc)
     env = {**os.environ, "WECOM_CORP_ID": sim.corp_id, "WECOM_AGENT_ID": str(sim.agent_id),
            "WECOM_SECRET": sim.secret, "WECOM_TOKEN": sim.token, "WECOM_AES_KEY": sim.aes_key,
            "WECOM_API_BASE": sim.base_url, "BOT_PORT": str(bot_port), "BOT_DB": f"{tmp}/bot.db",
@@ -213,24 +220,21 @@ async def main() -> None:
         print(f"        the bot then finished processing and replying in {await drain(health_url):.1f} s")
 
         print("phase 3: workers saturated by slow handlers (image downloads take 2 s), text acks meanwhile")
-        media = sim.store_media("image", "slow.jpg", b"\xff\xd8\xff" + secrets.token_bytes(2000))
-        sim.fail_next("media/get", 200, delay=2.0)
         slow = []
         for i in range(200):  # 200 users each waiting on a slow download
             payloads.msg_id += 1
             xml = (f"<xml><ToUserName>{sim.corp_id}</ToUserName><FromUserName>{USERS[i]}</FromUserName>"
                    f"<CreateTime>{int(time.time())}</CreateTime><MsgType>image</MsgType>"
-                   f"<PicUrl>{sim.base_url}/sim/pic/{media.media_id}</PicUrl><MediaId>{media.media_id}</MediaId>"
+                   f"<PicUrl>{sim.base_url}/sim/pic/{slow_media_id}</PicUrl><MediaId>{slow_media_id}</MediaId>"
                    f"<MsgId>{payloads.msg_id}</MsgId><AgentID>{sim.agent_id}</AgentID></xml>")
             slow.append(payloads.envelope(xml))
         await closed_loop(bot_url, slow, 30, 50)
         lat, err = await open_loop(bot_url, payloads.make(int(args.rate * 3), kind="text"), args.rate / 2)
         print(summary("bot", None, lat, err) + "  (under load; max must stay < 1000 ms)")
     finally:
-        for proc in (bot, naive):
+        for proc in (bot, naive, sim_proc):
             proc.terminate()
             await proc.wait()
-        await sim.stop()
 
 
 if __name__ == "__main__":

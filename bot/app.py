@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.callback import CallbackConfig, CallbackEndpoint
 from bot.clock import Clock
 from bot.gateway import BotGateway
-from bot.inbox import Dispatcher, InboxWriter, load_pending
+from bot.inbox import AckGate, Dispatcher, InboxWriter, load_pending
 from bot.orgsync import OrgSync
 from bot.scheduler import Scheduler
 from bot.sender import OutboundSender
@@ -165,10 +165,11 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
                         events=events)
     worker = Worker(db, router, services)
     dispatcher = Dispatcher(worker.handle, concurrency=settings.bot_workers)
-    writer = InboxWriter(db, dispatcher.dispatch)
-    dispatcher.gate = writer.wait_quiet  # acknowledgements first; processing catches up after bursts
+    gate = AckGate()
+    writer = InboxWriter(db, dispatcher.dispatch, gate=gate)
+    dispatcher.gate = gate.wait  # acknowledgements first; processing catches up after bursts
     sender = OutboundSender(db, client, settings.wecom_agent_id, clock.now)
-    sender.gate = writer.wait_quiet
+    sender.gate = gate.wait
     scheduler = Scheduler(db, clock.now, dispatcher.dispatch)
     orgsync = OrgSync(db, client, clock.now, dispatcher.dispatch)
     services.wake_sender = sender.wake

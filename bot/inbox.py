@@ -22,20 +22,65 @@ log = logging.getLogger(__name__)
 Handler = Callable[[InboxItem], Awaitable[None]]
 
 
+class AckGate:
+    """Background work (processing, sending) gives way to acknowledgements when the bot is loaded.
+
+    The signal is event-loop lag while callbacks are arriving: ordinary traffic never waits here,
+    a flood defers processing until it eases, and a waiting task always proceeds after `max_wait`
+    so background work is never starved. The inbox is durable, so deferring loses nothing.
+    """
+
+    def __init__(self, *, max_lag: float = 0.002, window: float = 0.05, tick: float = 0.005) -> None:
+        self.max_lag = max_lag
+        self.window = window
+        self.tick = tick
+        self._lag = 0.0
+        self._last_arrival = -1.0
+        self._open = asyncio.Event()
+        self._open.set()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch(), name="ack-gate")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._open.set()
+
+    def arrived(self) -> None:
+        self._last_arrival = asyncio.get_running_loop().time()
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(self.tick)
+            now = loop.time()
+            self._lag += 0.3 * (now - started - self.tick - self._lag)
+            if now - self._last_arrival < self.window and self._lag > self.max_lag:
+                self._open.clear()
+            else:
+                self._open.set()
+
+    async def wait(self, max_wait: float = 1.0) -> None:
+        if self._open.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max_wait):
+                await self._open.wait()
+
+
 class InboxWriter:
     """Collects items from concurrent callbacks and commits them in batches."""
 
     def __init__(
-        self, db: Database, on_stored: Callable[[InboxItem], None], *, max_batch: int = 256, pressure: int = 4,
-        slow_ack: float = 0.004,
+        self, db: Database, on_stored: Callable[[InboxItem], None], *, max_batch: int = 256,
+        gate: AckGate | None = None,
     ) -> None:
         self.db = db
-        self.pressure = pressure
-        self.slow_ack = slow_ack
-        self._waiting = 0
-        self._latency = 0.0
-        self._quiet = asyncio.Event()
-        self._quiet.set()
+        self.gate = gate
         self.on_stored = on_stored
         self.max_batch = max_batch
         self._pending: list[tuple[InboxItem, asyncio.Future[InboxItem | None]]] = []
@@ -44,8 +89,12 @@ class InboxWriter:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="inbox-writer")
+        if self.gate is not None:
+            self.gate.start()
 
     async def stop(self) -> None:
+        if self.gate is not None:
+            await self.gate.stop()
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -55,27 +104,12 @@ class InboxWriter:
 
     async def submit(self, item: InboxItem) -> InboxItem | None:
         """Durably store the item; None when it was a duplicate of one stored before."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[InboxItem | None] = loop.create_future()
+        fut: asyncio.Future[InboxItem | None] = asyncio.get_running_loop().create_future()
         self._pending.append((item, fut))
         self._wakeup.set()
-        self._waiting += 1
-        started = loop.time()
-        self._update_quiet()
-        try:
-            return await asyncio.shield(fut)
-        finally:
-            self._waiting -= 1
-            self._latency += 0.2 * (loop.time() - started - self._latency)
-            self._update_quiet()
-
-    def _update_quiet(self) -> None:
-        """Quiet unless acks queue up or slow down (the loop is saturated by background work)."""
-        pressed = self._waiting >= self.pressure or (self._waiting > 0 and self._latency > self.slow_ack)
-        if pressed:
-            self._quiet.clear()
-        else:
-            self._quiet.set()
+        if self.gate is not None:
+            self.gate.arrived()
+        return await asyncio.shield(fut)
 
     async def _run(self) -> None:
         while True:
@@ -103,19 +137,6 @@ class InboxWriter:
                 self.on_stored(stored)
             if not fut.done():
                 fut.set_result(stored)
-
-    async def wait_quiet(self, max_wait: float = 1.0) -> None:
-        """Under pressure (`pressure` or more callbacks waiting for their ack, or acks slower than
-        `slow_ack` on average), let acks go first.
-
-        Ordinary traffic never waits here; a burst defers processing until it eases, and at most
-        `max_wait` per item so background work is never starved.
-        """
-        if self._quiet.is_set():
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(max_wait):
-                await self._quiet.wait()
 
 
 class Dispatcher:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 
 from aiohttp import web
@@ -36,6 +37,7 @@ async def wait_for_signal() -> None:
 async def serve(settings: Settings, *, plugins: list[Plugin] | None = None) -> int:
     app = create_app(settings, clock=Clock(), plugins=plugins)
     runner, url = await start_site(app, settings.bot_host, settings.bot_port)
+    gc.freeze()  # start-up objects live for the whole run: keep them out of every collection
     print(f"finance bot listening on {url} (WeCom callback: {url}/wecom/callback)", flush=True)
     try:
         await wait_for_signal()
