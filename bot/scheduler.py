@@ -6,13 +6,12 @@ exactly once like any message, survives restarts, and is never sent twice.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.pump import Pump
 from storage.db import Database
 from storage.inbox import InboxItem, InboxRepo
 from storage.timers import TimerRepo
@@ -28,7 +27,9 @@ class PeriodicJob:
     next_at: datetime | None = None
 
 
-class Scheduler:
+class Scheduler(Pump):
+    name = "scheduler"
+
     def __init__(
         self,
         db: Database,
@@ -37,29 +38,15 @@ class Scheduler:
         *,
         max_sleep: float = 30.0,
     ) -> None:
+        super().__init__()
         self.db = db
         self.now = now
         self.on_stored = on_stored
         self.max_sleep = max_sleep
         self.jobs: list[PeriodicJob] = []
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._job_tasks: set[asyncio.Task[None]] = set()
 
     def every(self, name: str, interval: timedelta, run: Callable[[], Awaitable[object]]) -> None:
         self.jobs.append(PeriodicJob(name, interval, run, self.now() + interval))
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="scheduler")
-
-    async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._job_tasks) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    def wake(self) -> None:
-        self._wakeup.set()
 
     async def tick(self) -> int:
         """Fire everything due now; returns how many timers fired (tests call this after moving the clock)."""
@@ -68,23 +55,12 @@ class Scheduler:
         for job in self.jobs:
             if job.next_at is not None and job.next_at <= now:
                 job.next_at = now + job.every
-                task = asyncio.create_task(self._run_job(job))
-                self._job_tasks.add(task)
-                task.add_done_callback(self._job_tasks.discard)
+                self.spawn(self._run_job(job), name=f"job-{job.name}")
         return fired
 
-    async def _run(self) -> None:
-        while True:
-            self._wakeup.clear()
-            try:
-                await self.tick()
-                delay = await self._sleep_for()
-            except Exception:
-                log.exception("scheduler tick failed")
-                delay = 1.0
-            with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow a cancel
-                async with asyncio.timeout(delay):
-                    await self._wakeup.wait()
+    async def pump(self) -> float:
+        await self.tick()
+        return await self._sleep_for()
 
     async def _fire_timers(self) -> int:
         now = self.now()

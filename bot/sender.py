@@ -9,7 +9,6 @@ admins see it (`失败消息`) and can re-queue it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -19,6 +18,7 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 
 from bot import metrics
+from bot.pump import Pump
 from bot.wecom_client import RateLimited, Transient, WeComClient, WeComError
 from storage.cards import CardRepo
 from storage.db import Database
@@ -34,7 +34,9 @@ class PermanentFailure(Exception):
     """The row can never be delivered as it is (bad recipients, consumed card code...)."""
 
 
-class OutboundSender:
+class OutboundSender(Pump):
+    name = "outbound-sender"
+
     def __init__(
         self,
         db: Database,
@@ -50,43 +52,17 @@ class OutboundSender:
         self.client = client
         self.agent_id = agent_id
         self.now = now
+        super().__init__()
         self._slots = asyncio.Semaphore(concurrency)
-        self._wakeup = asyncio.Event()
         self._in_flight: set[str] = set()
         self._in_flight_ids: set[int] = set()
         self.batch = 4 * concurrency
         self._completed = 0
-        self._tasks: set[asyncio.Task[None]] = set()
         self._limiters: dict[str, AsyncLimiter] = {}
         self._rates = {"user": per_user_per_minute, "robot": robot_per_minute}
-        self._loop_task: asyncio.Task[None] | None = None
         self.gate: Callable[[], Awaitable[None]] | None = None
 
-    def start(self) -> None:
-        self._loop_task = asyncio.create_task(self._run(), name="outbound-sender")
-
-    async def stop(self) -> None:
-        tasks = [t for t in (self._loop_task, *self._tasks) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    def wake(self) -> None:
-        self._wakeup.set()
-
-    async def _run(self) -> None:
-        while True:
-            self._wakeup.clear()
-            try:
-                delay = await self._pump()
-            except Exception:
-                log.exception("outbound pump failed")
-                delay = 1.0
-            with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow a cancel
-                async with asyncio.timeout(delay):
-                    await self._wakeup.wait()
-
-    async def _pump(self) -> float:
+    async def pump(self) -> float:
         """Start sends for due rows; return how long to sleep if nothing wakes us."""
         while True:
             # a delivery finishing while we read would make the snapshot stale (its row still pending)
@@ -102,9 +78,7 @@ class OutboundSender:
                 continue
             self._in_flight.add(row.order_key)
             self._in_flight_ids.add(row.id)
-            task = asyncio.create_task(self._deliver(row))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.spawn(self._deliver(row))
         metrics.QUEUE_DEPTH.labels("outbound").set(len(rows))
         if next_at is None:
             return 30.0

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -31,6 +30,7 @@ from aiohttp import web
 
 from bot.app import Bot
 from bot.finance_api import api_context
+from bot.pump import Pump
 from handlers.expense_json import iso
 from handlers.finance_events import webhook_parked
 from storage.db import Database, Tx
@@ -67,11 +67,14 @@ class Outcome:
     retry_after: float | None = None
 
 
-class WebhookSender:
+class WebhookSender(Pump):
+    name = "webhook-pump"
+
     def __init__(
         self, db: Database, url: str, secret: str, now: Callable[[], datetime], *, parked: Parked | None = None,
         concurrency: int = 32, timeout: float = 10.0,
     ) -> None:
+        super().__init__()
         self.db = db
         self.url = url
         self.secret = secret
@@ -79,46 +82,24 @@ class WebhookSender:
         self.parked = parked
         self.timeout = timeout
         self._slots = asyncio.Semaphore(concurrency)
-        self._wakeup = asyncio.Event()
         self._flush_wanted = asyncio.Event()
         self._results: list[tuple[Outcome, asyncio.Future[None]]] = []
         self._in_flight: set[str] = set()
         self._commits = 0
         self._released: dict[str, int] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._loops: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
 
     def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-        self._loops = [asyncio.create_task(self._run(), name="webhook-pump"),
-                       asyncio.create_task(self._flush_loop(), name="webhook-flush")]
+        super().start()
+        self.spawn(self._flush_loop(), name="webhook-flush")
 
     async def stop(self) -> None:
-        tasks = [*self._loops, *self._tasks]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await super().stop()
         if self._session is not None:
             await self._session.close()
 
-    def wake(self) -> None:
-        self._wakeup.set()
-
-    async def _run(self) -> None:
-        while True:
-            self._wakeup.clear()
-            try:
-                delay = await self._pump()
-            except Exception:
-                log.exception("webhook pump failed")
-                delay = 1.0
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that races a wake-up
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wakeup.wait()
-
-    async def _pump(self) -> float:
+    async def pump(self) -> float:
         """Start the due head event of every expense not in flight.
 
         A read that began before an expense's last outcome was committed may still show the event
@@ -135,9 +116,7 @@ class WebhookSender:
             if event.number in self._in_flight or self._released.get(event.number, -1) > seen:
                 continue
             self._in_flight.add(event.number)
-            task = asyncio.create_task(self._deliver(event))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.spawn(self._deliver(event))
         self._released = {n: c for n, c in self._released.items() if c > seen}
         if next_at is None:
             return 30.0
