@@ -23,7 +23,7 @@ def to_db_time(when: datetime) -> str:
     """UTC, fixed width, so text order is time order in SQL comparisons."""
     if when.tzinfo is None:
         raise ValueError("naive datetimes are not stored")
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return when.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"  # strftime is 5x slower
 
 
 def from_db_time(text: str | None) -> datetime | None:

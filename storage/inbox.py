@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from storage.codec import dumps, from_db_time, loads, to_db_time
+from storage.codec import from_db_time, loads, to_db_time
 from storage.db import Row, Tx
 
 
@@ -31,7 +32,8 @@ _INSERT = (
 
 
 def _params(item: InboxItem) -> tuple[Any, ...]:
-    return (item.dedupe_key, item.source, item.user_id, item.msg_type, item.event, dumps(item.payload),
+    payload = json.dumps(item.payload, ensure_ascii=False, separators=(",", ":"))  # hot path: no key sorting
+    return (item.dedupe_key, item.source, item.user_id, item.msg_type, item.event, payload,
             to_db_time(item.received_at))
 
 
