@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import sys
 import tempfile
 import time
@@ -32,14 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from simulator import WeComSimulator  # noqa: E402
 from simulator.crypto import CallbackCipher, new_nonce  # noqa: E402
+from tests.world import free_port  # noqa: E402
 
 USERS = [f"bench{i:04d}" for i in range(1000)]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 LAST_LINE: dict[int, bytes] = {}

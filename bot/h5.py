@@ -1,4 +1,5 @@
-"""The mobile upload page (`/h5/upload`): PDF e-invoices and photos into the expense chat.
+"""Mobile pages opened from WeCom: the upload page (`/h5/upload`), which brings PDF e-invoices and
+photos into the expense chat, and the expense detail page (`/h5/expenses/BX…`, linked from cards).
 
 Self-built apps never receive file messages, so the bot serves this page. The person is
 identified by WeCom OAuth2 (silent `snsapi_base`): without a session the page redirects to the
@@ -22,7 +23,9 @@ from urllib.parse import urlencode
 from aiohttp import BodyPartReader, web
 
 from bot.app import BOT, Bot
+from bot.finance_api import api_context
 from bot.wecom_client import WeComError
+from handlers.status import status_text
 from storage.inbox import InboxItem, InboxRepo
 from storage.org import OrgRepo
 from storage.uploads import UploadRepo
@@ -107,11 +110,12 @@ def _form(csrf: str) -> web.Response:
 
 
 class UploadPage:
-    """Plugin: routes for the upload page; needs nothing started or stopped of its own."""
+    """Plugin: the upload page and the expense detail page (linked from approval cards)."""
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get(PATH, self.show)
         app.router.add_post(PATH, self.receive)
+        app.router.add_get(r"/h5/expenses/{number:BX\d{8}-\d{4}}", self.expense)
 
     async def start(self, bot: Bot) -> None:
         return None
@@ -123,39 +127,59 @@ class UploadPage:
     async def show(self, request: web.Request) -> web.StreamResponse:
         bot = request.app[BOT]
         signer = SessionSigner(bot.settings.wecom_secret)
-        token = request.cookies.get(SESSION_COOKIE) or ""
-        if signer.verify(token, bot.clock.now()) is not None:
-            return _form(signer.csrf(token))
+        viewer = await self._viewer(request, bot, signer, PATH)
+        if isinstance(viewer, web.Response):
+            return viewer
+        return _form(signer.csrf(request.cookies.get(SESSION_COOKIE) or ""))
+
+    async def expense(self, request: web.Request) -> web.StreamResponse:
+        """An expense's timeline, shown with the same visibility rules as `进度` in the chat."""
+        bot = request.app[BOT]
+        number = request.match_info["number"]
+        viewer = await self._viewer(request, bot, SessionSigner(bot.settings.wecom_secret), request.path)
+        if isinstance(viewer, web.Response):
+            return viewer
+        async with bot.db.read() as tx:
+            text = await status_text(api_context(bot, tx, "h5_expense", user_id=viewer, source="h5"), number)
+        return _page(number, f"<pre style=\"white-space:pre-wrap\">{html.escape(text)}</pre>")
+
+    async def _viewer(self, request: web.Request, bot: Bot, signer: SessionSigner, back: str) -> str | web.Response:
+        """The signed-in member; else log in through WeCom OAuth2 and come back to `back` (raises
+        the redirect), or an error page when WeCom does not know the person."""
+        user_id = signer.verify(request.cookies.get(SESSION_COOKIE) or "", bot.clock.now())
+        if user_id is not None:
+            return user_id
         code = request.query.get("code")
         if code:
-            return await self._login(request, bot, signer, code)
+            return await self._login(request, bot, signer, code, back)
         state = secrets.token_hex(16)
-        response = web.HTTPFound(self._authorize_url(request, bot, state))
-        response.set_cookie(STATE_COOKIE, state, max_age=600, path=PATH, httponly=True, samesite="Lax",
+        response = web.HTTPFound(self._authorize_url(request, bot, state, back))
+        response.set_cookie(STATE_COOKIE, state, max_age=600, path="/h5", httponly=True, samesite="Lax",
                             secure=request.secure)
         raise response
 
-    def _authorize_url(self, request: web.Request, bot: Bot, state: str) -> str:
+    def _authorize_url(self, request: web.Request, bot: Bot, state: str, back: str) -> str:
         settings = bot.settings
         base = settings.wecom_api_base
         if base.rstrip("/") == REAL_API_BASE:
             base = REAL_AUTHORIZE_BASE
         query = urlencode({
-            "appid": settings.wecom_corp_id, "redirect_uri": self._self_url(request, bot),
+            "appid": settings.wecom_corp_id, "redirect_uri": self._self_url(request, bot, back),
             "response_type": "code", "scope": "snsapi_base", "state": state, "agentid": settings.wecom_agent_id,
         })
         return f"{base}/connect/oauth2/authorize?{query}#wechat_redirect"
 
     @staticmethod
-    def _self_url(request: web.Request, bot: Bot) -> str:
+    def _self_url(request: web.Request, bot: Bot, back: str) -> str:
         """Where WeCom sends the user back: the configured public URL, else the address they used."""
         origin = bot.settings.bot_public_url or str(request.url.origin())
-        return f"{origin}{PATH}"
+        return f"{origin}{back}"
 
-    async def _login(self, request: web.Request, bot: Bot, signer: SessionSigner, code: str) -> web.StreamResponse:
+    async def _login(self, request: web.Request, bot: Bot, signer: SessionSigner, code: str,
+                     back: str) -> web.Response:
         state = request.cookies.get(STATE_COOKIE)
         if not state or not hmac.compare_digest(state, request.query.get("state", "")):
-            return _page("登录已失效", f'<p>请重新打开<a href="{PATH}">上传页面</a>。</p>', status=400)
+            return _page("登录已失效", f'<p>请<a href="{back}">重新打开此页面</a>。</p>', status=400)
         try:
             user_id = await bot.client.user_from_oauth_code(code)
         except WeComError as exc:
@@ -168,10 +192,10 @@ class UploadPage:
                 user_id = None
         if user_id is None:
             return _page("无法识别身份", "<p>只有企业成员可以上传发票，请在企业微信中打开此页面。</p>", status=403)
-        response = web.HTTPFound(PATH)
+        response = web.HTTPFound(back)
         response.set_cookie(SESSION_COOKIE, signer.issue(user_id, bot.clock.now()), max_age=SESSION_SECONDS,
                             path="/h5", httponly=True, samesite="Lax", secure=request.secure)
-        response.del_cookie(STATE_COOKIE, path=PATH)
+        response.del_cookie(STATE_COOKIE, path="/h5")
         raise response
 
     # POST: store the file and hand it to the chat ------------------------------------------------

@@ -110,11 +110,14 @@ async def show_status(ctx: Context) -> None:
         await ctx.reply(ctx.t("请写上单号，例如「进度 BX20261128-0001」。",
                               "Please give the number, e.g. \"status BX20261128-0001\"."))
         return
-    number = parsed[0]
+    await ctx.reply(await status_text(ctx, parsed[0]))
+
+
+async def status_text(ctx: Context, number: str) -> str:
+    """The timeline of one expense as the asker may see it (chat `进度` and the detail page)."""
     expense = await ctx.repo(ExpenseRepo).by_number(number)
     if expense is None or not await may_see(ctx, expense):
-        await ctx.reply(ctx.t(f"{number} 不存在，或你无权查看。", f"{number} does not exist or is not visible to you."))
-        return
+        return ctx.t(f"{number} 不存在，或你无权查看。", f"{number} does not exist or is not visible to you.")
     timeline = await ctx.repo(ExpenseRepo).timeline(expense.id)
     route = Route.load(expense.route)
     people = {expense.submitter, *route.everyone(), *(e.actor for e in timeline)}
@@ -126,7 +129,7 @@ async def show_status(ctx: Context) -> None:
     lines = [head, ctx.t("状态：", "Status: ") + status_label(ctx, expense.status)]
     lines += [event_line(ctx, e, names) for e in timeline]
     lines.append(await waiting_line(ctx, expense, names))
-    await ctx.reply("\n".join(lines))
+    return "\n".join(lines)
 
 
 @router.command(*MINE_WORDS, priority=Priority.GLOBAL, when=alone(MINE_WORDS))

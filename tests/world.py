@@ -6,6 +6,7 @@ what the bot sends back to the simulator's API; the database is a real SQLite fi
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,9 +64,10 @@ class World:
         return load_settings(**values)
 
     async def start_bot(self, **extra: Any) -> Bot:
-        self.settings = self.make_settings(**extra)
+        port = free_port()  # chosen first so the bot's public URL (links in cards) is the real one
+        self.settings = self.make_settings(bot_port=port, **extra)
         app = create_app(self.settings, clock=self.clock, plugins=list(self.plugins))
-        self.server = TestServer(app, host="127.0.0.1")
+        self.server = TestServer(app, host="127.0.0.1", port=port)
         await self.server.start_server()
         self.sim.bot_callback_url = f"{self.url}/wecom/callback"
         self.sim.bot_contact_url = f"{self.url}/wecom/contacts"
@@ -112,6 +114,12 @@ class World:
         await self.say(user, text)
         msg = await self.sim.wait_for_message(to=user, contains=contains, timeout=timeout, after=after)
         return message_text(msg)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def message_text(msg: Any) -> str:

@@ -75,5 +75,5 @@ async def approval_card(
 
 
 def detail_url(ctx: Context, number: str) -> str:
-    return f"{ctx.settings.public_url}/api/v1/expenses/{number}"
+    return f"{ctx.settings.public_url}/h5/expenses/{number}"
 

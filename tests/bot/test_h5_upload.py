@@ -132,3 +132,29 @@ def test_file_kinds_by_magic_bytes() -> None:
     assert sniff(b"\xff\xd8\xff\xe0....JFIF") == "image/jpeg"
     assert sniff(b"\x89PNG\r\n\x1a\n....") == "image/png"
     assert sniff(b"GIF89a") is None and sniff(b"") is None
+
+
+async def _open_as(world: World, user: str, path: str) -> tuple[int, str]:
+    """Open an H5 page in a fresh browser session, logging in through WeCom OAuth2 as `user`."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.get(f"{world.url}{path}", allow_redirects=False) as resp:
+            if resp.status != 302:
+                return resp.status, await resp.text()
+            authorize = resp.headers["Location"].replace("#wechat_redirect", "") + f"&sim_user={user}"
+        async with session.get(authorize) as resp:
+            assert str(resp.url).endswith(path)  # back where the card link pointed, without the code
+            return resp.status, await resp.text()
+
+
+async def test_card_detail_link_shows_the_timeline_to_those_who_may_see_it(world: World) -> None:
+    await world.reply_to("liuyang", "报销 300 办公 今天 键盘")
+    number = re.search(r"BX\d{8}-\d{4}", await world.reply_to("liuyang", "确认", contains="BX")).group(0)  # type: ignore[union-attr]
+    card = await world.sim.wait_for_message(to="wangfang", msgtype="template_card", contains=number)
+    link = card.payload["card_action"]["url"]
+    assert link == f"{world.url}/h5/expenses/{number}"
+    status, page = await _open_as(world, "wangfang", f"/h5/expenses/{number}")
+    assert status == 200 and number in page and "键盘" in page and "王芳" in page
+    status, page = await _open_as(world, "sunli", f"/h5/expenses/{number}")
+    assert status == 200 and "无权查看" in page and "键盘" not in page
+    async with aiohttp.ClientSession() as session, session.get(f"{world.url}/h5/expenses/nonsense") as resp:
+        assert resp.status == 404
