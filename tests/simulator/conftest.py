@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sim_support import Api, FakeClock, Receiver
 from wechatpy.enterprise.crypto import WeChatCrypto
 
@@ -44,15 +43,6 @@ async def api(sim: WeComSimulator, http: aiohttp.ClientSession) -> Api:
 @pytest.fixture
 async def receiver(sim: WeComSimulator) -> AsyncIterator[Receiver]:
     recv = Receiver(WeChatCrypto(sim.token, sim.aes_key, sim.corp_id))
-    app = web.Application()
-    app.router.add_post("/wecom/callback", recv.post)
-    app.router.add_get("/wecom/callback", recv.get)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    recv.url = f"http://{host}:{port}/wecom/callback"
-    sim.bot_callback_url = recv.url
-    yield recv
-    await runner.cleanup()
+    async with recv.serving("/wecom/callback") as url:
+        sim.bot_callback_url = url
+        yield recv

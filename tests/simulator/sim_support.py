@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,3 +86,19 @@ class Receiver:
         q = request.query
         return web.Response(text=self.crypto.check_signature(q["msg_signature"], q["timestamp"], q["nonce"],
                                                              q["echostr"]))
+
+    @asynccontextmanager
+    async def serving(self, path: str) -> AsyncIterator[str]:
+        """Serve this receiver at `path` on a loopback port for the duration; yields its URL."""
+        app = web.Application()
+        app.router.add_post(path, self.post)
+        app.router.add_get(path, self.get)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}{path}"
+        try:
+            yield self.url
+        finally:
+            await runner.cleanup()

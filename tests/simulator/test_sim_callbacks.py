@@ -145,17 +145,9 @@ async def contact_receiver(sim: WeComSimulator) -> AsyncIterator[Receiver]:
     sim.contact_token = "contacttoken"
     sim.contact_aes_key = "ContactAesKey0123456789abcdefghijklmnopqrst"
     recv = Receiver(WeChatCrypto(sim.contact_token, sim.contact_aes_key, sim.corp_id))
-    app = web.Application()
-    app.router.add_post("/wecom/contacts", recv.post)
-    app.router.add_get("/wecom/contacts", recv.get)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    sim.bot_contact_url = f"http://{host}:{port}/wecom/contacts"
-    yield recv
-    await runner.cleanup()
+    async with recv.serving("/wecom/contacts") as url:
+        sim.bot_contact_url = url
+        yield recv
 
 
 async def test_change_contact_uses_contact_keys_and_org_state(sim: WeComSimulator,
