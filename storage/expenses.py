@@ -188,10 +188,3 @@ class ExpenseRepo:
             "SELECT * FROM expenses WHERE submitter = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
         )
         return [_expense(r) for r in rows]
-
-    async def with_status(self, statuses: tuple[str, ...], limit: int = 1000) -> list[Expense]:
-        marks = ",".join("?" * len(statuses))
-        rows = await self.tx.fetchall(
-            f"SELECT * FROM expenses WHERE status IN ({marks}) ORDER BY id LIMIT ?", (*statuses, limit)
-        )
-        return [_expense(r) for r in rows]

@@ -46,12 +46,6 @@ class TimerRepo:
     async def cancel(self, key: str) -> None:
         await self.tx.execute("UPDATE timers SET status = 'cancelled' WHERE timer_key = ? AND status = 'pending'", (key,))
 
-    async def cancel_prefix(self, prefix: str) -> None:
-        await self.tx.execute(
-            "UPDATE timers SET status = 'cancelled' WHERE timer_key LIKE ? ESCAPE '\\' AND status = 'pending'",
-            (prefix.replace("%", r"\%") + "%",),
-        )
-
     async def due(self, now: datetime, limit: int = 200) -> list[Timer]:
         rows = await self.tx.fetchall(
             "SELECT * FROM timers WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",

@@ -91,3 +91,15 @@ async def test_rate_limited_api_is_surfaced(world: World) -> None:
     async with WeComClient(world.sim.base_url, world.sim.corp_id, world.sim.secret) as client:
         with pytest.raises(RateLimited):
             await client.list_departments()
+
+
+async def test_group_chats_and_media_round_trip(world: World) -> None:
+    async with WeComClient(world.sim.base_url, world.sim.corp_id, world.sim.secret) as client:
+        chat_id = await client.appchat_create("报销群", "lina", ["lina", "liuyang"], chat_id="expensechat1")
+        info = await client.appchat_get(chat_id)
+        assert (info["name"], sorted(info["userlist"])) == ("报销群", ["lina", "liuyang"])
+        await client.appchat_send({"chatid": chat_id, "msgtype": "text", "text": {"content": "hello"}})
+        assert world.sim.find_messages(chat=chat_id, contains="hello")
+        media_id = await client.media_upload("image", "a.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png")
+        data, content_type = await client.media_get(media_id)
+        assert data.startswith(b"\x89PNG") and content_type.startswith("image/")
