@@ -91,7 +91,12 @@ class CallbackEndpoint:
         if item is None:
             self._outcomes["ignored"].inc()
             return web.Response(status=200)
-        stored = await self.writer.submit(item)
+        try:
+            stored = await self.writer.submit(item)
+        except Exception:
+            # not stored, so not acknowledged: WeCom delivers it again
+            log.exception("could not store a %s callback; answering 503 so WeCom retries", self.config.name)
+            return web.Response(status=503)
         self._outcomes["accepted" if stored else "duplicate"].inc()
         metrics.ACK_SECONDS.observe(time.perf_counter() - started)
         return web.Response(status=200)

@@ -159,3 +159,10 @@ async def test_messages_of_one_user_are_handled_in_arrival_order(world: World) -
             assert len(rows) == 15
             processed = [r[1] for r in rows]
             assert processed == sorted(processed)
+
+
+async def test_a_callback_that_cannot_be_stored_is_not_acknowledged(world: World) -> None:
+    await world.bot.db.close()  # the disk is gone: nothing can be made durable
+    xml = text_xml(world.sim.corp_id, "liuyang", "帮助", 55)
+    result = await world.sim.deliver(xml, retries=0)
+    assert result.status == 503  # WeCom will deliver it again
