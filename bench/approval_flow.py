@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,12 +42,14 @@ RULES = "[approval]\nfinance_review = false\n"
 
 
 class Watch:
-    """Resolves futures as the simulator records messages (one scan of each new message)."""
+    """Resolves futures as the simulator records messages (one look at each new message, per recipient)."""
 
     def __init__(self, sim: WeComSimulator) -> None:
         self.sim = sim
         self.seen = 0
-        self.waiters: list[tuple[Callable[[SentMessage], bool], asyncio.Future[SentMessage]]] = []
+        self.by_user: dict[str, list[SentMessage]] = defaultdict(list)
+        self.waiters: dict[str, list[tuple[Callable[[SentMessage], bool], asyncio.Future[SentMessage]]]] = \
+            defaultdict(list)
         original = sim.notify
 
         def notify() -> None:
@@ -59,19 +62,22 @@ class Watch:
         new = self.sim.messages[self.seen:]
         self.seen = len(self.sim.messages)
         for msg in new:
-            for entry in list(self.waiters):
-                match, fut = entry
-                if not fut.done() and match(msg):
-                    fut.set_result(msg)
-                    self.waiters.remove(entry)
+            for user in msg.touser:
+                self.by_user[user].append(msg)
+                waiting = self.waiters[user]
+                for entry in list(waiting):
+                    match, fut = entry
+                    if not fut.done() and match(msg):
+                        fut.set_result(msg)
+                        waiting.remove(entry)
 
-    def expect(self, match: Callable[[SentMessage], bool]) -> asyncio.Future[SentMessage]:
+    def expect(self, user: str, match: Callable[[SentMessage], bool]) -> asyncio.Future[SentMessage]:
         fut: asyncio.Future[SentMessage] = asyncio.get_running_loop().create_future()
-        for msg in self.sim.messages:
+        for msg in self.by_user[user]:
             if match(msg):
                 fut.set_result(msg)
                 return fut
-        self.waiters.append((match, fut))
+        self.waiters[user].append((match, fut))
         return fut
 
 
@@ -105,11 +111,11 @@ def pct(values: list[float], p: float) -> float:
 
 async def file(world: World, watch: Watch, staff: str) -> str:
     day = world.clock.now().astimezone(world.bot.services.zone).date().isoformat()
-    summary = watch.expect(text_to(staff, "请确认"))
+    summary = watch.expect(staff, text_to(staff, "请确认"))
     await world.sim.send_text(staff, f"报销 6000 办公 {day} 基准测试")
     await summary
     await asyncio.sleep(0)
-    filed = watch.expect(text_to(staff, "已提交报销"))
+    filed = watch.expect(staff, text_to(staff, "已提交报销"))
     await world.sim.send_text(staff, "确认")
     msg = await filed
     return msg.text().split("已提交报销 ", 1)[1].split("：", 1)[0]
@@ -124,12 +130,12 @@ async def lane(world: World, watch: Watch, staff: str, lead: str, boss: str, num
 async def _approve_both(world: World, watch: Watch, staff: str, lead: str, boss: str, number: str,
                         card: SentMessage) -> tuple[float, float]:
     sim, clock = world.sim, world.clock
-    nxt = watch.expect(card_to(boss, number))
+    nxt = watch.expect(boss, card_to(boss, number))
     t0 = clock.timestamp()
     await sim.click_card(lead, str(card.payload["task_id"]), f"approve:{number}")
     boss_card = await nxt
     step1 = boss_card.time - t0
-    done = watch.expect(text_to(staff, number, "审批全部通过"))
+    done = watch.expect(staff, text_to(staff, number, "审批全部通过"))
     t1 = clock.timestamp()
     await sim.click_card(boss, str(boss_card.payload["task_id"]), f"approve:{number}")
     final = await done
@@ -174,7 +180,7 @@ async def run(expenses: int, concurrency: int, folder: str | None) -> int:
         started = time.perf_counter()
         numbers = list(await asyncio.gather(*(file(world, watch, staff) for staff, _, _ in people)))
         print(f"filed {len(numbers)} expenses through chat in {time.perf_counter() - started:.1f}s")
-        firsts = [watch.expect(card_to(lead, n)) for (_, lead, _), n in zip(people, numbers, strict=True)]
+        firsts = [watch.expect(lead, card_to(lead, n)) for (_, lead, _), n in zip(people, numbers, strict=True)]
         await asyncio.gather(*firsts)
         await world.idle()
         await asyncio.sleep(0.5)
