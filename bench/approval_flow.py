@@ -2,8 +2,8 @@
 
     python bench/approval_flow.py [--expenses 400] [--concurrency 16] [--dir /tmp]
 
-The WeCom simulator and the bot run in this process on loopback, as in the tests, over a real
-SQLite file. The org has one lane per expense (a team leader under a department leader, and an
+The bot runs as its own process (`run_bot.py`, as in production) over a real SQLite file; the WeCom
+simulator runs in this process on loopback and drives it with encrypted callbacks. The org has one lane per expense (a team leader under a department leader, and an
 employee), so WeCom's per-member message limits never throttle the run. Each employee files one
 6000 expense through chat (`报销 … ` then `确认`); with finance review switched off by the rules
 file, each expense has a two-step chain: team leader, then department leader.
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sqlite3
 import statistics
 import sys
@@ -28,7 +29,11 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bot.clock import FakeClock  # noqa: E402
 from simulator import WeComSimulator  # noqa: E402
 from simulator.models import SentMessage  # noqa: E402
-from tests.world import World  # noqa: E402
+from tests.world import free_port  # noqa: E402
 
 RULES = "[approval]\nfinance_review = false\n"
 
@@ -104,13 +109,67 @@ def build_org(sim: WeComSimulator, lanes: int) -> list[tuple[str, str, str]]:
     return people
 
 
+@dataclass
+class Bench:
+    """The simulator here, the bot in a process of its own."""
+
+    sim: WeComSimulator
+    clock: FakeClock
+    db_path: Path
+    proc: asyncio.subprocess.Process | None = None
+    url: str = ""
+
+    async def start_bot(self, rules: Path) -> None:
+        port = free_port()
+        env = {**os.environ, "WECOM_CORP_ID": self.sim.corp_id, "WECOM_AGENT_ID": str(self.sim.agent_id),
+               "WECOM_SECRET": self.sim.secret, "WECOM_TOKEN": self.sim.token, "WECOM_AES_KEY": self.sim.aes_key,
+               "WECOM_API_BASE": self.sim.base_url, "BOT_PORT": str(port), "BOT_DB": str(self.db_path),
+               "BOT_RULES": str(rules), "BOT_QUIET_HOURS": ""}
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "run_bot.py", "--log-level", "WARNING", cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout=30)
+        assert b"listening" in line, line
+        self.url = f"http://127.0.0.1:{port}"
+        self.sim.bot_callback_url = f"{self.url}/wecom/callback"
+        while self._users_synced() < len(self.sim.org.users):  # the start-up org sync runs in the background
+            await asyncio.sleep(0.1)
+        await self.idle()
+
+    def _users_synced(self) -> int:
+        conn = sqlite3.connect(self.db_path)
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM users").fetchone()[0])
+        except sqlite3.OperationalError:  # tables not created yet
+            return 0
+        finally:
+            conn.close()
+
+    async def idle(self, limit: float = 60.0) -> None:
+        """Until the bot has nothing queued, pending or unsent (its /healthz says so)."""
+        deadline = time.perf_counter() + limit
+        async with aiohttp.ClientSession() as http:
+            while time.perf_counter() < deadline:
+                async with http.get(f"{self.url}/healthz") as resp:
+                    health = await resp.json()
+                if not health["queue"] and not health["inbox"].get("pending") and not health["outbound"].get("pending"):
+                    return
+                await asyncio.sleep(0.05)
+
+    async def stop_bot(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            await self.proc.wait()
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def file(world: World, watch: Watch, staff: str) -> str:
-    day = world.clock.now().astimezone(world.bot.services.zone).date().isoformat()
+async def file(world: Bench, watch: Watch, staff: str) -> str:
+    day = world.clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     summary = watch.expect(staff, text_to(staff, "请确认"))
     await world.sim.send_text(staff, f"报销 6000 办公 {day} 基准测试")
     await summary
@@ -121,13 +180,13 @@ async def file(world: World, watch: Watch, staff: str) -> str:
     return msg.text().split("已提交报销 ", 1)[1].split("：", 1)[0]
 
 
-async def lane(world: World, watch: Watch, staff: str, lead: str, boss: str, number: str,
+async def lane(world: Bench, watch: Watch, staff: str, lead: str, boss: str, number: str,
                first: asyncio.Future[SentMessage], slots: asyncio.Semaphore) -> tuple[float, float]:
     async with slots:
         return await _approve_both(world, watch, staff, lead, boss, number, await first)
 
 
-async def _approve_both(world: World, watch: Watch, staff: str, lead: str, boss: str, number: str,
+async def _approve_both(world: Bench, watch: Watch, staff: str, lead: str, boss: str, number: str,
                         card: SentMessage) -> tuple[float, float]:
     sim, clock = world.sim, world.clock
     nxt = watch.expect(boss, card_to(boss, number))
@@ -142,7 +201,7 @@ async def _approve_both(world: World, watch: Watch, staff: str, lead: str, boss:
     return step1, final.time - t1
 
 
-def check(db: Path, world: World, people: list[tuple[str, str, str]], numbers: list[str]) -> list[str]:
+def check(db: Path, world: Bench, people: list[tuple[str, str, str]], numbers: list[str]) -> list[str]:
     """Every expense approved by exactly its two approvers, one card each, one final notice."""
     problems = []
     conn = sqlite3.connect(db)
@@ -173,9 +232,9 @@ async def run(expenses: int, concurrency: int, folder: str | None) -> int:
     await sim.start()
     rules = tmp / "rules.toml"
     rules.write_text(RULES, encoding="utf-8")
-    world = World(sim=sim, clock=clock, db_path=tmp / "bot.db")
+    world = Bench(sim=sim, clock=clock, db_path=tmp / "bot.db")
     watch = Watch(sim)
-    await world.start_bot(bot_rules=rules)
+    await world.start_bot(rules)
     try:
         started = time.perf_counter()
         numbers = list(await asyncio.gather(*(file(world, watch, staff) for staff, _, _ in people)))
