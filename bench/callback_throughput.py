@@ -89,6 +89,17 @@ class Payloads:
         return env.query, env.body.encode()
 
 
+async def timed_post(http: aiohttp.ClientSession, url: str, params: dict[str, str], body: bytes,
+                     latencies: list[float]) -> int:
+    """Post one callback, record how long the ack took; 1 if it was not a 200."""
+    t0 = time.perf_counter()
+    async with http.post(url, params=params, data=body) as resp:
+        await resp.read()
+        status = resp.status
+    latencies.append(time.perf_counter() - t0)
+    return int(status != 200)
+
+
 async def closed_loop(url: str, payloads: list[tuple[dict[str, str], bytes]], seconds: float,
                       concurrency: int) -> tuple[float, list[float], int]:
     latencies: list[float] = []
@@ -105,12 +116,7 @@ async def closed_loop(url: str, payloads: list[tuple[dict[str, str], bytes]], se
                     params, body = next(it)
                 except StopIteration:
                     return
-                t0 = time.perf_counter()
-                async with http.post(url, params=params, data=body) as resp:
-                    await resp.read()
-                    if resp.status != 200:
-                        errors += 1
-                latencies.append(time.perf_counter() - t0)
+                errors += await timed_post(http, url, params, body, latencies)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -125,12 +131,7 @@ async def open_loop(url: str, payloads: list[tuple[dict[str, str], bytes]], rate
 
         async def one(params: dict[str, str], body: bytes) -> None:
             nonlocal errors
-            t0 = time.perf_counter()
-            async with http.post(url, params=params, data=body) as resp:
-                await resp.read()
-                if resp.status != 200:
-                    errors += 1
-            latencies.append(time.perf_counter() - t0)
+            errors += await timed_post(http, url, params, body, latencies)
 
         tasks = []
         start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Schema, migrations and repositories over aiosqlite; every SQL statement of the bot lives here."""
+"""Schema, migrations and repositories over SQLite (connections from aiosqlite); every SQL statement lives here."""
 
 from storage.db import Database, Tx
 
