@@ -10,14 +10,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import datetime
 
 from bot.logs import setup_logging
 from bot.settings import SettingsError, load_settings
 
 
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date and time: {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a UTC offset, e.g. 2026-11-30T21:00+08:00")
+    return value
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="WeCom finance assistant")
     parser.add_argument("--demo", action="store_true", help="run with the built-in WeCom simulator")
+    parser.add_argument("--demo-time", type=_instant, metavar="ISO",
+                        help="with --demo: run the demo's clock from this instant, e.g. 2026-11-30T21:00+08:00")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--log-json", action="store_true", help="one JSON object per log line")
     sub = parser.add_subparsers(dest="command")
@@ -41,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         from bot.demo import run_demo
 
-        return asyncio.run(run_demo(settings))
+        return asyncio.run(run_demo(settings, start=args.demo_time))
     from bot.serve import serve
 
     return asyncio.run(serve(settings))

@@ -8,11 +8,12 @@ as any member of the seeded company.
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
 
-from bot.clock import Clock
+from bot.clock import Clock, FakeClock
 from bot.serve import start_site, wait_for_signal
 from bot.settings import Settings
 from simulator import WeComSimulator
@@ -63,10 +64,11 @@ async def _start_simulator(sim: WeComSimulator, settings: Settings) -> str:
     return await sim.start(settings.bot_host, 0)
 
 
-async def run_demo(settings: Settings) -> int:
+async def run_demo(settings: Settings, *, start: datetime | None = None) -> int:
+    """Serve the demo until interrupted; `start` runs its clock from another instant (e.g. a month's end)."""
     from bot.app import create_app  # after settings are known, so a bad setting fails fast
 
-    clock = Clock()
+    clock = Clock() if start is None else FakeClock(start)
     sim = WeComSimulator(clock=clock.timestamp)
     seed_demo_org(sim)
     sim_url = await _start_simulator(sim, settings)

@@ -8,20 +8,20 @@ from handlers.router import Priority, Router
 router = Router("help")
 
 HELP_ZH = """我是财务助手，可以帮你：
-• 报销：发送「报销 58.5 交通 2026-11-20 打车去客户」，或只发「报销」一步步填写
+• 报销：发送「报销 58.5 交通 昨天 打车去客户」，或只发「报销」一步步填写
 • 发票：直接发一张发票照片；PDF 电子发票请用上传页面：{upload}
 • 预算：「预算」查看本部门预算，「预算 研发部 2026-Q4」查看其他部门或期间
-• 审批：「同意 BX20261128-0001 意见」「驳回 BX20261128-0001 理由」，或点击审批卡片
-• 进度：「进度 BX20261128-0001」查看审批进度
+• 审批：「同意 BX单号 意见」「驳回 BX单号 理由」，或点击审批卡片
+• 进度：「进度 BX单号」查看审批进度
 • 「我的报销」最近的报销，「待办」等我审批的，「撤回 BX…」撤回申请
 在填写过程中可随时发送「修改 金额 120」「确认」「取消」。"""
 
 HELP_EN = """I am the finance assistant. I can:
-• File an expense: "expense 58.5 transport 2026-11-20 taxi to client", or just "expense" to go step by step
+• File an expense: "expense 58.5 transport yesterday taxi to client", or just "expense" to go step by step
 • Read an invoice: send a photo; upload PDF e-invoices here: {upload}
 • Budgets: "budget" for your department, "budget 研发部 2026-Q4" for another department or period
-• Approvals: "approve BX20261128-0001 comment", "reject BX20261128-0001 reason", or tap the card buttons
-• Progress: "status BX20261128-0001"
+• Approvals: "approve BX… comment", "reject BX… reason", or tap the card buttons
+• Progress: "status BX…"
 • "mine" for your expenses, "todo" for what waits for you, "withdraw BX…" to withdraw
 While filling in, say "edit amount 120", "confirm" or "cancel" at any time."""
 

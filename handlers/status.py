@@ -107,8 +107,8 @@ def event_line(ctx: Context, event: ExpenseEvent, names: dict[str, str]) -> str:
 async def show_status(ctx: Context) -> None:
     parsed = parse_number(ctx.args)
     if parsed is None:
-        await ctx.reply(ctx.t("请写上单号，例如「进度 BX20261128-0001」。",
-                              "Please give the number, e.g. \"status BX20261128-0001\"."))
+        await ctx.reply(ctx.t("请写上单号，例如「进度 BX单号」。",
+                              "Please give the number, e.g. \"status BX…\"."))
         return
     await ctx.reply(await status_text(ctx, parsed[0]))
 

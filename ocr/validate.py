@@ -35,9 +35,11 @@ def is_valid_uscc(s: str) -> bool:
 
 
 def is_sane_issue_date(d: date, today: date | None = None) -> bool:
-    """Invoices are not from the far past nor more than a day in the future (time zones)."""
-    today = today or date.today()
-    return EARLIEST_DATE <= d <= today + timedelta(days=1)
+    """Invoices are not from the far past, nor (when the caller knows today) more than a day ahead.
+
+    OCR itself never reads the calendar: the bot refuses future dates with its own clock.
+    """
+    return d >= EARLIEST_DATE and (today is None or d <= today + timedelta(days=1))
 
 
 def amounts_consistent(amount: Decimal | None, tax: Decimal | None, total: Decimal | None) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,10 @@ from bot.clock import FakeClock
 from bot.settings import Settings, load_settings
 from simulator import WeComSimulator
 from simulator.seed import seed_demo_org
+
+# Every world starts at the same instant, whatever the calendar says: a Wednesday, 10:00 in
+# Shanghai, far from midnight and from a month's end, so no test depends on the day it runs.
+START_AT = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -135,7 +140,7 @@ def message_text(msg: Any) -> str:
 
 
 async def make_world(tmp_path: Path, **overrides: Any) -> World:
-    clock = FakeClock()
+    clock = FakeClock(START_AT)
     sim = WeComSimulator(clock=clock.timestamp)
     seed_demo_org(sim)
     await sim.start()

@@ -146,9 +146,9 @@ async def _decide_by_text(ctx: Context, verdict: Verdict) -> None:
     parsed = parse_number(ctx.args)
     word = ctx.t("同意" if verdict == "approve" else "驳回", verdict)
     if parsed is None:
-        await ctx.reply(ctx.t(f"请写上单号，例如「{word} BX20261128-0001 {'意见' if verdict == 'approve' else '理由'}」。"
+        await ctx.reply(ctx.t(f"请写上单号，例如「{word} BX单号 {'意见' if verdict == 'approve' else '理由'}」。"
                               "发送「待办」查看等你审批的报销。",
-                              f"Please give the number, e.g. \"{word} BX20261128-0001 comment\". "
+                              f"Please give the number, e.g. \"{word} BX… comment\". "
                               "Say \"todo\" to see what waits for you."))
         return
     number, comment = parsed
@@ -183,7 +183,7 @@ async def reject_text(ctx: Context) -> None:
 async def withdraw_text(ctx: Context) -> None:
     parsed = parse_number(ctx.args)
     if parsed is None:
-        await ctx.reply(ctx.t("请写上单号，例如「撤回 BX20261128-0001」。", "Please give the number, e.g. \"withdraw BX20261128-0001\"."))
+        await ctx.reply(ctx.t("请写上单号，例如「撤回 BX单号」。", "Please give the number, e.g. \"withdraw BX…\"."))
         return
     number = parsed[0]
     expense = await ctx.repo(ExpenseRepo).by_number(number)

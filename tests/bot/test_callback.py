@@ -10,7 +10,9 @@ import aiohttp
 import xmltodict
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from tests.world import World
+from tests.world import START_AT, World
+
+START = int(START_AT.timestamp())  # the world's clock starts here
 
 VECTOR_A = {
     "token": "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo",
@@ -19,8 +21,7 @@ VECTOR_A = {
 }
 
 
-def text_xml(corp: str, user: str, content: str, msg_id: int, created: int | None = None) -> str:
-    created = created or int(time.time())
+def text_xml(corp: str, user: str, content: str, msg_id: int, created: int = START) -> str:
     return (
         f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
         f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
@@ -28,8 +29,7 @@ def text_xml(corp: str, user: str, content: str, msg_id: int, created: int | Non
     )
 
 
-def envelope(crypto: WeChatCrypto, plaintext: str, ts: int | None = None) -> tuple[dict[str, str], str]:
-    ts = ts or int(time.time())
+def envelope(crypto: WeChatCrypto, plaintext: str, ts: int = START) -> tuple[dict[str, str], str]:
     env = crypto.encrypt_message(plaintext, "4242", str(ts))
     parsed = xmltodict.parse(env)["xml"]
     return {"msg_signature": parsed["MsgSignature"], "timestamp": parsed["TimeStamp"], "nonce": parsed["Nonce"]}, env
@@ -86,9 +86,9 @@ async def test_bad_requests_are_refused_and_change_nothing(world: World) -> None
         params, env = envelope(good, xml)
         bad_sig = {**params, "msg_signature": "f" * 40}
         assert await post(bad_sig, env) == 403
-        stale, stale_env = envelope(good, xml, ts=int(time.time()) - 3600)
+        stale, stale_env = envelope(good, xml, ts=START - 3600)
         assert await post(stale, stale_env) == 403
-        future, future_env = envelope(good, xml, ts=int(time.time()) + 3600)
+        future, future_env = envelope(good, xml, ts=START + 3600)
         assert await post(future, future_env) == 403
         other_corp = WeChatCrypto(sim.token, sim.aes_key, "wwsomeoneelse0001")
         wrong_corp, wrong_env = envelope(other_corp, text_xml("wwsomeoneelse0001", "liuyang", "帮助", 2))

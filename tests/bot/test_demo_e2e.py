@@ -11,15 +11,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
+from tests.browser import chromium, needs_chromium
 from tests.world import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking"]
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
+DEMO_TIME = "2026-11-25T10:00:00+08:00"  # the demo's clock, whatever day the test runs
+pytestmark = needs_chromium
 
 
 
@@ -27,7 +26,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chro
 async def demo_url(tmp_path: Path) -> AsyncIterator[str]:
     env = {**os.environ, "BOT_PORT": str(free_port()), "BOT_DB": str(tmp_path / "demo.db"), "BOT_QUIET_HOURS": ""}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "run_bot.py", "--demo", cwd=ROOT, env=env,
+        sys.executable, "run_bot.py", "--demo", "--demo-time", DEMO_TIME, cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )
     assert proc.stdout is not None
@@ -46,12 +45,10 @@ async def demo_url(tmp_path: Path) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def page(demo_url: str) -> AsyncIterator[Page]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    async with chromium() as browser:
         page = await browser.new_page(viewport={"width": 420, "height": 860})
         await page.goto(demo_url)
         yield page
-        await browser.close()
 
 
 async def say(page: Page, text: str) -> None:
@@ -67,8 +64,9 @@ async def test_file_and_approve_an_expense_through_the_demo_page(page: Page) -> 
     await say(page, "报销 1280 差旅 今天 上海出差")
     await expect(timeline).to_contain_text("确认")
     await say(page, "确认")
-    await expect(timeline).to_contain_text(re.compile(r"BX\d{8}-\d{4}"))
-    number = re.search(r"BX\d{8}-\d{4}", await timeline.inner_text()).group(0)  # type: ignore[union-attr]
+    filed = re.compile(r"已提交报销 (BX20261125-\d{4})")
+    await expect(timeline).to_contain_text(filed)
+    number = filed.search(await timeline.inner_text()).group(1)  # type: ignore[union-attr]
 
     for approver in ("wangfang", "wuqiang"):  # team lead, then finance review
         await page.select_option("#who", approver)

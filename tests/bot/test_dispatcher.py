@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 from bot.inbox import Dispatcher
 from storage.inbox import InboxItem
+from tests.world import START_AT
 
 
 def item(n: int, user: str) -> InboxItem:
-    return InboxItem(f"k{n}", "app", user, "text", None, {}, datetime.now(UTC), id=n)
+    return InboxItem(f"k{n}", "app", user, "text", None, {}, START_AT, id=n)
 
 
 async def test_one_user_in_order_other_users_in_parallel() -> None:

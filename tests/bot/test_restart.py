@@ -7,6 +7,8 @@ import os
 import signal
 import sqlite3
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.world import World, free_port
@@ -49,6 +51,9 @@ def replies(world: World) -> int:
 
 async def test_kill_minus_nine_then_restart_loses_and_repeats_nothing(bare_world: World) -> None:
     world = bare_world
+    # the bot runs as its own process on the machine's clock, so the simulator signs with that clock
+    # too (callbacks more than 10 minutes off are refused); nothing here depends on the date
+    world.clock.set(datetime.fromtimestamp(time.time(), UTC))
     port = free_port()
     world.sim.bot_callback_url = f"http://127.0.0.1:{port}/wecom/callback"
     proc = await start_process(world, port)

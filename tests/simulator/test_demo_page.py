@@ -11,18 +11,17 @@ import aiohttp
 import pytest
 from aiohttp import web
 from defusedxml import ElementTree
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from simulator import WeComSimulator
 from simulator.seed import seed_demo_org
+from tests.browser import chromium, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking"]
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" \
       b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
+pytestmark = needs_chromium
 
 
 class StubBot:
@@ -107,13 +106,11 @@ async def demo_sim() -> AsyncIterator[WeComSimulator]:
 
 @pytest.fixture
 async def page(demo_sim: WeComSimulator) -> AsyncIterator[Page]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    async with chromium() as browser:
         context = await browser.new_context(viewport={"width": 1100, "height": 800})
         page = await context.new_page()
         await page.goto(f"{demo_sim.base_url}/demo/")
         yield page
-        await browser.close()
 
 
 async def test_chat_round_trip_upload_and_group_panel(demo_sim: WeComSimulator, page: Page, tmp_path: Path) -> None:

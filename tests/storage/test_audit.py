@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,11 @@ async def test_chain_verifies_and_detects_tampering(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="180 days"):
         async with db.transaction() as tx:
             await tx.execute("DELETE FROM audit_log WHERE id = 2")
+    async with db.transaction() as tx:  # 181 days on, the first rows may go (the newest one stays)
+        await tx.repo(AuditRepo).append(at=now + timedelta(days=181), actor="u", action="a", subject="s5", data={})
+        await tx.execute("DELETE FROM audit_log WHERE id = 1")
+        with pytest.raises(Exception, match="180 days"):
+            await tx.execute("DELETE FROM audit_log WHERE id = 6")
     await db.close()
 
     with sqlite3.connect(tmp_path / "a.db") as conn:  # an attacker with file access
