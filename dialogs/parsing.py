@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-from ocr.cn_money import cn_capital_to_decimal
+from common.cn_money import cn_capital_to_decimal
 
 CENT = Decimal("0.01")
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from difflib import SequenceMatcher
 from itertools import product
 
-from ocr.cn_money import cn_capital_to_decimal, decimal_to_cn_capital
+from common.cn_money import cn_capital_to_decimal, decimal_to_cn_capital
 from ocr.validate import USCC_ALPHABET, is_valid_uscc
 
 # Letters a USCC never contains, mapped to the character OCR most likely mistook for them.

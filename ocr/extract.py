@@ -12,8 +12,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 
+from common.cn_money import decimal_to_cn_capital
 from ocr.candidates import MoneyReading, Reading, choose_money, choose_uscc, uscc_readings, vote
-from ocr.cn_money import decimal_to_cn_capital
 from ocr.engines import TextLine
 from ocr.layout import Page, after_label, compact
 from ocr.models import Invoice

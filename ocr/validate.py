@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from ocr.cn_money import cn_capital_to_decimal
+from common.cn_money import cn_capital_to_decimal
 
 # GB 32100-2015: the 31 characters allowed in a unified social credit code (no I, O, S, V, Z).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -18,7 +18,7 @@ import segno
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 
-from ocr.cn_money import decimal_to_cn_capital
+from common.cn_money import decimal_to_cn_capital
 from ocr.validate import USCC_ALPHABET, uscc_check_char
 
 FONT_PATH = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from ocr.cn_money import cn_capital_to_decimal, decimal_to_cn_capital
+from common.cn_money import cn_capital_to_decimal, decimal_to_cn_capital
 
 
 @pytest.mark.parametrize(("value", "text"), [
