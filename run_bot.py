@@ -12,8 +12,8 @@ import asyncio
 import sys
 from datetime import datetime
 
-from bot.logs import setup_logging
-from bot.settings import SettingsError, load_settings
+from bot.ops.logs import setup_logging
+from config import SettingsError, load_settings
 
 
 def _instant(text: str) -> datetime:
@@ -48,14 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     if args.command == "audit":
-        from bot.audit_cli import verify
+        from bot.ops.audit_cli import verify
 
         return asyncio.run(verify(settings))
     if args.demo:
-        from bot.demo import run_demo
+        from simulator.demo_runner import run_demo
 
         return asyncio.run(run_demo(settings, start=args.demo_time))
-    from bot.serve import serve
+    from bot.ops.serve import serve
 
     return asyncio.run(serve(settings))
 

@@ -38,7 +38,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.clock import FakeClock  # noqa: E402
+from bot.runtime.clock import FakeClock  # noqa: E402
 from simulator import WeComSimulator  # noqa: E402
 from simulator.models import SentMessage  # noqa: E402
 from tests.world import free_port  # noqa: E402

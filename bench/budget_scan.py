@@ -23,12 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.settings import load_settings
+from chat.context import Context, Services
+from chat.events import EventBus
+from chat.message import Inbound
+from config import load_settings
 from handlers.budget import budget_report, crossings
 from handlers.budget_view import budget_status, parse_period
-from handlers.context import Context, Services
-from handlers.events import EventBus
-from handlers.message import Inbound
 from handlers.rules import Rules
 from storage.budgets import BudgetRepo
 from storage.db import Database

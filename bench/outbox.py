@@ -29,7 +29,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.webhooks import WebhookSender
+from bot.finance.webhooks import WebhookSender
 from storage.db import Database
 from storage.finance_events import WebhookRepo
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.serve import wait_for_signal
+from bot.ops.serve import wait_for_signal
 from simulator import WeComSimulator
 from simulator.seed import seed_demo_org
 

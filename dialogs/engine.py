@@ -23,8 +23,8 @@ from dialogs.parsing import Invalid, is_cancel, is_skip, is_yes, normalize
 from storage.dialogs import DialogRecord, DialogRepo
 
 if TYPE_CHECKING:
-    from handlers.context import Context
-    from handlers.router import Router
+    from chat.context import Context
+    from chat.router import Router
 
 TIMER_KIND = "dialog_timeout"
 Text = tuple[str, str]
@@ -468,7 +468,7 @@ async def _on_timeout(ctx: Context) -> None:
 
 def build_router() -> Router:
     """The routes that feed messages and timeouts to dialogs (include once in the root router)."""
-    from handlers.router import Priority, Router
+    from chat.router import Priority, Router
 
     router = Router("dialogs")
     router.when(_claims, priority=Priority.DIALOG, name="active")(_on_message)

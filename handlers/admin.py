@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.context import Context
+from chat.context import Context
+from chat.router import Priority, Router
 from handlers.roles import is_admin
-from handlers.router import Priority, Router
 from storage.outbound import OutboundRepo
 
 router = Router("admin")

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from chat.context import Context
+from chat.events import EventBus
+from chat.router import Priority, Router
 from handlers.budget_view import (
     BudgetStatus,
     Period,
@@ -22,11 +25,8 @@ from handlers.budget_view import (
     parse_period,
     status_of,
 )
-from handlers.context import Context
-from handlers.events import EventBus
 from handlers.expense_json import EXPENSE_EVENTS
 from handlers.roles import is_finance
-from handlers.router import Priority, Router
 from storage.budgets import Budget, BudgetInput, BudgetRepo
 from storage.expenses import ExpenseRepo
 from storage.org import Department, OrgRepo, OrgUser

@@ -17,7 +17,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, Protocol
 
-from handlers.context import Context
+from chat.context import Context
 from storage.budgets import Budget, BudgetRepo, Usage
 from storage.org import OrgRepo
 

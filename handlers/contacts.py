@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.context import Context, Gateway
-from handlers.message import Inbound
-from handlers.router import Router
+from chat.context import Context, Gateway
+from chat.message import Inbound
+from chat.router import Router
 from storage.org import OrgRepo
 
 router = Router("contacts")

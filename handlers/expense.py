@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from chat.context import Context
+from chat.router import Router
 from dialogs import DialogSpec, Invalid, Slot, State, Turn, register, start_dialog
 from dialogs.parsing import (
     category_match,
@@ -25,7 +27,6 @@ from dialogs.parsing import (
     parse_date,
 )
 from handlers.budget_view import budget_policy, remaining_after
-from handlers.context import Context
 from handlers.expense_invoice import (
     FIELD_SLOTS,
     Attachment,
@@ -36,7 +37,6 @@ from handlers.expense_invoice import (
     read_attachment,
 )
 from handlers.expense_policy import Draft, Finding, check_policy
-from handlers.router import Router
 from storage.expenses import ExpenseRepo, NewExpense
 
 router = Router("expense")

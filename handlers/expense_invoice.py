@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from chat.context import Gateway
+from chat.message import Inbound
 from dialogs.parsing import format_money
-from handlers.context import Gateway
-from handlers.message import Inbound
 
 if TYPE_CHECKING:
     from ocr.models import Invoice

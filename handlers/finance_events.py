@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import uuid
 
-from handlers.context import Context
-from handlers.events import EventBus
+from chat.context import Context
+from chat.events import EventBus
 from handlers.expense_json import EXPENSE_EVENTS, expense_json
 from handlers.roles import admins
 from storage.expenses import ExpenseRepo

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from handlers.context import Context
-from handlers.router import Priority, Router
+from chat.context import Context
+from chat.router import Priority, Router
 
 router = Router("help")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from handlers.context import Context
+from chat.context import Context
 from storage.org import OrgRepo
 
 

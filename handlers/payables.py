@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from chat.context import Context
+from chat.router import Router
 from handlers.budget_view import money
-from handlers.context import Context
-from handlers.router import Router
 from storage.payables import Payable, PayableInput, PayableRepo
 
 router = Router("payables")

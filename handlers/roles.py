@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.context import Context
+from chat.context import Context
 from storage.org import OrgRepo, OrgUser
 
 

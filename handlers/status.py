@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chat.context import Context
+from chat.router import Filter, Priority, Router, split_command
 from dialogs import active_dialog
 from handlers import roles
 from handlers.approval.chat import names_a_number, parse_number, status_label
 from handlers.approval.model import MODE_LABEL, Route
-from handlers.context import Context
-from handlers.router import Filter, Priority, Router, split_command
 from storage.approvals import ApprovalRepo
 from storage.expenses import Expense, ExpenseEvent, ExpenseRepo
 from storage.org import OrgRepo

@@ -16,9 +16,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.app import BOT, Bot, Plugin, create_app
-from bot.clock import FakeClock
-from bot.settings import Settings, load_settings
+from bot.core import BOT, Bot, Plugin, create_app
+from bot.runtime.clock import FakeClock
+from config import Settings, load_settings
 from simulator import WeComSimulator
 from simulator.seed import seed_demo_org
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from chat.context import Context
 from handlers.budget_view import covering_statuses
-from handlers.context import Context
 from storage.expenses import Expense
 from storage.org import OrgRepo
 

@@ -7,9 +7,9 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
+from chat.context import Context
 from handlers.approval.model import MODE_LABEL, Route
 from handlers.budget_view import remaining_after
-from handlers.context import Context
 from storage.expenses import Expense
 from storage.org import OrgRepo
 

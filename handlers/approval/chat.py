@@ -11,14 +11,14 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from chat.context import Context
+from chat.events import EventBus
+from chat.router import Priority, Router
 from dialogs import DialogSpec, Invalid, Slot, Turn, active_dialog, end_dialog, register, start_dialog
 from handlers.approval import flow
 from handlers.approval.cards import APPROVE, REJECT
 from handlers.approval.model import Verdict
 from handlers.approval.routing import Directory
-from handlers.context import Context
-from handlers.events import EventBus
-from handlers.router import Priority, Router
 from storage.approvals import ApprovalRepo, ApprovalTask
 from storage.expenses import Expense, ExpenseRepo
 from storage.org import OrgRepo

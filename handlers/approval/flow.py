@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from chat.context import Context
 from handlers.approval.cards import approval_card, new_task_id
 from handlers.approval.model import Decision, Route, Step, Verdict
 from handlers.approval.routing import Directory, plan_route, replace_leavers, successors, swap
 from handlers.approval.worktime import add_working_hours
-from handlers.context import Context
 from storage.approvals import ApprovalRepo, ApprovalTask
 from storage.expenses import Expense, ExpenseRepo
 from storage.org import OrgRepo

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from chat.context import Context
 from handlers import roles
 from handlers.approval.budget import budget_owner
 from handlers.approval.model import Reassignment, Route, Step
-from handlers.context import Context
 from handlers.rules import ApprovalRules, ExtraStep
 from storage.expenses import Expense
 from storage.org import OrgRepo

@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.settings import load_settings
+from bot.runtime.clock import FakeClock
+from chat.context import Context, Services
+from chat.events import EventBus
+from chat.message import Inbound
+from config import load_settings
 from dialogs import (
     DialogSpec,
     Invalid,
@@ -23,9 +26,6 @@ from dialogs import (
     register,
     start_dialog,
 )
-from handlers.context import Context, Services
-from handlers.events import EventBus
-from handlers.message import Inbound
 from handlers.rules import Rules
 from storage.codec import loads
 from storage.db import Database

@@ -9,11 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.audit_cli import verify
+from bot.ops.audit_cli import verify
 from tests.handlers.approval_helpers import click, file_expense, wait_card
+from tests.paths import ROOT
 from tests.world import World
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_verify(db: Path) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.bot.finance_support import TOKEN, api
+from tests.bot.finance.finance_support import TOKEN, api
 from tests.handlers.approval_helpers import (
     click,
     db_rows,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from handlers.budget import crossings
 from handlers.budget_view import bar, budget_status, parse_period
 from storage.budgets import Budget, Usage
-from tests.bot.finance_support import TOKEN, api, approve, approved_expense, file_expense
+from tests.bot.finance.finance_support import TOKEN, api, approve, approved_expense, file_expense
 from tests.world import World
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

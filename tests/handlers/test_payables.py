@@ -7,7 +7,7 @@ import sqlite3
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from tests.bot.finance_support import TOKEN, api
+from tests.bot.finance.finance_support import TOKEN, api
 from tests.world import World
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -9,8 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from handlers.rules import Rules, load_rules
+from tests.paths import ROOT
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "rules.example.toml"
+EXAMPLE = ROOT / "docs" / "rules.example.toml"
 
 
 def test_example_file_loads_and_keeps_money_exact() -> None:

@@ -1,0 +1,239 @@
+"""The application factory: wires settings, storage, WeCom, workers and HTTP routes together.
+
+Resource lifetimes live in one `cleanup_ctx` so a part that never started is never stopped, and the
+order is explicit: database, then the pending inbox (recovered before any new callback is accepted),
+then the background loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from bot.runtime.clock import Clock
+from bot.runtime.inbox import AckGate, Dispatcher, InboxWriter, load_pending
+from bot.runtime.scheduler import Scheduler
+from bot.runtime.worker import Worker
+from bot.wecom.callback import CallbackConfig, CallbackEndpoint
+from bot.wecom.client import WeComClient
+from bot.wecom.gateway import BotGateway
+from bot.wecom.orgsync import OrgSync
+from bot.wecom.sender import OutboundSender
+from chat.context import Services
+from config import Settings
+from handlers.registry import build_events, build_router
+from handlers.rules import load_rules
+from storage.db import Database
+from storage.inbox import InboxRepo
+from storage.outbound import OutboundRepo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Bot:
+    """Every long-lived part of a running bot, reachable from the aiohttp app as `app[BOT]`."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    client: WeComClient
+    writer: InboxWriter
+    dispatcher: Dispatcher
+    sender: OutboundSender
+    scheduler: Scheduler
+    orgsync: OrgSync
+    services: Services
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until no inbox work is running (benchmarks and shutdown use this)."""
+        await asyncio.wait_for(self.dispatcher.wait_idle(), timeout)
+
+
+BOT = web.AppKey("bot", Bot)
+
+
+class Plugin(Protocol):
+    """An optional part of the bot (finance API, upload page, demo): routes now, loops at start."""
+
+    def routes(self, app: web.Application) -> None: ...
+
+    async def start(self, bot: Bot) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    plugins: list[Plugin] | None = None,
+    initial_sync: bool = True,
+) -> web.Application:
+    clock = clock or Clock()
+    app = web.Application(client_max_size=2 * 1024 * 1024 + 4096)
+    state: dict[str, Any] = {}
+    plugins = [*default_plugins(), *(plugins or [])]
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        bot = await _start(settings, clock, app, initial_sync)
+        state["bot"] = bot
+        for plugin in plugins:
+            await plugin.start(bot)
+        yield
+        for plugin in reversed(plugins):
+            await plugin.stop()
+        await _stop(bot)
+
+    app.cleanup_ctx.append(lifecycle)
+    endpoints = _CallbackRoutes(settings, clock, state)
+    app.router.add_get("/wecom/callback", endpoints.app_verify)
+    app.router.add_post("/wecom/callback", endpoints.app_receive)
+    app.router.add_get("/wecom/contacts", endpoints.contacts_verify)
+    app.router.add_post("/wecom/contacts", endpoints.contacts_receive)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    for plugin in plugins:
+        plugin.routes(app)
+    return app
+
+
+def default_plugins() -> list[Plugin]:
+    # imported here: the plugins import this module for BOT and Bot
+    from bot.finance.api import FinanceApi
+    from bot.finance.webhooks import WebhookDelivery
+    from bot.h5.pages import UploadPage
+
+    return [FinanceApi(), WebhookDelivery(), UploadPage()]
+
+
+class _CallbackRoutes:
+    """Routes must exist before start-up; the endpoints behind them are built once the bot runs."""
+
+    def __init__(self, settings: Settings, clock: Clock, state: dict[str, Any]) -> None:
+        self.state = state
+        corp = settings.wecom_corp_id
+        self.configs = {
+            "app": CallbackConfig("app", settings.wecom_token, settings.wecom_aes_key, corp),
+            "contacts": CallbackConfig(
+                "contacts",
+                settings.wecom_contact_token or settings.wecom_token,
+                settings.wecom_contact_aes_key or settings.wecom_aes_key,
+                corp,
+            ),
+        }
+        self.clock = clock
+        self._endpoints: dict[str, CallbackEndpoint] = {}
+
+    def _endpoint(self, name: str) -> CallbackEndpoint:
+        if name not in self._endpoints:
+            bot: Bot = self.state["bot"]
+            self._endpoints[name] = CallbackEndpoint(
+                self.configs[name], bot.writer, timestamp=self.clock.timestamp, now=self.clock.now
+            )
+        return self._endpoints[name]
+
+    async def app_verify(self, request: web.Request) -> web.Response:
+        return await self._endpoint("app").verify_url(request)
+
+    async def app_receive(self, request: web.Request) -> web.Response:
+        return await self._endpoint("app").receive(request)
+
+    async def contacts_verify(self, request: web.Request) -> web.Response:
+        return await self._endpoint("contacts").verify_url(request)
+
+    async def contacts_receive(self, request: web.Request) -> web.Response:
+        return await self._endpoint("contacts").receive(request)
+
+
+async def _start(settings: Settings, clock: Clock, app: web.Application, initial_sync: bool) -> Bot:
+    db = Database(settings.bot_db, synchronous=settings.bot_db_sync.upper())
+    await db.open()
+    client = WeComClient(settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret)
+    events = build_events()
+    router = build_router()
+    gateway = BotGateway(client, db, settings.ocr_engine, settings.ocr_workers)
+    services = Services(settings=settings, clock=clock, rules=load_rules(settings.bot_rules), gateway=gateway,
+                        events=events)
+    worker = Worker(db, router, services)
+    dispatcher = Dispatcher(worker.handle, concurrency=settings.bot_workers)
+    gate = AckGate()
+    writer = InboxWriter(db, dispatcher.dispatch, gate=gate)
+    dispatcher.gate = gate.wait  # acknowledgements first; processing catches up after bursts
+    sender = OutboundSender(db, client, settings.wecom_agent_id, clock.now)
+    sender.gate = gate.wait
+    scheduler = Scheduler(db, clock.now, dispatcher.dispatch)
+    orgsync = OrgSync(db, client, clock.now, dispatcher.dispatch)
+    services.wake_sender = sender.wake
+    services.wake_scheduler = scheduler.wake
+    bot = Bot(settings, clock, db, client, writer, dispatcher, sender, scheduler, orgsync, services)
+    app[BOT] = bot
+
+    for item in await load_pending(db):
+        dispatcher.dispatch(item)
+    writer.start()
+    sender.start()
+    scheduler.every("org-sync", timedelta(minutes=settings.bot_org_sync_minutes), orgsync.full_sync)
+    scheduler.every("inbox-prune", timedelta(hours=6), lambda: _prune(bot))
+    scheduler.start()
+    if initial_sync:
+        bot.extras["initial_sync"] = asyncio.create_task(_initial_sync(orgsync))
+    log.info("bot started: database %s, WeCom API %s", settings.bot_db, settings.wecom_api_base)
+    return bot
+
+
+async def _initial_sync(orgsync: OrgSync) -> None:
+    """At start the org chart is read once; WeCom being unreachable must not stop the bot."""
+    try:
+        await orgsync.full_sync()
+    except Exception:
+        log.exception("initial org sync failed; the periodic sync will retry")
+
+
+async def _prune(bot: Bot) -> None:
+    async with bot.db.transaction() as tx:
+        await tx.repo(InboxRepo).prune(bot.clock.now() - timedelta(days=7))
+
+
+async def _stop(bot: Bot) -> None:
+    task = bot.extras.get("initial_sync")
+    if isinstance(task, asyncio.Task):
+        task.cancel()
+    await bot.scheduler.stop()
+    await bot.writer.stop()
+    await bot.dispatcher.stop()
+    await bot.sender.stop()
+    await gateway_of(bot).close()
+    await bot.client.close()
+    await bot.db.close()
+
+
+def gateway_of(bot: Bot) -> BotGateway:
+    gateway = bot.services.gateway
+    assert isinstance(gateway, BotGateway)
+    return gateway
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    bot = request.app[BOT]
+    ok = await bot.db.ping()
+    body: dict[str, Any] = {"status": "ok" if ok else "degraded", "database": ok}
+    if ok:
+        async with bot.db.read() as tx:
+            body["inbox"] = await tx.repo(InboxRepo).counts()
+            body["outbound"] = await tx.repo(OutboundRepo).counts()
+    body["queue"] = bot.dispatcher.depth
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+

@@ -1,0 +1,1 @@
+"""Mobile pages opened from WeCom (upload, expense detail), behind WeCom OAuth2."""

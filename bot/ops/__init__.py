@@ -1,0 +1,1 @@
+"""Operating the bot: serving, the command line, logs and metrics."""

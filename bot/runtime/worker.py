@@ -1,0 +1,67 @@
+"""Processes one inbox item: prepare (slow reads) outside, then route and act in one transaction.
+
+The handler's changes, its outbound messages and the inbox row's 'done' mark commit together, so
+a crash at any point either leaves the item pending (processed again after restart, with nothing
+of the first attempt kept) or done: each accepted message is processed exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from bot.ops import metrics
+from chat.context import Context, Services
+from chat.message import Inbound
+from chat.router import Router
+from storage.db import Database
+from storage.inbox import InboxItem, InboxRepo
+from storage.outbound import OutboundRepo
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, db: Database, router: Router, services: Services) -> None:
+        self.db = db
+        self.router = router
+        self.services = services
+
+    async def handle(self, item: InboxItem) -> None:
+        msg = Inbound.from_item(item)
+        prepared = await self._prepare(msg)
+        try:
+            async with self.db.transaction() as tx:
+                ctx = Context(msg=msg, tx=tx, services=self.services, prepared=prepared)
+                route = await self.router.dispatch(ctx)
+                await tx.repo(InboxRepo).mark_done(item.id, ctx.now)
+        except Exception as exc:
+            log.exception("inbox item %d (%s from %s) failed", item.id, msg.msg_type, msg.user_id)
+            await self._record_failure(item, msg, exc)
+            metrics.PROCESSED.labels("failed").inc()
+            return
+        metrics.PROCESSED.labels("done").inc()
+        elapsed = (self.services.clock.now() - item.received_at).total_seconds()
+        metrics.PROCESS_SECONDS.observe(max(0.0, elapsed))
+        log.debug("inbox item %d handled by %s", item.id, route)
+
+    async def _prepare(self, msg: Inbound) -> Any:
+        started = time.perf_counter()
+        try:
+            return await self.router.run_prepare(msg, self.services.gateway)
+        except Exception as exc:  # the handler decides what a failed download or OCR means
+            log.warning("prepare for inbox item %d failed: %s", msg.inbox_id, exc)
+            return exc
+        finally:
+            log.debug("prepare took %.3fs", time.perf_counter() - started)
+
+    async def _record_failure(self, item: InboxItem, msg: Inbound, exc: Exception) -> None:
+        now = self.services.clock.now()
+        async with self.db.transaction() as tx:
+            await tx.repo(InboxRepo).mark_failed(item.id, now, f"{type(exc).__name__}: {exc}")
+            if msg.source in ("app", "upload") and msg.user_id and msg.user_id != "sys":
+                text = f"抱歉，处理这条消息时出错了，请稍后再试。(参考号 #{item.id})"
+                body = {"touser": msg.user_id, "msgtype": "text", "text": {"content": text}}
+                await tx.repo(OutboundRepo).add("message", f"user:{msg.user_id}", body, now=now, not_before=now)
+                tx.after_commit(self.services.wake_sender)

@@ -1,0 +1,177 @@
+"""The WeCom callback endpoints: verify, decrypt, parse, de-duplicate, persist, then ack.
+
+Everything slow happens after the ack, in the inbox workers. Any request that fails a check is
+answered with a 4xx and one log line, and nothing of it is stored or processed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from xml.etree.ElementTree import ParseError
+
+from aiohttp import web
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.enterprise.exceptions import InvalidCorpIdException
+from wechatpy.exceptions import InvalidSignatureException
+
+from bot.ops import metrics
+from bot.runtime.inbox import InboxWriter
+from bot.wecom.events import PayloadError, dedupe_key, is_supported, parse_payload
+from storage.inbox import InboxItem
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+MAX_CLOCK_SKEW = 600
+
+
+class Refused(Exception):
+    """A callback that must be refused; carries the HTTP status and the reason for the log."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CallbackConfig:
+    """One callback URL: its crypto and what its messages are called in the inbox."""
+
+    name: str
+    token: str
+    aes_key: str
+    corp_id: str
+
+    def crypto(self) -> WeChatCrypto:
+        return WeChatCrypto(self.token, self.aes_key, self.corp_id)
+
+
+class CallbackEndpoint:
+    def __init__(
+        self,
+        config: CallbackConfig,
+        writer: InboxWriter,
+        *,
+        timestamp: Callable[[], float] = time.time,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.config = config
+        self.crypto = config.crypto()
+        self.writer = writer
+        self.timestamp = timestamp
+        self.now = now
+        self._outcomes = {o: metrics.CALLBACKS.labels(config.name, o) for o in
+                          ("accepted", "duplicate", "ignored", "refused")}
+
+    async def verify_url(self, request: web.Request) -> web.Response:
+        """URL verification: echo the decrypted echostr, bare, within WeCom's 1 s."""
+        try:
+            signature, ts, nonce = self._query(request)
+            echostr = request.query.get("echostr")
+            if not echostr:
+                raise Refused(400, "missing echostr")
+            plain = self._decrypt_echo(signature, ts, nonce, echostr)
+        except Refused as refused:
+            return self._refuse(refused)
+        return web.Response(text=plain, content_type="text/plain")
+
+    async def receive(self, request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        try:
+            item = await self._accept(request)
+        except Refused as refused:
+            return self._refuse(refused)
+        if item is None:
+            self._outcomes["ignored"].inc()
+            return web.Response(status=200)
+        try:
+            stored = await self.writer.submit(item)
+        except Exception:
+            # not stored, so not acknowledged: WeCom delivers it again
+            log.exception("could not store a %s callback; answering 503 so WeCom retries", self.config.name)
+            return web.Response(status=503)
+        self._outcomes["accepted" if stored else "duplicate"].inc()
+        metrics.ACK_SECONDS.observe(time.perf_counter() - started)
+        return web.Response(status=200)
+
+    async def _accept(self, request: web.Request) -> InboxItem | None:
+        signature, ts, nonce = self._query(request)
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise Refused(413, "body too large")
+        body = await request.content.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            raise Refused(413, "body too large")
+        encrypt, to_user = _envelope(body)
+        if to_user and to_user != self.config.corp_id:
+            raise Refused(403, "wrong corp id in envelope")
+        try:
+            plaintext = self.crypto.decrypt_message({"Encrypt": encrypt}, signature, ts, nonce)
+        except InvalidSignatureException:
+            raise Refused(403, "bad signature") from None
+        except InvalidCorpIdException:
+            raise Refused(403, "wrong corp id") from None
+        except Exception as exc:  # bad base64, bad padding, bad length: the ciphertext is garbage
+            raise Refused(400, f"undecryptable payload ({type(exc).__name__})") from None
+        try:
+            message, data = parse_payload(plaintext)
+        except PayloadError as exc:
+            raise Refused(400, str(exc)) from None
+        if not is_supported(message):
+            log.info("ignored unsupported %s callback type=%s event=%s", self.config.name,
+                     data.get("MsgType"), data.get("Event"))
+            return None
+        msg_type = str(data.get("MsgType", "")).lower()
+        event = str(data["Event"]).lower() if msg_type == "event" and data.get("Event") else None
+        return InboxItem(
+            dedupe_key=dedupe_key(data),
+            source=self.config.name,
+            user_id=str(data.get("FromUserName") or "sys"),
+            msg_type=msg_type,
+            event=event,
+            payload=data,
+            received_at=self.now(),
+        )
+
+    def _query(self, request: web.Request) -> tuple[str, str, str]:
+        signature = request.query.get("msg_signature", "")
+        ts = request.query.get("timestamp", "")
+        nonce = request.query.get("nonce", "")
+        if not signature or not ts or not nonce or not ts.isdigit():
+            raise Refused(400, "missing or malformed msg_signature/timestamp/nonce")
+        if abs(self.timestamp() - int(ts)) > MAX_CLOCK_SKEW:
+            raise Refused(403, "stale timestamp")
+        return signature, ts, nonce
+
+    def _decrypt_echo(self, signature: str, ts: str, nonce: str, echostr: str) -> str:
+        try:
+            return str(self.crypto.check_signature(signature, ts, nonce, echostr))
+        except InvalidSignatureException:
+            raise Refused(403, "bad signature") from None
+        except InvalidCorpIdException:
+            raise Refused(403, "wrong corp id") from None
+        except Exception as exc:
+            raise Refused(400, f"undecryptable echostr ({type(exc).__name__})") from None
+
+    def _refuse(self, refused: Refused) -> web.Response:
+        self._outcomes["refused"].inc()
+        log.warning("refused %s callback: %s (%d)", self.config.name, refused.reason, refused.status)
+        return web.Response(status=refused.status, text=refused.reason)
+
+
+def _envelope(body: bytes) -> tuple[str, str]:
+    """Read Encrypt and ToUserName from the outer XML, refusing DTDs and entities."""
+    try:
+        root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (ParseError, DefusedXmlException, ValueError) as exc:
+        raise Refused(400, f"malformed XML ({type(exc).__name__})") from None
+    encrypt = (root.findtext("Encrypt") or "").strip()
+    if not encrypt:
+        raise Refused(400, "no Encrypt element")
+    return encrypt, (root.findtext("ToUserName") or "").strip()

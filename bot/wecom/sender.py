@@ -1,0 +1,169 @@
+"""Delivers the outbound table to WeCom: in order per recipient, retried, never silently dropped.
+
+A row is marked sent only after WeCom accepted it; a crash in between re-sends it once on restart
+(at least once). Transient failures back off exponentially (at most 60 s apart); WeCom's rate
+limit waits a full window; a permanent error or too many attempts parks the row as failed, where
+admins see it (`失败消息`) and can re-queue it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+
+from bot.ops import metrics
+from bot.runtime.pump import Pump
+from bot.wecom.client import RateLimited, Transient, WeComClient, WeComError
+from storage.cards import CardRepo
+from storage.db import Database
+from storage.outbound import Outbound, OutboundRepo
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+MAX_BACKOFF = 60.0
+
+
+class PermanentFailure(Exception):
+    """The row can never be delivered as it is (bad recipients, consumed card code...)."""
+
+
+class OutboundSender(Pump):
+    name = "outbound-sender"
+
+    def __init__(
+        self,
+        db: Database,
+        client: WeComClient,
+        agent_id: int,
+        now: Callable[[], datetime],
+        *,
+        concurrency: int = 8,
+        per_user_per_minute: int = 30,
+        robot_per_minute: int = 20,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.agent_id = agent_id
+        self.now = now
+        super().__init__()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight: set[str] = set()
+        self._in_flight_ids: set[int] = set()
+        self.batch = 4 * concurrency
+        self._completed = 0
+        self._limiters: dict[str, AsyncLimiter] = {}
+        self._rates = {"user": per_user_per_minute, "robot": robot_per_minute}
+        self.gate: Callable[[], Awaitable[None]] | None = None
+
+    async def pump(self) -> float:
+        """Start sends for due rows; return how long to sleep if nothing wakes us."""
+        while True:
+            # a delivery finishing while we read would make the snapshot stale (its row still pending)
+            completed = self._completed
+            async with self.db.read() as tx:
+                repo = tx.repo(OutboundRepo)
+                rows = await repo.due(self.now(), limit=self.batch, exclude=self._in_flight_ids)
+                next_at = await repo.next_due_at()
+            if completed == self._completed:
+                break
+        for row in rows:
+            if row.order_key in self._in_flight:
+                continue
+            self._in_flight.add(row.order_key)
+            self._in_flight_ids.add(row.id)
+            self.spawn(self._deliver(row))
+        metrics.QUEUE_DEPTH.labels("outbound").set(len(rows))
+        if next_at is None:
+            return 30.0
+        return min(30.0, max(0.05, (next_at - self.now()).total_seconds()))
+
+    async def _deliver(self, row: Outbound) -> None:
+        try:
+            async with self._slots:
+                if self.gate is not None:
+                    await self.gate()
+                await self._limiter(row).acquire()
+                try:
+                    result = await self._send(row)
+                except PermanentFailure as exc:
+                    await self._fail(row, str(exc))
+                except RateLimited as exc:
+                    await self._later(row, exc.retry_after, str(exc))
+                except Transient as exc:
+                    await self._later(row, _backoff(row.attempts), str(exc))
+                except WeComError as exc:
+                    await self._fail(row, str(exc))
+                except Exception as exc:
+                    log.exception("outbound %d: unexpected error", row.id)
+                    await self._later(row, _backoff(row.attempts), f"{type(exc).__name__}: {exc}")
+                else:
+                    await self._sent(row, result)
+        finally:
+            self._completed += 1
+            self._in_flight.discard(row.order_key)
+            self._in_flight_ids.discard(row.id)
+            self.wake()
+
+    async def _send(self, row: Outbound) -> dict[str, Any]:
+        body = dict(row.body)
+        if row.channel == "message":
+            body["agentid"] = self.agent_id
+            return await self.client.send_message(body)
+        if row.channel == "card_update":
+            task_id = body.pop("task_id")
+            async with self.db.transaction() as tx:
+                code = await tx.repo(CardRepo).take(task_id)
+            if code is None:
+                raise PermanentFailure(f"card {task_id} has no unused response_code")
+            body.update(agentid=self.agent_id, response_code=code)
+            return await self.client.update_template_card(body)
+        if row.channel == "appchat":
+            return await self.client.appchat_send(body)
+        if row.channel == "robot":
+            key = body.pop("key")
+            return await self.client.robot_send(key, body)
+        raise PermanentFailure(f"unknown channel {row.channel}")
+
+    def _limiter(self, row: Outbound) -> AsyncLimiter:
+        """WeCom silently drops more than 30 messages/min to one member and 20/min per robot."""
+        kind = "robot" if row.channel == "robot" else "user"
+        if row.order_key not in self._limiters:
+            self._limiters[row.order_key] = AsyncLimiter(self._rates[kind], 60)
+        return self._limiters[row.order_key]
+
+    async def _sent(self, row: Outbound, result: dict[str, Any]) -> None:
+        async with self.db.transaction() as tx:
+            await tx.repo(OutboundRepo).mark_sent(row.id, self.now(), result)
+            card = row.body.get("template_card") if row.channel == "message" else None
+            if card and result.get("response_code"):
+                await tx.repo(CardRepo).remember(str(card["task_id"]), str(row.body["touser"]),
+                                                 str(result["response_code"]), self.now())
+        metrics.OUTBOUND.labels(row.channel, "sent").inc()
+
+    async def _later(self, row: Outbound, delay: float, error: str) -> None:
+        if row.attempts + 1 >= MAX_ATTEMPTS:
+            await self._fail(row, f"gave up after {row.attempts + 1} attempts: {error}")
+            return
+        log.info("outbound %d (%s) retry in %.1fs: %s", row.id, row.channel, delay, error)
+        async with self.db.transaction() as tx:
+            await tx.repo(OutboundRepo).retry_later(row.id, self.now() + timedelta(seconds=delay), error)
+        metrics.OUTBOUND.labels(row.channel, "retry").inc()
+
+    async def _fail(self, row: Outbound, error: str) -> None:
+        log.error("outbound %d (%s to %s) failed for good: %s", row.id, row.channel, row.order_key, error)
+        async with self.db.transaction() as tx:
+            await tx.repo(OutboundRepo).mark_failed(row.id, error)
+        metrics.OUTBOUND.labels(row.channel, "failed").inc()
+
+
+def _backoff(attempts: int) -> float:
+    """Exponential with jitter, capped at a minute between attempts."""
+    base = min(MAX_BACKOFF, 0.5 * (2**attempts))
+    return base * (0.5 + random.random() / 2)

@@ -1,0 +1,141 @@
+"""Webhooks to the finance platform: signed, ordered per expense, retried through outages, kept across restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from bot.finance.webhooks import backoff, sign
+from tests.bot.finance.finance_support import (
+    SECRET,
+    TOKEN,
+    Receiver,
+    api,
+    approve,
+    approved_expense,
+    file_expense,
+    outbox,
+)
+from tests.world import World
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    r = Receiver()
+    await r.start()
+    try:
+        yield r
+    finally:
+        await r.stop()
+
+
+def test_signature_and_backoff_rules() -> None:
+    body = b'{"id":"x"}'
+    expected = hmac.new(b"k", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert sign("k", "1700000000", body) == expected
+    assert sign("k", "1700000001", body) != expected
+    delays = [backoff(n) for n in range(30) for _ in range(5)]
+    assert max(delays) <= 60 and min(delays) > 0
+    assert backoff(0) <= 0.1 and backoff(12) >= 30  # grows, jittered within [base/2, base]
+
+
+async def test_outage_then_recovery_delivers_everything_in_order(bare_world: World, receiver: Receiver) -> None:
+    world = bare_world
+    receiver.mode = "down"
+    await world.start_bot(finance_api_token=TOKEN, finance_webhook_url=receiver.url,
+                          finance_webhook_secret=SECRET)
+    first = await approved_expense(world)
+    second = await file_expense(world, "liuyang", "66.00", "餐饮")
+    await api(world, "POST", f"/api/v1/expenses/{first}/payment", {"reference": "PAY-7"})
+    await world.sim.wait_for(lambda: len(receiver.attempts) >= 2, timeout=5)
+    assert receiver.received == []
+    rows = outbox(world)
+    assert all(status == "pending" for *_, status in rows)
+    types_first = [t for _, t, n, _ in rows if n == first]
+    assert types_first[0] == "expense.submitted" and types_first[-2:] == ["expense.approved", "expense.paid"]
+    assert "expense.step_decided" in types_first
+
+    receiver.mode = "ok"
+    world.clock.advance(timedelta(seconds=61))  # every backoff has run out
+    world.bot.extras["webhooks"].wake()
+    got = await receiver.wait_for(len(rows))
+    assert receiver.bad_signatures == 0
+    ids = [e["id"] for e in got]
+    assert len(ids) == len(set(ids)) == len(rows)
+    assert {e["id"] for e in got} == {r[0] for r in rows}
+    assert set(receiver.attempts) == set(ids)  # retries reused the ids they started with
+    for number in (first, second):
+        assert [e["type"] for e in got if e["data"]["number"] == number] == [t for _, t, n, _ in rows if n == number]
+    paid = got[[e["type"] for e in got].index("expense.paid")]
+    data = paid["data"]
+    assert (data["number"], data["status"], data["amount"], data["currency"], data["submitter"]) == (
+        first, "paid", "1000.00", "CNY", "liuyang")
+    assert {"route", "timeline", "invoice", "expense_date", "department_id", "created_at", "updated_at",
+            "category", "description"} <= set(data)
+    assert abs(paid["timestamp"] - world.clock.now().timestamp()) < 120
+    first_id = rows[0][0]
+    tried = [ts for i, ts in receiver.stamps if i == first_id]
+    assert tried[-1] - tried[0] >= 60  # timestamp (and signature) made afresh for each attempt
+    await world.sim.wait_for(lambda: all(s == "delivered" for *_, s in outbox(world)), timeout=5)
+
+    # the API lists the outbox with the same ids
+    status, listed = await api(world, "GET", f"/api/v1/events?number={first}")
+    assert status == 200 and [e["id"] for e in listed["items"]] == [r[0] for r in rows if r[2] == first]
+    assert all(e["status"] == "delivered" for e in listed["items"])
+    assert listed["items"][0]["attempts"] >= 2  # later events of the expense waited behind the first
+
+
+async def test_events_wait_without_url_and_survive_restart(bare_world: World, receiver: Receiver) -> None:
+    world = bare_world
+    await world.start_bot(finance_api_token=TOKEN)
+    number = await file_expense(world, "liuyang", "1000", "交通")
+    await approve(world, "wangfang", number)
+    status, listed = await api(world, "GET", "/api/v1/events?status=pending")
+    assert status == 200
+    kept = [(e["id"], e["type"]) for e in listed["items"]]
+    assert [t for _, t in kept] == ["expense.submitted", "expense.step_decided"]
+    status, page = await api(world, "GET", "/api/v1/events?limit=1")
+    assert len(page["items"]) == 1 and page["next_after"] is not None
+    status, rest = await api(world, "GET", f"/api/v1/events?after={page['next_after']}")
+    assert [e["id"] for e in page["items"] + rest["items"]] == [i for i, _ in kept]
+
+    await world.restart_bot(finance_api_token=TOKEN, finance_webhook_url=receiver.url, finance_webhook_secret=SECRET)
+    got = await receiver.wait_for(2)
+    assert [(e["id"], e["type"]) for e in got] == kept
+    await approve(world, "wuqiang", number)
+    got = await receiver.wait_for(4)
+    assert [e["type"] for e in got[2:]] == ["expense.step_decided", "expense.approved"]
+    await asyncio.sleep(0.2)
+    assert len(receiver.attempts) == len({*receiver.attempts}) == 4
+
+
+async def test_refused_event_is_parked_shown_to_admins_and_retried(bare_world: World, receiver: Receiver) -> None:
+    world = bare_world
+    receiver.mode = "refuse"
+    await world.start_bot(finance_api_token=TOKEN, finance_webhook_url=receiver.url, finance_webhook_secret=SECRET)
+    after = len(world.sim.messages)
+    number = await file_expense(world, "liuyang", "1000", "交通")
+    told = await world.sim.wait_for_message(to="xuhui", contains="财务平台拒收", after=after)
+    assert number in told.text() and "HTTP 400" in told.text()
+    status, failed = await api(world, "GET", "/api/v1/events?status=failed")
+    assert [e["number"] for e in failed["items"]] == [number] and failed["items"][0]["last_error"] == "HTTP 400"
+    event_id = failed["items"][0]["id"]
+    assert receiver.attempts == [event_id]  # a refusal is not retried by itself
+
+    receiver.mode = "ok"
+    status, again = await api(world, "POST", f"/api/v1/events/{event_id}/retry")
+    assert status == 200 and again["status"] == "pending"
+    got = await receiver.wait_for(1)
+    assert got[0]["id"] == event_id and got[0]["type"] == "expense.submitted"
+    await world.sim.wait_for(lambda: outbox(world)[0][3] == "delivered", timeout=5)
+    status, _ = await api(world, "POST", f"/api/v1/events/{event_id}/retry")
+    assert status == 409
+    with sqlite3.connect(world.db_path) as conn:
+        actions = {r[0] for r in conn.execute("SELECT action FROM audit_log")}
+    assert {"webhook.parked", "webhook.requeued"} <= actions

@@ -1,0 +1,79 @@
+"""Kill the bot process at a random moment and restart it: every acknowledged message is processed once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+import time
+from datetime import UTC, datetime
+
+from tests.paths import ROOT
+from tests.world import World, free_port
+
+
+async def start_process(world: World, port: int) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "WECOM_CORP_ID": world.sim.corp_id,
+        "WECOM_AGENT_ID": str(world.sim.agent_id),
+        "WECOM_SECRET": world.sim.secret,
+        "WECOM_TOKEN": world.sim.token,
+        "WECOM_AES_KEY": world.sim.aes_key,
+        "WECOM_API_BASE": world.sim.base_url,
+        "BOT_PORT": str(port),
+        "BOT_DB": str(world.db_path),
+        "BOT_WORKERS": "1",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "run_bot.py", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), timeout=20)
+    assert b"listening" in line, line
+    return proc
+
+
+def states(world: World) -> dict[str, int]:
+    with sqlite3.connect(world.db_path) as conn:
+        return dict(conn.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status").fetchall())
+
+
+def replies(world: World) -> int:
+    with sqlite3.connect(world.db_path) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM outbound WHERE order_key = 'user:liuyang'").fetchone()[0])
+
+
+async def test_kill_minus_nine_then_restart_loses_and_repeats_nothing(bare_world: World) -> None:
+    world = bare_world
+    # the bot runs as its own process on the machine's clock, so the simulator signs with that clock
+    # too (callbacks more than 10 minutes off are refused); nothing here depends on the date
+    world.clock.set(datetime.fromtimestamp(time.time(), UTC))
+    port = free_port()
+    world.sim.bot_callback_url = f"http://127.0.0.1:{port}/wecom/callback"
+    proc = await start_process(world, port)
+    total = 150
+    try:
+        results = await asyncio.gather(*(world.sim.send_text("liuyang", f"帮助 {i}") for i in range(total)))
+        assert all(r.status == 200 for r in results)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+    at_kill = states(world)
+    assert sum(at_kill.values()) == total  # every acknowledged message was durable
+    assert at_kill.get("pending", 0) > 0  # the kill really interrupted work
+    assert replies(world) == at_kill.get("done", 0)  # a reply exists exactly for finished work
+
+    proc = await start_process(world, port)
+    try:
+        for _ in range(300):
+            if states(world) == {"done": total}:
+                break
+            await asyncio.sleep(0.05)
+        assert states(world) == {"done": total}
+        assert replies(world) == total  # nothing processed twice
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await proc.wait()
