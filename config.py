@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     wecom_token: str = ""
     wecom_aes_key: str = ""
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    wecom_oauth_base: str = "https://open.weixin.qq.com"
     wecom_contact_token: str = ""
     wecom_contact_aes_key: str = ""
     wecom_contact_secret: str = ""
@@ -105,7 +106,7 @@ class Settings(BaseSettings):
             raise ValueError("must be rapidocr or tesseract")
         return value
 
-    @field_validator("wecom_api_base", "finance_webhook_url", "bot_public_url")
+    @field_validator("wecom_api_base", "wecom_oauth_base", "finance_webhook_url", "bot_public_url")
     @classmethod
     def _url(cls, value: str) -> str:
         if value and not re.match(r"^https?://", value):

@@ -1,4 +1,6 @@
-"""The application factory: wires settings, storage, WeCom, workers and HTTP routes together.
+"""The composition root: wires settings, storage, WeCom, workers, plugins and HTTP routes together.
+
+Nothing imports this module back: plugins see the running bot through `bot.parts`.
 
 Resource lifetimes live in one `cleanup_ctx` so a part that never started is never stopped, and the
 order is explicit: database, then the pending inbox (recovered before any new callback is accepted),
@@ -10,18 +12,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from bot.finance.api import FinanceApi
+from bot.finance.webhooks import WebhookDelivery
+from bot.h5.pages import UploadPage
+from bot.parts import BOT, Bot, Plugin
 from bot.runtime.clock import Clock
-from bot.runtime.inbox import AckGate, Dispatcher, InboxWriter, load_pending
+from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.inbox import AckGate, InboxWriter, load_pending
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.worker import Worker
-from bot.wecom.callback import CallbackConfig, CallbackEndpoint
+from bot.wecom.callback import CallbackRoutes
 from bot.wecom.client import WeComClient
 from bot.wecom.gateway import BotGateway
 from bot.wecom.orgsync import OrgSync
@@ -35,40 +41,6 @@ from storage.inbox import InboxRepo
 from storage.outbound import OutboundRepo
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Bot:
-    """Every long-lived part of a running bot, reachable from the aiohttp app as `app[BOT]`."""
-
-    settings: Settings
-    clock: Clock
-    db: Database
-    client: WeComClient
-    writer: InboxWriter
-    dispatcher: Dispatcher
-    sender: OutboundSender
-    scheduler: Scheduler
-    orgsync: OrgSync
-    services: Services
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    async def idle(self, timeout: float = 10.0) -> None:
-        """Wait until no inbox work is running (benchmarks and shutdown use this)."""
-        await asyncio.wait_for(self.dispatcher.wait_idle(), timeout)
-
-
-BOT = web.AppKey("bot", Bot)
-
-
-class Plugin(Protocol):
-    """An optional part of the bot (finance API, upload page, demo): routes now, loops at start."""
-
-    def routes(self, app: web.Application) -> None: ...
-
-    async def start(self, bot: Bot) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 def create_app(
@@ -94,7 +66,7 @@ def create_app(
         await _stop(bot)
 
     app.cleanup_ctx.append(lifecycle)
-    endpoints = _CallbackRoutes(settings, clock, state)
+    endpoints = CallbackRoutes(settings, clock, lambda: state["bot"].writer)
     app.router.add_get("/wecom/callback", endpoints.app_verify)
     app.router.add_post("/wecom/callback", endpoints.app_receive)
     app.router.add_get("/wecom/contacts", endpoints.contacts_verify)
@@ -107,51 +79,7 @@ def create_app(
 
 
 def default_plugins() -> list[Plugin]:
-    # imported here: the plugins import this module for BOT and Bot
-    from bot.finance.api import FinanceApi
-    from bot.finance.webhooks import WebhookDelivery
-    from bot.h5.pages import UploadPage
-
     return [FinanceApi(), WebhookDelivery(), UploadPage()]
-
-
-class _CallbackRoutes:
-    """Routes must exist before start-up; the endpoints behind them are built once the bot runs."""
-
-    def __init__(self, settings: Settings, clock: Clock, state: dict[str, Any]) -> None:
-        self.state = state
-        corp = settings.wecom_corp_id
-        self.configs = {
-            "app": CallbackConfig("app", settings.wecom_token, settings.wecom_aes_key, corp),
-            "contacts": CallbackConfig(
-                "contacts",
-                settings.wecom_contact_token or settings.wecom_token,
-                settings.wecom_contact_aes_key or settings.wecom_aes_key,
-                corp,
-            ),
-        }
-        self.clock = clock
-        self._endpoints: dict[str, CallbackEndpoint] = {}
-
-    def _endpoint(self, name: str) -> CallbackEndpoint:
-        if name not in self._endpoints:
-            bot: Bot = self.state["bot"]
-            self._endpoints[name] = CallbackEndpoint(
-                self.configs[name], bot.writer, timestamp=self.clock.timestamp, now=self.clock.now
-            )
-        return self._endpoints[name]
-
-    async def app_verify(self, request: web.Request) -> web.Response:
-        return await self._endpoint("app").verify_url(request)
-
-    async def app_receive(self, request: web.Request) -> web.Response:
-        return await self._endpoint("app").receive(request)
-
-    async def contacts_verify(self, request: web.Request) -> web.Response:
-        return await self._endpoint("contacts").verify_url(request)
-
-    async def contacts_receive(self, request: web.Request) -> web.Response:
-        return await self._endpoint("contacts").receive(request)
 
 
 async def _start(settings: Settings, clock: Clock, app: web.Application, initial_sync: bool) -> Bot:

@@ -34,6 +34,7 @@ def demo_settings(settings: Settings, sim: WeComSimulator) -> Settings:
             "wecom_aes_key": sim.aes_key,
             "wecom_contact_secret": sim.contact_secret,
             "wecom_api_base": sim.base_url,
+            "wecom_oauth_base": sim.base_url,
             "bot_db": db,
             "finance_api_token": settings.finance_api_token or "demo-finance-token",
         }

@@ -24,23 +24,6 @@ _TREE = (
 
 
 @dataclass(frozen=True, slots=True)
-class Budget:
-    id: str
-    department_id: int
-    period: str
-    month_from: str
-    month_to: str
-    category: str | None
-    amount: Decimal
-    owner: str
-    alert_chat_id: str | None
-    robot_key: str | None
-    thresholds: tuple[int, ...]
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class BudgetInput:
     """What a caller sets on a budget; the id is the finance platform's own key."""
 
@@ -54,6 +37,13 @@ class BudgetInput:
     alert_chat_id: str | None
     robot_key: str | None
     thresholds: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Budget(BudgetInput):
+    id: str
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

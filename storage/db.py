@@ -22,7 +22,7 @@ import aiosqlite
 
 log = logging.getLogger(__name__)
 
-Row = aiosqlite.Row
+Row = sqlite3.Row
 R = TypeVar("R")
 
 
@@ -31,7 +31,7 @@ class Tx:
 
     Statements run inline: on an indexed local SQLite file one takes a few microseconds, while a
     hop to a worker thread and back costs about fifty times that. What can take long (an fsync'd
-    commit, checkpoints) goes through aiosqlite's thread instead (see Database).
+    commit, checkpoints) runs in a thread instead (see Database).
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -113,18 +113,20 @@ class PriorityLock:
 class Database:
     """Owns the connections; `transaction()` for writes, `read()` for snapshot reads.
 
-    Connections are aiosqlite's (opened in its threads, shareable): short statements run inline on
-    the event loop, while commits that fsync (`synchronous=FULL`) and WAL checkpoints run in
-    aiosqlite's thread so the loop never waits on the disk. Automatic checkpoints are off on the
-    writer; a background task checkpoints through a connection of its own.
+    The writer and the reader are plain `sqlite3` connections used inline on the event loop (short,
+    indexed statements take microseconds; a hop to a thread costs fifty times that). What can block
+    on the disk runs in a thread instead: commits that fsync (`synchronous=FULL`) go through
+    `asyncio.to_thread` while the write lock is held, and migrations and WAL checkpoints run on an
+    aiosqlite connection of their own. Automatic checkpoints are off on the writer; a background task
+    checkpoints every few seconds.
     """
 
     def __init__(self, path: Path | str, *, synchronous: str = "NORMAL", checkpoint_every: float = 2.0) -> None:
         self.path = Path(path)
         self.synchronous = synchronous
         self.checkpoint_every = checkpoint_every
-        self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
         self._maintenance: aiosqlite.Connection | None = None
         self._checkpoints: asyncio.Task[None] | None = None
         self._write_lock = PriorityLock()
@@ -132,20 +134,23 @@ class Database:
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await self._connect()
-        await self._writer.execute(f"PRAGMA synchronous={self.synchronous}")
-        await self._writer.execute("PRAGMA wal_autocheckpoint=0")
-        await migrate(self._writer)
-        self._reader = await self._connect()
-        self._maintenance = await self._connect()
+        self._maintenance = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._maintenance.execute("PRAGMA journal_mode=WAL")
+        await self._maintenance.execute("PRAGMA foreign_keys=ON")
+        await migrate(self._maintenance)
+        self._writer = await asyncio.to_thread(self._connect)
+        self._writer.execute(f"PRAGMA synchronous={self.synchronous}")
+        self._writer.execute("PRAGMA wal_autocheckpoint=0")
+        self._reader = await asyncio.to_thread(self._connect)
         self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="wal-checkpoints")
 
-    async def _connect(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
+    def _connect(self) -> sqlite3.Connection:
+        # shared with the thread that runs fsync'd commits, always under the write lock
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
         return conn
 
     async def close(self) -> None:
@@ -153,9 +158,11 @@ class Database:
             self._checkpoints.cancel()
             await asyncio.gather(self._checkpoints, return_exceptions=True)
             self._checkpoints = None
-        for conn in (self._maintenance, self._reader, self._writer):
+        for conn in (self._reader, self._writer):
             if conn is not None:
-                await conn.close()
+                conn.close()
+        if self._maintenance is not None:
+            await self._maintenance.close()
         self._maintenance = self._reader = self._writer = None
 
     async def checkpoint(self) -> None:
@@ -171,21 +178,21 @@ class Database:
             except Exception:
                 log.exception("WAL checkpoint failed")
 
-    def _sync(self, conn: aiosqlite.Connection | None) -> sqlite3.Connection:
+    @staticmethod
+    def _open(conn: sqlite3.Connection | None) -> sqlite3.Connection:
         assert conn is not None, "database is not open"
-        return conn._conn  # the sqlite3 connection aiosqlite opened (check_same_thread=False)
+        return conn
 
     async def _commit(self, conn: sqlite3.Connection) -> None:
         if self.synchronous == "FULL":
-            assert self._writer is not None
-            await self._writer._execute(conn.execute, "COMMIT")  # the fsync happens in aiosqlite's thread
+            await asyncio.to_thread(conn.execute, "COMMIT")  # the fsync happens off the event loop
         else:
             conn.execute("COMMIT")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """A write transaction; commits on success, rolls back on any exception."""
-        conn = self._sync(self._writer)
+        conn = self._open(self._writer)
         async with self._write_lock.hold():
             tx = Tx(conn)
             conn.execute("BEGIN IMMEDIATE")
@@ -203,7 +210,7 @@ class Database:
 
         The group-committed inbox uses this: acknowledgements wait on it.
         """
-        conn = self._sync(self._writer)
+        conn = self._open(self._writer)
         async with self._write_lock.hold(urgent=True):
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -217,7 +224,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
         """A consistent read-only snapshot that never waits for writers."""
-        conn = self._sync(self._reader)
+        conn = self._open(self._reader)
         async with self._read_lock:
             conn.execute("BEGIN")
             try:

@@ -16,7 +16,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.core import BOT, Bot, Plugin, create_app
+from bot.core import create_app
+from bot.parts import BOT, Bot, Plugin
 from bot.runtime.clock import FakeClock
 from config import Settings, load_settings
 from simulator import WeComSimulator
@@ -61,6 +62,7 @@ class World:
             "wecom_aes_key": self.sim.aes_key,
             "wecom_contact_secret": self.sim.contact_secret,
             "wecom_api_base": self.sim.base_url,
+            "wecom_oauth_base": self.sim.base_url,
             "bot_db": self.db_path,
             "bot_quiet_hours": "",
         }

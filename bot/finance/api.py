@@ -19,7 +19,6 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from bot.core import BOT, Bot
 from bot.finance.openapi import (
     OPERATIONS,
     BudgetIn,
@@ -41,8 +40,8 @@ from bot.finance.openapi import (
     PaymentIn,
     openapi,
 )
+from bot.parts import BOT, Bot
 from chat.context import Context
-from chat.message import Inbound
 from handlers.budget import scan_all, upsert_budget
 from handlers.budget_view import BudgetStatus, parse_period, status_of
 from handlers.expense_json import expense_json, iso
@@ -69,11 +68,9 @@ class ApiError(Exception):
         self.body = Error(error=error, message=message, detail=detail or [])  # type: ignore[arg-type]
 
 
-def api_context(bot: Bot, tx: Tx, action: str, user_id: str = API_USER, source: str = "api") -> Context:
-    """A handler context for work that did not come from a chat message (API calls, background jobs)."""
-    msg = Inbound(inbox_id=0, source=source, user_id=user_id, msg_type=source, event=None,
-                  data={"action": action}, received_at=bot.clock.now())
-    return Context(msg=msg, tx=tx, services=bot.services)
+def _api(bot: Bot, tx: Tx, action: str) -> Context:
+    """The context of a finance platform call: the platform acts, through the API."""
+    return bot.context(tx, action, user_id=API_USER, source="api")
 
 
 def respond(model: BaseModel, status: int = 200) -> web.Response:
@@ -151,7 +148,7 @@ async def put_budget(request: web.Request, bot: Bot, params: dict[str, Any]) -> 
     period = parse_period(body.period)
     assert period is not None
     async with bot.db.transaction() as tx:
-        ctx = api_context(bot, tx, "put_budget")
+        ctx = _api(bot, tx, "put_budget")
         data = BudgetInput(
             department_id=body.department_id, period=period.key, month_from=period.month_from,
             month_to=period.month_to, category=body.category, amount=body.amount, owner=body.owner,
@@ -167,14 +164,14 @@ async def get_budget(request: web.Request, bot: Bot, params: dict[str, Any]) -> 
         budget = await tx.repo(BudgetRepo).get(params["budget_id"])
         if budget is None:
             raise ApiError(404, "not_found", f"no budget {params['budget_id']}")
-        status = await status_of(api_context(bot, tx, "get_budget"), budget)
+        status = await status_of(_api(bot, tx, "get_budget"), budget)
     return respond(_budget_out(status))
 
 
 async def list_budgets(request: web.Request, bot: Bot, params: dict[str, Any]) -> web.Response:
     q: BudgetQuery = _query(request, BudgetQuery)
     async with bot.db.read() as tx:
-        ctx = api_context(bot, tx, "list_budgets")
+        ctx = _api(bot, tx, "list_budgets")
         budgets, total = await tx.repo(BudgetRepo).search(
             department_id=q.department_id, period=q.period, limit=q.limit, offset=q.offset
         )
@@ -207,7 +204,7 @@ async def pay_expense(request: web.Request, bot: Bot, params: dict[str, Any]) ->
     body: PaymentIn = await _body(request, PaymentIn)
     try:
         async with bot.db.transaction() as tx:
-            ctx = api_context(bot, tx, "pay_expense")
+            ctx = _api(bot, tx, "pay_expense")
             expense, _ = await mark_paid(ctx, params["number"], reference=body.reference, comment=body.comment)
             out = await expense_json(tx.repo(ExpenseRepo), expense)
     except PaymentRefused as exc:
@@ -225,7 +222,7 @@ async def post_notification(request: web.Request, bot: Bot, params: dict[str, An
         chat_id=body.to.chat_id,
     )
     async with bot.db.transaction() as tx:
-        delivery = await notify(api_context(bot, tx, "notify"), note)
+        delivery = await notify(_api(bot, tx, "notify"), note)
     out = NotificationOut(recipients=len(delivery.recipients), unknown_users=delivery.unknown_users,
                           chat_id=delivery.chat_id)
     return respond(out, 202)
@@ -245,7 +242,7 @@ async def put_payable(request: web.Request, bot: Bot, params: dict[str, Any]) ->
     data = PayableInput(title=body.title, amount=body.amount, due_date=body.due_date, owner=body.owner,
                         status=body.status, note=body.note)
     async with bot.db.transaction() as tx:
-        payable, created = await upsert_payable(api_context(bot, tx, "put_payable"), params["payable_id"], data)
+        payable, created = await upsert_payable(_api(bot, tx, "put_payable"), params["payable_id"], data)
     return respond(_payable_out(payable), 201 if created else 200)
 
 
@@ -301,7 +298,7 @@ async def get_openapi(request: web.Request) -> web.Response:
 async def scan_budgets(bot: Bot) -> int:
     """Hourly safety net: re-check every budget's thresholds (e.g. after the alert rules changed)."""
     async with bot.db.transaction() as tx:
-        return await scan_all(api_context(bot, tx, "budget_scan", user_id="bot", source="system"))
+        return await scan_all(bot.context(tx, "budget_scan"))
 
 
 ENDPOINTS: dict[str, Endpoint] = {

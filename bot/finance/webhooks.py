@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,9 +27,10 @@ from typing import Literal
 import aiohttp
 from aiohttp import web
 
-from bot.core import Bot
-from bot.finance.api import api_context
+from bot.parts import Bot
+from bot.runtime.batching import GroupCommit
 from bot.runtime.pump import Pump
+from bot.runtime.retry import MAX_BACKOFF, backoff
 from handlers.expense_json import iso
 from handlers.finance_events import webhook_parked
 from storage.db import Database, Tx
@@ -38,7 +38,7 @@ from storage.finance_events import WebhookEvent, WebhookRepo
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 60.0
+FIRST_RETRY = 0.1
 RETRY_STATUSES = frozenset({408, 429})
 
 Parked = Callable[[Tx, WebhookEvent, str], Awaitable[None]]
@@ -46,12 +46,6 @@ Parked = Callable[[Tx, WebhookEvent, str], Awaitable[None]]
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def backoff(attempts: int) -> float:
-    """Seconds before the next try after `attempts` failed ones: doubling, jittered, capped at a minute."""
-    base = min(MAX_BACKOFF, 0.1 * (2 ** min(attempts, 16)))
-    return base * (0.5 + random.random() / 2)
 
 
 def envelope(event: WebhookEvent) -> bytes:
@@ -82,8 +76,7 @@ class WebhookSender(Pump):
         self.parked = parked
         self.timeout = timeout
         self._slots = asyncio.Semaphore(concurrency)
-        self._flush_wanted = asyncio.Event()
-        self._results: list[tuple[Outcome, asyncio.Future[None]]] = []
+        self._outcomes: GroupCommit[Outcome, None] = GroupCommit(self._flush, name="webhook-outcomes")
         self._in_flight: set[str] = set()
         self._commits = 0
         self._released: dict[str, int] = {}
@@ -92,10 +85,11 @@ class WebhookSender(Pump):
     def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         super().start()
-        self.spawn(self._flush_loop(), name="webhook-flush")
+        self._outcomes.start()
 
     async def stop(self) -> None:
         await super().stop()
+        await self._outcomes.stop()
         if self._session is not None:
             await self._session.close()
 
@@ -134,7 +128,7 @@ class WebhookSender(Pump):
                 current = queue.pop(0)
                 async with self._slots:
                     outcome = await self._post(current)
-                await self._record(outcome)
+                await self._outcomes.submit(outcome)
                 if outcome.kind == "retry":
                     break
                 if not queue:
@@ -170,39 +164,15 @@ class WebhookSender(Pump):
             return Outcome(event, "retry", f"HTTP {status}", retry_after)
         return Outcome(event, "failed", f"HTTP {status}")
 
-    async def _record(self, outcome: Outcome) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._results.append((outcome, done))
-        self._flush_wanted.set()
-        await done
-
-    async def _flush_loop(self) -> None:
-        while True:
-            await self._flush_wanted.wait()
-            self._flush_wanted.clear()
-            batch, self._results = self._results, []
-            if not batch:
-                continue
-            try:
-                await self._flush([o for o, _ in batch])
-                self._commits += 1
-            except Exception as exc:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
-
-    async def _flush(self, outcomes: list[Outcome]) -> None:
+    async def _flush(self, outcomes: list[Outcome]) -> list[None]:
         now = self.now()
         async with self.db.transaction() as tx:
             repo = tx.repo(WebhookRepo)
             await repo.mark_delivered([o.event.id for o in outcomes if o.kind == "delivered"], now)
             for o in outcomes:
                 if o.kind == "retry":
-                    delay = min(MAX_BACKOFF, o.retry_after) if o.retry_after is not None else backoff(o.event.attempts)
+                    delay = (backoff(o.event.attempts, first=FIRST_RETRY) if o.retry_after is None
+                             else min(MAX_BACKOFF, o.retry_after))
                     await repo.retry_later(o.event.id, now + timedelta(seconds=delay), o.error)
                 elif o.kind == "failed":
                     log.error("webhook event %s (%s %s) refused: %s", o.event.event_id, o.event.type,
@@ -210,6 +180,8 @@ class WebhookSender(Pump):
                     await repo.mark_failed(o.event.id, o.error)
                     if self.parked is not None:
                         await self.parked(tx, o.event, o.error)
+        self._commits += 1
+        return [None] * len(outcomes)
 
 
 def _seconds(value: str | None) -> float | None:
@@ -234,7 +206,7 @@ class WebhookDelivery:
             return
 
         async def parked(tx: Tx, event: WebhookEvent, error: str) -> None:
-            await webhook_parked(api_context(bot, tx, "webhook_parked", user_id="bot", source="system"), event, error)
+            await webhook_parked(bot.context(tx, "webhook_parked"), event, error)
 
         sender = WebhookSender(bot.db, url, bot.settings.finance_webhook_secret, bot.clock.now, parked=parked)
         self.sender = sender

@@ -9,7 +9,8 @@ import signal
 
 from aiohttp import web
 
-from bot.core import Plugin, create_app
+from bot.core import create_app
+from bot.parts import Plugin
 from bot.runtime.clock import Clock
 from config import Settings
 
@@ -19,9 +20,7 @@ async def start_site(app: web.Application, host: str, port: int) -> tuple[web.Ap
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    server = site._server
-    sockets = getattr(server, "sockets", None) or []
-    bound = sockets[0].getsockname()[1] if sockets else port
+    bound = runner.addresses[0][1] if runner.addresses else port  # port 0: the one the OS chose
     return runner, f"http://{host}:{bound}"
 
 

@@ -1,8 +1,5 @@
-"""Group-committed inbox writes and the per-user ordered dispatcher.
-
-Writes: callbacks arriving together share one transaction (one fsync), so durability before the
-ack costs little under load. Dispatch: one user's messages run strictly in arrival order, while
-different users run concurrently up to a limit.
+"""Group-committed inbox writes: callbacks arriving together share one transaction (one fsync), so
+durability before the ack costs little under load; processing gives way to acks while they flood in.
 """
 
 from __future__ import annotations
@@ -10,17 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from bot.ops import metrics
+from bot.runtime.batching import GroupCommit
 from storage.db import Database
 from storage.inbox import InboxItem, InboxRepo
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[InboxItem], Awaitable[None]]
-
 
 class AckGate:
     """Background work (processing, sending) gives way to acknowledgements when the bot is loaded.
@@ -73,7 +67,7 @@ class AckGate:
 
 
 class InboxWriter:
-    """Collects items from concurrent callbacks and commits them in batches."""
+    """Collects items from concurrent callbacks and commits them in batches (see `GroupCommit`)."""
 
     def __init__(
         self, db: Database, on_stored: Callable[[InboxItem], None], *, max_batch: int = 256,
@@ -82,122 +76,33 @@ class InboxWriter:
         self.db = db
         self.gate = gate
         self.on_stored = on_stored
-        self.max_batch = max_batch
-        self._pending: list[tuple[InboxItem, asyncio.Future[InboxItem | None]]] = []
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._group: GroupCommit[InboxItem, InboxItem | None] = GroupCommit(
+            self._commit, max_batch=max_batch, name="inbox-writer")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="inbox-writer")
+        self._group.start()
         if self.gate is not None:
             self.gate.start()
 
     async def stop(self) -> None:
         if self.gate is not None:
             await self.gate.stop()
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        for _, fut in self._pending:
-            if not fut.done():
-                fut.set_exception(RuntimeError("inbox writer stopped"))
+        await self._group.stop()
 
     async def submit(self, item: InboxItem) -> InboxItem | None:
         """Durably store the item; None when it was a duplicate of one stored before."""
-        fut: asyncio.Future[InboxItem | None] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, fut))
-        self._wakeup.set()
         if self.gate is not None:
             self.gate.arrived()
-        return await asyncio.shield(fut)
+        return await self._group.submit(item)
 
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._pending:
-                batch = self._pending[: self.max_batch]
-                del self._pending[: self.max_batch]
-                await self._commit(batch)
-
-    async def _commit(self, batch: list[tuple[InboxItem, asyncio.Future[InboxItem | None]]]) -> None:
-        items = [item for item, _ in batch]
-        try:
-            # a repeated key inside one batch conflicts with its first copy and comes back as None
-            results = await self.db.write_batch(lambda conn: InboxRepo.add_many_sync(conn, items))
-        except Exception as exc:
-            log.exception("inbox batch of %d failed", len(batch))
-            for _, fut in batch:
-                if not fut.done():
-                    fut.set_exception(exc)
-            return
-        metrics.INBOX_BATCH.observe(len(batch))
-        for (_, fut), stored in zip(batch, results, strict=True):
+    async def _commit(self, items: list[InboxItem]) -> list[InboxItem | None]:
+        # a repeated key inside one batch conflicts with its first copy and comes back as None
+        results = await self.db.write_batch(lambda conn: InboxRepo.add_many_sync(conn, items))
+        metrics.INBOX_BATCH.observe(len(items))
+        for stored in results:
             if stored is not None:
                 self.on_stored(stored)
-            if not fut.done():
-                fut.set_result(stored)
-
-
-class Dispatcher:
-    """Runs `handler` for each item: in order per user, concurrently across users."""
-
-    def __init__(
-        self, handler: Handler, *, concurrency: int = 16, gate: Callable[[], Awaitable[None]] | None = None
-    ) -> None:
-        self.handler = handler
-        self.gate = gate
-        self._queues: dict[str, deque[InboxItem]] = {}
-        self._active: dict[str, asyncio.Task[None]] = {}
-        self._slots = asyncio.Semaphore(concurrency)
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._closed = False
-
-    def dispatch(self, item: InboxItem) -> None:
-        if self._closed:
-            return
-        self._queues.setdefault(item.user_id, deque()).append(item)
-        self._idle.clear()
-        metrics.QUEUE_DEPTH.labels("inbox").inc()
-        if item.user_id not in self._active:
-            self._active[item.user_id] = asyncio.create_task(self._drain(item.user_id), name=f"user-{item.user_id}")
-
-    async def _drain(self, user_id: str) -> None:
-        queue = self._queues[user_id]
-        try:
-            while queue:
-                item = queue[0]
-                async with self._slots:
-                    if self.gate is not None:  # inside the slot: at most `concurrency` items pass per wait
-                        await self.gate()
-                    try:
-                        await self.handler(item)
-                    except Exception:  # the handler records failures itself; never stop the queue
-                        log.exception("inbox item %d crashed its handler", item.id)
-                queue.popleft()
-                metrics.QUEUE_DEPTH.labels("inbox").dec()
-        finally:
-            del self._active[user_id]
-            if not queue:
-                self._queues.pop(user_id, None)
-            if not self._active:
-                self._idle.set()
-
-    @property
-    def depth(self) -> int:
-        return sum(len(q) for q in self._queues.values())
-
-    async def wait_idle(self) -> None:
-        await self._idle.wait()
-
-    async def stop(self) -> None:
-        """Stop taking work and cancel what runs; unfinished items stay pending in the inbox."""
-        self._closed = True
-        tasks = list(self._active.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        return results
 
 
 async def load_pending(db: Database) -> list[InboxItem]:

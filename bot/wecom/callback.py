@@ -21,8 +21,10 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot.ops import metrics
+from bot.runtime.clock import Clock
 from bot.runtime.inbox import InboxWriter
-from bot.wecom.events import PayloadError, dedupe_key, is_supported, parse_payload
+from bot.wecom.events import PayloadError, dedupe_key, parse_payload
+from config import Settings
 from storage.inbox import InboxItem
 
 log = logging.getLogger(__name__)
@@ -123,7 +125,7 @@ class CallbackEndpoint:
             message, data = parse_payload(plaintext)
         except PayloadError as exc:
             raise Refused(400, str(exc)) from None
-        if not is_supported(message):
+        if message is None:
             log.info("ignored unsupported %s callback type=%s event=%s", self.config.name,
                      data.get("MsgType"), data.get("Event"))
             return None
@@ -175,3 +177,41 @@ def _envelope(body: bytes) -> tuple[str, str]:
     if not encrypt:
         raise Refused(400, "no Encrypt element")
     return encrypt, (root.findtext("ToUserName") or "").strip()
+
+
+class CallbackRoutes:
+    """Routes must exist before start-up; the endpoints behind them are built once the bot runs."""
+
+    def __init__(self, settings: Settings, clock: Clock, writer: Callable[[], InboxWriter]) -> None:
+        self.writer = writer
+        corp = settings.wecom_corp_id
+        self.configs = {
+            "app": CallbackConfig("app", settings.wecom_token, settings.wecom_aes_key, corp),
+            "contacts": CallbackConfig(
+                "contacts",
+                settings.wecom_contact_token or settings.wecom_token,
+                settings.wecom_contact_aes_key or settings.wecom_aes_key,
+                corp,
+            ),
+        }
+        self.clock = clock
+        self._endpoints: dict[str, CallbackEndpoint] = {}
+
+    def _endpoint(self, name: str) -> CallbackEndpoint:
+        if name not in self._endpoints:
+            self._endpoints[name] = CallbackEndpoint(
+                self.configs[name], self.writer(), timestamp=self.clock.timestamp, now=self.clock.now
+            )
+        return self._endpoints[name]
+
+    async def app_verify(self, request: web.Request) -> web.Response:
+        return await self._endpoint("app").verify_url(request)
+
+    async def app_receive(self, request: web.Request) -> web.Response:
+        return await self._endpoint("app").receive(request)
+
+    async def contacts_verify(self, request: web.Request) -> web.Response:
+        return await self._endpoint("contacts").verify_url(request)
+
+    async def contacts_receive(self, request: web.Request) -> web.Response:
+        return await self._endpoint("contacts").receive(request)

@@ -1,8 +1,9 @@
-"""WeCom callback payloads: wechatpy's parser, extended with the events it does not know.
+"""WeCom callback payloads: wechatpy's message and event classes, extended with the events it lacks.
 
-wechatpy 1.8 parses messages and the classic events but turns `template_card_event`,
-`template_card_menu_event`, `change_contact` and `taskcard_click` into `UnknownMessage`; they are
-registered here so the rest of the bot sees one parser.
+wechatpy 1.8 knows messages and the classic events but has no class for `template_card_event`,
+`template_card_menu_event`, `change_contact` and `taskcard_click`. They are declared here and looked
+up next to wechatpy's own tables (its public `MESSAGE_TYPES` / `EVENT_TYPES`), without touching its
+global registry; the XML is parsed once, the same way wechatpy parses it, and the plain dict is kept.
 """
 
 from __future__ import annotations
@@ -11,13 +12,11 @@ import hashlib
 import json
 from typing import Any
 
-from wechatpy.enterprise.events import register_event
-from wechatpy.enterprise.parser import parse_message
+import xmltodict
+from wechatpy.enterprise.events import EVENT_TYPES
+from wechatpy.enterprise.messages import MESSAGE_TYPES
 from wechatpy.events import BaseEvent
 from wechatpy.fields import BaseField, IntegerField, StringField
-from wechatpy.messages import UnknownMessage
-
-MESSAGE_TYPES = frozenset({"text", "image", "voice", "video", "location", "link"})
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -26,14 +25,26 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-@register_event("template_card_event")
-class TemplateCardEvent(BaseEvent):
-    event = "template_card_event"
+class CardClick(BaseEvent):
+    """What every card click carries: the app, the button's key and the card's task id."""
+
     agent = IntegerField("AgentID", 0)
     key = StringField("EventKey")
     task_id = StringField("TaskId")
+
+
+class TaskCardClickEvent(CardClick):
+    event = "taskcard_click"
+
+
+class TemplateCardMenuEvent(CardClick):
+    event = "template_card_menu_event"
     card_type = StringField("CardType")
     response_code = StringField("ResponseCode")
+
+
+class TemplateCardEvent(TemplateCardMenuEvent):
+    event = "template_card_event"
     selected_items_raw = BaseField("SelectedItems", {})
 
     @property
@@ -47,25 +58,6 @@ class TemplateCardEvent(BaseEvent):
         return chosen
 
 
-@register_event("template_card_menu_event")
-class TemplateCardMenuEvent(BaseEvent):
-    event = "template_card_menu_event"
-    agent = IntegerField("AgentID", 0)
-    key = StringField("EventKey")
-    task_id = StringField("TaskId")
-    card_type = StringField("CardType")
-    response_code = StringField("ResponseCode")
-
-
-@register_event("taskcard_click")
-class TaskCardClickEvent(BaseEvent):
-    event = "taskcard_click"
-    agent = IntegerField("AgentID", 0)
-    key = StringField("EventKey")
-    task_id = StringField("TaskId")
-
-
-@register_event("change_contact")
 class ChangeContactEvent(BaseEvent):
     """All change types share one event; which fields are present depends on `ChangeType`."""
 
@@ -89,22 +81,33 @@ class PayloadError(ValueError):
     """The decrypted plaintext is not a WeCom message we can read."""
 
 
+EXTRA_EVENTS: dict[str, type[BaseEvent]] = {
+    cls.event: cls for cls in (TemplateCardEvent, TemplateCardMenuEvent, TaskCardClickEvent, ChangeContactEvent)
+}
+
+
+def message_class(data: dict[str, Any]) -> type[Any] | None:
+    """The wechatpy class for a payload, or None for a type the bot does not handle."""
+    kind = str(data.get("MsgType", "")).lower()
+    if kind == "event":
+        event = str(data.get("Event", "")).lower()
+        return EXTRA_EVENTS.get(event) or EVENT_TYPES.get(event)
+    return MESSAGE_TYPES.get(kind)
+
+
 def parse_payload(plaintext: str) -> tuple[Any, dict[str, Any]]:
-    """Parse decrypted XML into wechatpy's object and a plain dict safe to store as JSON."""
+    """Decrypted XML -> (the typed message, or None when unsupported; a plain dict safe to store as JSON)."""
     try:
-        message = parse_message(plaintext)
-    except Exception as exc:  # xmltodict raises several types; all mean "not a message"
+        root = xmltodict.parse(plaintext, disable_entities=True)
+    except Exception as exc:  # expat and xmltodict raise several types; all mean "not a message"
         raise PayloadError(f"unreadable message XML: {type(exc).__name__}") from exc
-    if message is None or not isinstance(message._data, dict):
+    data = root.get("xml") if isinstance(root, dict) else None
+    if not isinstance(data, dict):
         raise PayloadError("empty message")
-    data: dict[str, Any] = message._data  # xmltodict output: str values, nested dicts/lists only
     if not data.get("MsgType"):
         raise PayloadError("message without MsgType")
-    return message, data
-
-
-def is_supported(message: Any) -> bool:
-    return not isinstance(message, UnknownMessage)
+    cls = message_class(data)
+    return (None if cls is None else cls(data)), data
 
 
 def dedupe_key(data: dict[str, Any]) -> str:

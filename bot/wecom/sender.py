@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from aiolimiter import AsyncLimiter
 
 from bot.ops import metrics
 from bot.runtime.pump import Pump
+from bot.runtime.retry import backoff
 from bot.wecom.client import RateLimited, Transient, WeComClient, WeComError
 from storage.cards import CardRepo
 from storage.db import Database
@@ -27,7 +27,7 @@ from storage.outbound import Outbound, OutboundRepo
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
-MAX_BACKOFF = 60.0
+FIRST_RETRY = 0.5
 
 
 class PermanentFailure(Exception):
@@ -97,12 +97,12 @@ class OutboundSender(Pump):
                 except RateLimited as exc:
                     await self._later(row, exc.retry_after, str(exc))
                 except Transient as exc:
-                    await self._later(row, _backoff(row.attempts), str(exc))
+                    await self._later(row, backoff(row.attempts, first=FIRST_RETRY), str(exc))
                 except WeComError as exc:
                     await self._fail(row, str(exc))
                 except Exception as exc:
                     log.exception("outbound %d: unexpected error", row.id)
-                    await self._later(row, _backoff(row.attempts), f"{type(exc).__name__}: {exc}")
+                    await self._later(row, backoff(row.attempts, first=FIRST_RETRY), f"{type(exc).__name__}: {exc}")
                 else:
                     await self._sent(row, result)
         finally:
@@ -162,8 +162,3 @@ class OutboundSender(Pump):
             await tx.repo(OutboundRepo).mark_failed(row.id, error)
         metrics.OUTBOUND.labels(row.channel, "failed").inc()
 
-
-def _backoff(attempts: int) -> float:
-    """Exponential with jitter, capped at a minute between attempts."""
-    base = min(MAX_BACKOFF, 0.5 * (2**attempts))
-    return base * (0.5 + random.random() / 2)

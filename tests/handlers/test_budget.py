@@ -36,7 +36,9 @@ def test_periods_percent_and_crossings() -> None:
     assert year is not None and (year.month_from, year.month_to) == ("2026-01", "2026-12")
     assert parse_period("2026-13") is None and parse_period("2026-Q5") is None and parse_period("26-11") is None
     now = datetime(2026, 11, 1, tzinfo=SHANGHAI)
-    b = Budget("b", 3, "2026-11", "2026-11", "2026-11", None, Decimal("1200.00"), "o", None, None, (80, 100), now, now)
+    b = Budget(id="b", department_id=3, period="2026-11", month_from="2026-11", month_to="2026-11", category=None,
+               amount=Decimal("1200.00"), owner="o", alert_chat_id=None, robot_key=None, thresholds=(80, 100),
+               created_at=now, updated_at=now)
     s = budget_status(b, Usage(Decimal("1000.00"), Decimal("150.00")), include_pending=False)
     assert (s.percent, s.remaining) == (Decimal("83.3"), Decimal("50.00"))
     assert budget_status(b, Usage(Decimal("1000.00"), Decimal("150.00")), include_pending=True).percent == Decimal("95.8")

@@ -11,7 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.finance.webhooks import backoff, sign
+from bot.finance.webhooks import FIRST_RETRY, sign
+from bot.runtime.retry import backoff
 from tests.bot.finance.finance_support import (
     SECRET,
     TOKEN,
@@ -40,9 +41,9 @@ def test_signature_and_backoff_rules() -> None:
     expected = hmac.new(b"k", b"1700000000." + body, hashlib.sha256).hexdigest()
     assert sign("k", "1700000000", body) == expected
     assert sign("k", "1700000001", body) != expected
-    delays = [backoff(n) for n in range(30) for _ in range(5)]
+    delays = [backoff(n, first=FIRST_RETRY) for n in range(30) for _ in range(5)]
     assert max(delays) <= 60 and min(delays) > 0
-    assert backoff(0) <= 0.1 and backoff(12) >= 30  # grows, jittered within [base/2, base]
+    assert backoff(0, first=FIRST_RETRY) <= 0.1 and backoff(12, first=FIRST_RETRY) >= 30  # grows, jittered within [base/2, base]
 
 
 async def test_outage_then_recovery_delivers_everything_in_order(bare_world: World, receiver: Receiver) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.h5.pages import SessionSigner, sniff
+from bot.h5.pages import sniff
+from bot.h5.sessions import SessionSigner
 from simulator.invoice_art import render_invoice_pdf, sample_fields
 from tests.world import World, message_text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.runtime.inbox import Dispatcher
+from bot.runtime.dispatcher import Dispatcher
 from storage.inbox import InboxItem
 from tests.world import START_AT
 

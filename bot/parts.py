@@ -1,0 +1,61 @@
+"""The running bot as its plugins see it: every long-lived part, reachable as `app[BOT]`.
+
+The composition root (`bot.core`) builds a `Bot`; plugins (finance API, webhooks, H5 pages) import
+this module, never the root, so nothing imports the root back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from bot.runtime.clock import Clock
+from bot.runtime.contexts import outside_context
+from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.inbox import InboxWriter
+from bot.runtime.scheduler import Scheduler
+from bot.wecom.client import WeComClient
+from bot.wecom.orgsync import OrgSync
+from bot.wecom.sender import OutboundSender
+from chat.context import Context, Services
+from config import Settings
+from storage.db import Database, Tx
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    clock: Clock
+    db: Database
+    client: WeComClient
+    writer: InboxWriter
+    dispatcher: Dispatcher
+    sender: OutboundSender
+    scheduler: Scheduler
+    orgsync: OrgSync
+    services: Services
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until no inbox work is running (benchmarks and shutdown use this)."""
+        await asyncio.wait_for(self.dispatcher.wait_idle(), timeout)
+
+    def context(self, tx: Tx, action: str, *, user_id: str = "bot", source: str = "system") -> Context:
+        """A handler context for work outside the inbox (API calls, pages, background jobs)."""
+        return outside_context(self.services, tx, action, user_id=user_id, source=source)
+
+
+BOT = web.AppKey("bot", Bot)
+
+
+class Plugin(Protocol):
+    """An optional part of the bot (finance API, webhooks, pages): routes now, loops at start."""
+
+    def routes(self, app: web.Application) -> None: ...
+
+    async def start(self, bot: Bot) -> None: ...
+
+    async def stop(self) -> None: ...

@@ -1,0 +1,79 @@
+"""Group commit: what callers submit while a commit runs goes together in the next one, so many
+callers share one transaction (one fsync) and none waits for more than the commit before its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class GroupCommit(Generic[T, R]):
+    """Runs `commit(items) -> results` (one result per item, in order) over batches of submissions.
+
+    A batch that fails is committed again item by item, so one bad item fails alone and the others
+    still get their results.
+    """
+
+    def __init__(self, commit: Callable[[list[T]], Awaitable[list[R]]], *, max_batch: int = 256,
+                 name: str = "group-commit") -> None:
+        self.commit = commit
+        self.max_batch = max_batch
+        self.name = name
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        for _, fut in self._pending:
+            if not fut.done():
+                fut.set_exception(RuntimeError(f"{self.name} stopped"))
+        self._pending.clear()
+
+    async def submit(self, item: T) -> R:
+        """The item's result once its batch has committed (a caller that goes away does not undo it)."""
+        fut: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, fut))
+        self._wakeup.set()
+        return await asyncio.shield(fut)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self.commit([item for item, _ in batch])
+        except Exception as exc:
+            if len(batch) > 1:
+                log.warning("%s: a batch of %d failed (%s); committing its items one by one",
+                            self.name, len(batch), exc)
+                for one in batch:
+                    await self._commit([one])
+                return
+            log.exception("%s: an item failed", self.name)
+            with contextlib.suppress(asyncio.InvalidStateError):
+                batch[0][1].set_exception(exc)
+            return
+        for (_, fut), result in zip(batch, results, strict=True):
+            if not fut.done():
+                fut.set_result(result)
