@@ -1,9 +1,11 @@
-"""`帮助` / `help` and the friendly answer to anything the bot does not understand."""
+"""`帮助` / `help`, and the last resort for anything not understood: the closest thing the bot can do."""
 
 from __future__ import annotations
 
 from chat.context import Context
 from chat.router import Priority, Router
+from handlers.intents import said, understood
+from nlu.lexicon import lexicon
 
 router = Router("help")
 
@@ -32,6 +34,7 @@ def help_text(ctx: Context) -> str:
 
 
 @router.command("帮助", "help", "?", "？", "菜单", "menu", priority=Priority.GLOBAL)
+@said(router, "help")
 async def show_help(ctx: Context) -> None:
     await ctx.reply(help_text(ctx))
 
@@ -49,4 +52,9 @@ async def not_understood(ctx: Context) -> None:
                                                                             "location", "file"):
         return
     lead = ctx.t("没太明白你的意思。", "Sorry, I did not understand that.")
+    closest = understood(ctx).closest if ctx.msg.msg_type == "text" else None
+    if closest is not None:
+        intent = lexicon().intents[closest]
+        title, say = ctx.t(intent.title[0], intent.title[1]), ctx.t(intent.say[0], intent.say[1])
+        lead += ctx.t(f"你是想{title}吗？可以发送「{say}」。", f' Did you want to {title}? Try "{say}".')
     await ctx.reply(f"{lead}\n\n{help_text(ctx)}")

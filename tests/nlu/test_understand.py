@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from handlers.rules import DEFAULT_CATEGORIES
-from nlu import understand
+from nlu import Understanding, understand
 from nlu.lexicon import lexicon
 from nlu.segment import words
 
@@ -16,7 +16,7 @@ CATEGORIES = tuple((c.name, tuple(c.aliases)) for c in DEFAULT_CATEGORIES)
 WEDNESDAY = date(2026, 11, 25)
 
 
-def read(text: str):  # noqa: ANN201 - a test helper
+def read(text: str) -> Understanding:
     return understand(text, WEDNESDAY, CATEGORIES)
 
 
