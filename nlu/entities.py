@@ -37,10 +37,12 @@ _DATES = re.compile("|".join(f"(?:{p})" for p in _DATE_PATTERNS), re.IGNORECASE)
 _CN = "零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟萬億"
 _CN_SMALL = "零一二两三四五六七八九"
 _ARABIC_AMOUNT = re.compile(
-    r"(?<![A-Za-z0-9_.,/:-])(-?(?:[¥￥$]\s*)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+    r"(?<![A-Za-z0-9_.,/:-])("
+    r"\d(?:[十百千万]\d?)+(?:块钱|元钱|块|元)?"  # 1万2, 3千5: digits said with Chinese units
+    r"|-?(?:[¥￥$]\s*)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
     r"(?:\s*(?:万|w|k|千)(?![A-Za-z]))?"
-    r"(?:\s*(?:块钱|元钱|块|元|rmb|cny|yuan)(?:\d(?:角|毛)?(?:\d分?)?)?|(?:角|毛)(?:\d分?)?)?)"
-    r"(?![A-Za-z0-9_.])",
+    r"(?:\s*(?:块钱|元钱|块|元|rmb|cny|yuan)(?:\d(?:角|毛)?(?:\d分?)?)?|(?:角|毛)(?:\d分?)?)?"
+    r")(?![A-Za-z0-9_.十百千万])",
     re.IGNORECASE,
 )
 _CN_AMOUNT = re.compile(
@@ -106,7 +108,7 @@ def find_amounts(text: str) -> list[AmountFound]:
             continue
         marked = bool(_UNIT.search(raw.lstrip(_CN)))
         alone = raw == text.strip()
-        sized = any(c in raw for c in "十百千万拾佰仟萬")  # 二百五, not the 一 of 一下
+        sized = any(c in raw for c in "十百千万拾佰仟萬") or len(raw) > 1  # 二百五 or 一二零, not the 一 of 一下
         last = not text[m.end():].strip(" ,.!?。，！？~")
         if marked or alone or (sized and (last or _after(text, m.start(), words.before))):
             found.append(AmountFound(m.start(), m.end(), raw, read, marked))
