@@ -27,7 +27,9 @@ class Intent(Strict):
 class Money(Strict):
     before: tuple[str, ...]
     counters: tuple[str, ...]
+    not_counters: tuple[str, ...]
     after: tuple[str, ...]
+    total: tuple[str, ...]
 
 
 class Dates(Strict):
@@ -38,10 +40,19 @@ class Fillers(Strict):
     words: frozenset[str]
 
 
+class Context(Strict):
+    """Concepts read differently next to others: asked as a question, or after a negation."""
+
+    asked: dict[str, str]
+    negated: dict[str, str]
+    negations: frozenset[str]
+
+
 class Lexicon(Strict):
     typos: dict[str, str]
     concepts: dict[str, tuple[str, ...]]
     fillers: Fillers
+    context: Context
     money: Money
     dates: Dates
     categories: dict[str, tuple[str, ...]]
@@ -61,7 +72,7 @@ class Lexicon(Strict):
         """Every multi-character word of the data, for the segmenter's dictionary."""
         found = {w for words in self.concepts.values() for w in words}
         found |= {w for words in self.categories.values() for w in words}
-        found |= set(self.money.before) | set(self.dates.vague) | set(self.typos.values())
+        found |= set(self.money.before) | set(self.dates.vague) | set(self.typos.values()) | set(self.context.negations)
         return {w for w in found if len(w) > 1 and not w.isascii()}
 
 

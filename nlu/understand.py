@@ -71,6 +71,8 @@ def _understand(text: str, today: date, categories: Categories) -> Understanding
     s = _blank(s, numbers)
     dates = find_dates(s, today)
     s = _blank(s, dates)
+    vague = vague_date(s) if not dates else None
+    s = _blank(s, [vague] if vague else [])
     amounts = find_amounts(s)
     s = _blank(s, amounts)
     amount, candidates = pick_amount(amounts)
@@ -96,7 +98,7 @@ def _understand(text: str, today: date, categories: Categories) -> Understanding
         amount=amount.reading if amount else None, amount_text=amount.text if amount else "",
         amounts=tuple(candidates) if amount is None else (), day=days[0] if len(days) == 1 else None,
         day_text=dates[0].text if len(days) == 1 else "", days=days if len(days) > 1 else (),
-        vague_day=vague_date(s) if not dates else None, category=category,
+        vague_day=vague.text if vague else None, category=category,
         number=numbers[0].text if len({n.text for n in numbers}) == 1 else None, scores=scores,
     )
 
@@ -154,6 +156,8 @@ def _read_words(tokens: list[str], lex: Lexicon, categories: Categories) -> tupl
     while i < len(tokens):
         size, concept = _concept_at(tokens, i, concept_of, english)
         run = tokens[i:i + size]
+        if concept is not None and i > 0 and tokens[i - 1] in lex.context.negations:
+            concept = lex.context.negated.get(concept, concept)  # 不予通过 is a rejection
         if concept is not None:
             concepts.add(concept)
         elif run[0] not in lex.fillers.words:
@@ -162,6 +166,8 @@ def _read_words(tokens: list[str], lex: Lexicon, categories: Categories) -> tupl
         if found is not None and (best is None or found < best):
             best = found
         i += size
+    if "question" in concepts:  # 通过了吗: asking about a decision, not making one
+        concepts = {lex.context.asked.get(c, c) for c in concepts}
     return concepts, content, best[2] if best else None
 
 

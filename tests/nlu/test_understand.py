@@ -74,3 +74,40 @@ def test_the_lexicon_is_consistent_and_segmented() -> None:
                                 "resubmit", "help", "smalltalk"}
     assert "待审批" in words("有待审批的吗") or "有待审批" in words("有待审批的吗")
     assert words("不同意") == ["不同意"]
+
+
+@pytest.mark.parametrize(("text", "amount"), [
+    ("打车35，地铁4，共39", "39"),  # the total wins
+    ("午餐 2份 每份25 共50", "50"),
+    ("打车 ¥35 小费5", "35"),  # a unit beats a bare number
+    ("打车 35 元 5 角", "35.5"),
+    ("报销 打车 3公里 15", "15"),
+    ("下午14:30打车 35", "35"),
+    ("滴滴 31块 昨天晚上", "31"),  # 晚上 is the evening, not a count of nights
+    ("报销 11.20 打车 35", "35"),  # 11.20 may be a date: it yields to a real amount
+    ("打车花了三十多", None),  # rough amounts are asked, never rounded
+    ("花了一百多打车", None),
+    ("两三百的打车费", None),
+    ("大概50左右的打车", None),
+    ("人均35 一共4人 吃饭", None),  # a price per person is not the total
+    ("打车 35x2", None),
+    ("35元5人吃饭", None),
+])
+def test_amounts_in_sentences_are_right_or_absent(text: str, amount: str | None) -> None:
+    found = read(text).amount
+    assert (found.value if found else None) == (Decimal(amount) if amount else None)
+
+
+def test_a_date_like_number_alone_is_read_but_confirmed() -> None:
+    found = read("报销 11.20 打车").amount
+    assert found is not None and found.value == Decimal("11.20") and not found.sure
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("我的报销通过了没", "status"),  # a decision word asked as a question
+    ("报销批下来没", "status"),
+    ("不予通过", "reject"),  # a decision word negated
+    ("怎么撤回报销", "help"),  # asking how is not doing
+])
+def test_decision_words_in_context(text: str, intent: str) -> None:
+    assert read(text).intent == intent
