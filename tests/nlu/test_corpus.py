@@ -43,12 +43,12 @@ ANSWERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("todo", ("等你审批的报销（", "没有等你审批的报销。", "Waiting for your decision", "Nothing waits for your")),
     ("status", ("状态：", "Status: ", "不存在，或你无权查看")),
     ("budget", ("预算（", "没有设置预算", "budgets (", "has no budget")),
-    ("help", ("我是财务助手，可以帮你", "I am the finance assistant")),
+    ("smalltalk", ("不客气", "再见", "你好！", "好的 👌", "welcome", "Bye", "Hi!", "OK 👌")),
+    ("help", ("我是财务助手", "I am the finance assistant")),
     ("approve", ("已同意", "无需同意", "Approved")),
     ("reject", ("已驳回", "无需驳回", "Rejected")),
     ("withdraw", ("已撤回", "无需撤回", "Withdrew")),
     ("cancel", ("没有进行中的事", "Nothing is in progress")),
-    ("smalltalk", ("不客气", "再见", "你好！", "好的 👌", "welcome", "Bye", "Hi!", "OK 👌")),
 )
 
 
