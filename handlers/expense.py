@@ -19,7 +19,7 @@ from dialogs import DialogSpec, Invalid, Slot, State, Turn, Unsure, register, st
 from dialogs.money import read_amount
 from dialogs.parsing import CENT, checked_money, format_money, is_yes, match_category, normalize, parse_date
 from handlers import pick
-from handlers.approval.chat import own_lines, parse_number, status_label
+from handlers.approval.chat import own_expenses, parse_number, status_label
 from handlers.budget_view import budget_policy, remaining_after
 from handlers.expense_invoice import (
     FIELD_SLOTS,
@@ -448,15 +448,9 @@ RESUBMITTABLE = ("rejected", "withdrawn")
 @said(router, "resubmit")
 async def resubmit(ctx: Context) -> None:
     """`重新提交 BX…`: a rejected (or withdrawn) expense back into the dialog, every field filled in."""
-    parsed = parse_number(ctx.args)
-    if parsed is not None:
-        await resubmit_number(ctx, parsed[0], "")
-        return
-    recent = await ctx.repo(ExpenseRepo).by_submitter(ctx.msg.user_id, limit=20)
-    done = [e for e in recent if e.status in RESUBMITTABLE]
-    await pick.choose(ctx, "resubmit", own_lines(done, ctx), "",
-                      lead=("要重新提交哪一笔？", "Which expense do you want to resubmit?"),
-                      none=("你没有被驳回或撤回的报销，无需重新提交。", "None of your expenses was rejected or withdrawn."))
+    await pick.act(ctx, "resubmit", parse_number(ctx.args), lambda: own_expenses(ctx, *RESUBMITTABLE),
+                   lead=("要重新提交哪一笔？", "Which expense do you want to resubmit?"),
+                   none=("你没有被驳回或撤回的报销，无需重新提交。", "None of your expenses was rejected or withdrawn."))
 
 
 @pick.action("resubmit")

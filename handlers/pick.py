@@ -39,6 +39,15 @@ def action(verb: str) -> Callable[[Act], Act]:
     return register_action
 
 
+async def act(ctx: Context, verb: str, said: tuple[str, str] | None,
+              find: Callable[[], Awaitable[list[Candidate]]], *, lead: tuple[str, str], none: tuple[str, str]) -> None:
+    """`said` (number, rest) when the message named an expense; otherwise the candidates `find` gives."""
+    if said is not None:
+        await _ACTIONS[verb](ctx, *said)
+        return
+    await choose(ctx, verb, await find(), ctx.args.strip(), lead=lead, none=none)
+
+
 async def choose(ctx: Context, verb: str, candidates: list[Candidate], rest: str, *,
                  lead: tuple[str, str], none: tuple[str, str]) -> None:
     """Act on the only candidate, list several to pick from, or say `none` when there is nothing."""

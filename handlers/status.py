@@ -12,7 +12,7 @@ from chat.context import Context
 from chat.router import Filter, Priority, Router, split_command
 from dialogs import active_dialog
 from handlers import pick, roles
-from handlers.approval.chat import names_a_number, own_lines, parse_number, status_label, waiting_for
+from handlers.approval.chat import names_a_number, own_expenses, parse_number, status_label, waiting_for
 from handlers.approval.model import MODE_LABEL, Route
 from handlers.intents import said
 from storage.approvals import ApprovalRepo
@@ -112,15 +112,12 @@ def event_line(ctx: Context, event: ExpenseEvent, names: dict[str, str]) -> str:
 @router.command("进度", "status", priority=Priority.GLOBAL, when=names_a_number)
 @said(router, "status")
 async def show_status(ctx: Context) -> None:
-    parsed = parse_number(ctx.args)
-    if parsed is not None:
-        await ctx.reply(await status_text(ctx, parsed[0]))
-        return
-    recent = await ctx.repo(ExpenseRepo).by_submitter(ctx.msg.user_id, limit=10)
-    pending = [e for e in recent if e.status == "submitted"]
-    await pick.choose(ctx, "status", own_lines(pending or recent[:5], ctx), "",
-                      lead=("要看哪一笔的进度？", "Which expense do you want to follow?"),
-                      none=("你还没有报销记录。发送「报销」开始。", "You have no expenses yet. Say \"expense\" to start."))
+    async def candidates() -> list[pick.Candidate]:
+        return await own_expenses(ctx, "submitted") or (await own_expenses(ctx))[:5]
+
+    await pick.act(ctx, "status", parse_number(ctx.args), candidates,
+                   lead=("要看哪一笔的进度？", "Which expense do you want to follow?"),
+                   none=("你还没有报销记录。发送「报销」开始。", "You have no expenses yet. Say \"expense\" to start."))
 
 
 @pick.action("status")

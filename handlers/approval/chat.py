@@ -164,20 +164,18 @@ async def waiting_lines(ctx: Context) -> list[Candidate]:
                                 f"{e.description[:20]}".rstrip()) for e, _ in rows]
 
 
-def own_lines(expenses: list[Expense], ctx: Context) -> list[Candidate]:
+async def own_expenses(ctx: Context, *statuses: str) -> list[Candidate]:
+    """The sender's recent expenses in these states, as candidates to pick from."""
+    recent = await ctx.repo(ExpenseRepo).by_submitter(ctx.msg.user_id, limit=20)
     return [Candidate(e.number, f"{e.number} ¥{e.amount:,.2f} {e.category} {e.expense_date.isoformat()} "
-                                f"{status_label(ctx, e.status)}") for e in expenses]
+                                f"{status_label(ctx, e.status)}") for e in recent if not statuses or e.status in statuses]
 
 
 async def _decide_by_text(ctx: Context, verdict: Verdict) -> None:
-    parsed = parse_number(ctx.args)
-    if parsed is not None:
-        await decide_number(ctx, verdict, *parsed)
-        return
     word = ctx.t("同意" if verdict == "approve" else "驳回", "approve" if verdict == "approve" else "reject")
-    await pick.choose(ctx, verdict, await waiting_lines(ctx), ctx.args.strip(),
-                      lead=(f"等你审批的有几笔，要{word}哪一笔？", f"Several expenses wait for you; which one to {word}?"),
-                      none=(f"现在没有等你审批的报销，无需{word}。", f"Nothing waits for your decision; nothing to {word}."))
+    await pick.act(ctx, verdict, parse_number(ctx.args), lambda: waiting_lines(ctx),
+                   lead=(f"等你审批的有几笔，要{word}哪一笔？", f"Several expenses wait for you; which one to {word}?"),
+                   none=(f"现在没有等你审批的报销，无需{word}。", f"Nothing waits for your decision; nothing to {word}."))
 
 
 @pick.action("approve")
@@ -224,14 +222,9 @@ async def reject_text(ctx: Context) -> None:
 @router.command("撤回", "withdraw", priority=Priority.GLOBAL, when=names_a_number)
 @said(router, "withdraw")
 async def withdraw_text(ctx: Context) -> None:
-    parsed = parse_number(ctx.args)
-    if parsed is not None:
-        await withdraw_number(ctx, parsed[0], "")
-        return
-    pending = [e for e in await ctx.repo(ExpenseRepo).by_submitter(ctx.msg.user_id, limit=20) if e.status == "submitted"]
-    await pick.choose(ctx, "withdraw", own_lines(pending, ctx), "",
-                      lead=("你有几笔报销在审批中，要撤回哪一笔？", "Several of your expenses are in approval; which one?"),
-                      none=("你没有审批中的报销，无需撤回。", "None of your expenses is in approval; nothing to withdraw."))
+    await pick.act(ctx, "withdraw", parse_number(ctx.args), lambda: own_expenses(ctx, "submitted"),
+                   lead=("你有几笔报销在审批中，要撤回哪一笔？", "Several of your expenses are in approval; which one?"),
+                   none=("你没有审批中的报销，无需撤回。", "None of your expenses is in approval; nothing to withdraw."))
 
 
 @pick.action("withdraw")

@@ -19,7 +19,6 @@ question, so an amount not given must stay unset, and one given must be exactly 
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.handlers.approval_helpers import file_expense, wait_card
+from tests.handlers.approval_helpers import db_rows, file_expense, wait_card
 from tests.world import World, message_text
 
 CORPUS = sorted(Path(__file__).with_name("corpus").glob("*.tsv"))
@@ -79,22 +78,14 @@ def load(path: Path) -> list[Case]:
     return cases
 
 
-def rows(world: World, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(world.db_path)
-    try:
-        return list(conn.execute(sql, params).fetchall())
-    finally:
-        conn.close()
-
-
 def waiting_for(world: World, user: str) -> list[str]:
-    return [r[0] for r in rows(world, "SELECT t.number FROM approval_tasks t JOIN expenses e ON e.id = t.expense_id "
+    return [r[0] for r in db_rows(world, "SELECT t.number FROM approval_tasks t JOIN expenses e ON e.id = t.expense_id "
                                       "WHERE t.approver = ? AND t.status = 'pending' AND e.status = 'submitted' "
                                       "AND t.step = e.current_step ORDER BY t.id", (user,))]
 
 
 def numbers_of(world: World, user: str, status: str) -> list[str]:
-    return [r[0] for r in rows(world, "SELECT number FROM expenses WHERE submitter = ? AND status = ? ORDER BY id",
+    return [r[0] for r in db_rows(world, "SELECT number FROM expenses WHERE submitter = ? AND status = ? ORDER BY id",
                                (user, status))]
 
 
@@ -170,7 +161,7 @@ def fill(text: str, user: str, world: World) -> str:
 
 async def observe(world: World, user: str, text: str) -> Outcome:
     replies = await exchange(world, user, fill(text, user, world))
-    dialog = rows(world, "SELECT spec, data FROM dialogs WHERE user_id = ?", (user,))
+    dialog = db_rows(world, "SELECT spec, data FROM dialogs WHERE user_id = ?", (user,))
     if dialog:
         await exchange(world, user, "取消")  # the next line starts afresh
     said = "\n".join(replies)
