@@ -18,11 +18,9 @@ from handlers import (
     status,
 )
 from handlers.approval import chat as approval
-from nlu import segment
 
 
 def build_router() -> Router:
-    segment.warm_up()  # the segmenter's dictionary loads once per process, at start, not on a first message
     # help last: its fallback answers whatever no other capability claimed
     return Router("root").include(contacts.router, admin.router, budget.router, payables.router, approval.router,
                                    status.router, dialogs.build_router(intents.interrupts), expense.router,
