@@ -253,6 +253,8 @@ class Turn:
         return prompt + self.t("\n（发送「取消」可退出）", '\n(say "cancel" to stop)')
 
     def next_state(self) -> str | None:
+        if self.state in self.unsure and self.spec.slot(self.state) is not None:
+            return self.state  # an answer read but not sure of is confirmed before anything else
         for slot in self.spec.slots:
             if slot.ask and not self.has(slot.name):
                 return slot.name

@@ -115,3 +115,14 @@ async def test_small_talk_and_the_closest_suggestion(world: World) -> None:
     lost = await world.reply_to("sunli", "一起吃饭")
     assert "没太明白" in lost and "你是想报销吗" in lost
     assert "没有进行中的事" in await world.reply_to("sunli", "取消")
+
+
+async def test_an_amount_the_bot_is_not_sure_of_is_confirmed_first(world: World) -> None:
+    ask = await world.reply_to("liuyang", "报销 11.20 打车 去客户")  # 11.20: money, or 20 November?
+    assert "识别为 ¥11.20，不太确定" in ask and "请确认报销" not in ask
+    assert "¥11.20" in await world.reply_to("liuyang", "对")
+    assert "已取消" in await world.reply_to("liuyang", "取消")
+    assert "金额是多少" in await world.reply_to("liuyang", "报销")
+    ask = await world.reply_to("liuyang", "一二零")  # said digit by digit
+    assert "识别为 ¥120.00，不太确定" in ask
+    assert "类别" in await world.reply_to("liuyang", "对")
