@@ -31,7 +31,6 @@ FUZZY_CUTOFF = 0.8  # English typos (bugdet) within this similarity count as the
 class Understanding:
     """What a sentence says. `intent` is None when no intent is clear; `closest` is then the best guess."""
 
-    text: str
     intent: str | None
     closest: str | None
     concepts: frozenset[str]
@@ -40,12 +39,11 @@ class Understanding:
     amount_text: str = ""
     amounts: tuple[Decimal, ...] = ()  # the candidates, when more than one amount was found
     day: date | None = None
-    day_text: str = ""
     days: tuple[date, ...] = ()  # when several different days were named
     vague_day: str | None = None  # 上周, 上个月: a time but no single day
     category: str | None = None
     number: str | None = None
-    scores: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)  # why the intent won: what to look at when tuning
 
     @property
     def plain(self) -> bool:
@@ -94,10 +92,10 @@ def _understand(text: str, today: date, categories: Categories) -> Understanding
     scores = _scores(lex, concepts, {k for k, v in values.items() if v})
     intent, closest = _choose(lex, scores)
     return Understanding(
-        text=text, intent=intent, closest=closest, concepts=frozenset(concepts), content=tuple(content),
+        intent=intent, closest=closest, concepts=frozenset(concepts), content=tuple(content),
         amount=amount.reading if amount else None, amount_text=amount.text if amount else "",
         amounts=tuple(candidates) if amount is None else (), day=days[0] if len(days) == 1 else None,
-        day_text=dates[0].text if len(days) == 1 else "", days=days if len(days) > 1 else (),
+        days=days if len(days) > 1 else (),
         vague_day=vague.text if vague else None, category=category,
         number=numbers[0].text if len({n.text for n in numbers}) == 1 else None, scores=scores,
     )
@@ -166,7 +164,8 @@ def _read_words(tokens: list[str], lex: Lexicon, categories: Categories) -> tupl
         if found is not None and (best is None or found < best):
             best = found
         i += size
-    if "question" in concepts:  # 通过了吗: asking about a decision, not making one
+    said = [t for t in tokens if concept_of.get(t) == "question" or t not in lex.fillers.words]
+    if said and concept_of.get(said[-1]) == "question":  # 通过了吗(啊): asking about a decision, not making one
         concepts = {lex.context.asked.get(c, c) for c in concepts}
     return concepts, content, best[2] if best else None
 
