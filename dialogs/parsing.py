@@ -188,7 +188,8 @@ def category_match(text: str, categories: Iterable[tuple[str, Iterable[str]]], *
 
 YES = frozenset({"确认", "确定", "是", "是的", "对", "对的", "好", "好的", "提交", "可以", "没问题", "ok", "okay",
                  "yes", "y", "confirm", "submit", "correct", "right"})
-CANCEL = frozenset({"取消", "放弃", "退出", "算了", "不报了", "cancel", "quit", "stop", "abort"})
+CANCEL = frozenset({"取消", "放弃", "退出", "算了", "算了吧", "取消吧", "取消报销", "不报了", "cancel", "quit", "stop",
+                    "abort"})
 SKIP = frozenset({"无", "没有", "跳过", "不用", "不需要", "略", "-", "skip", "none", "no", "n/a"})
 
 

@@ -181,12 +181,14 @@ def _concept_at(tokens: list[str], i: int, concept_of: dict[str, str], english: 
 
 
 def _named_category(chunk: str, categories: Categories) -> str | None:
-    """The category a whole chunk names by the rules' own words (交通, 打车), or a typo of one (交同)."""
+    """The category a whole chunk names by the rules' own words (交通, 打车), or an English typo (transprot)."""
     concept_of, _, _ = _vocabulary(categories)
     if _key(chunk) in concept_of:
         return None  # 通过 is a decision, not a typo of 通讯
     found = category_match(chunk, categories, cutoff=FUZZY_CUTOFF)
-    return found[0] if found is not None and found[1] in ("exact", "typo") else None
+    if found is None or found[1] == "contains" or (found[1] == "typo" and not chunk.isascii()):
+        return None  # one wrong Chinese character is too often another word (好滴 is not 滴滴)
+    return found[0]
 
 
 def _category_in(run: list[str], category_of: dict[str, tuple[int, str]]) -> tuple[int, int, str] | None:
