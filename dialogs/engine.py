@@ -460,6 +460,8 @@ def _awaiting(turn: Turn, text: str) -> Awaiting:
         fits = is_yes(text)
     elif slot.free_text or (not slot.required and is_skip(text)):
         fits = True
+    elif slot.name in turn.unsure and (is_yes(text) or _word(text) in KEEP_WORDS):
+        fits = True  # 好的 confirms what was read
     else:
         try:
             slot.parse(turn, text)

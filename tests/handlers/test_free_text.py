@@ -125,4 +125,4 @@ async def test_an_amount_the_bot_is_not_sure_of_is_confirmed_first(world: World)
     assert "金额是多少" in await world.reply_to("liuyang", "报销")
     ask = await world.reply_to("liuyang", "一二零")  # said digit by digit
     assert "识别为 ¥120.00，不太确定" in ask
-    assert "类别" in await world.reply_to("liuyang", "对")
+    assert "类别" in await world.reply_to("liuyang", "好的")  # a yes confirms, it is no small talk here
