@@ -58,15 +58,17 @@ async def interrupts(ctx: Context, awaiting: Awaiting) -> bool:
     """Is this message a new request rather than an answer to the open dialog?
 
     A valid answer stays an answer. Where any text is an answer (a description, a reason) only a
-    sentence that is nothing but a request leaves. Another expense with a different amount than
-    the one being filled is a new expense; one that adds what is missing fills the open one.
+    sentence that is nothing but a request leaves. A whole expense sentence (an amount with what it
+    was for) with another amount than the one being filled is a new expense; one that adds what is
+    missing fills the open one; a bare number is an answer.
     """
     found = understood(ctx)
     if found.intent in (None, "cancel") or (awaiting.fits and not awaiting.free_text):
         return False
     if found.intent == "expense":
-        if awaiting.spec != EXPENSE_DIALOG:
-            return found.amount is not None and bool(found.concepts & {"file", "spend"} or found.category)
+        whole = found.amount is not None and bool(found.concepts & {"file", "spend"} or found.category)
+        if awaiting.spec != EXPENSE_DIALOG or not whole:
+            return whole  # a bare number is an answer, never a new expense
         entered = awaiting.data.get("amount")
-        return found.amount is not None and entered is not None and Decimal(str(entered)) != found.amount.value
+        return entered is not None and Decimal(str(entered)) != found.amount.value
     return found.plain or not awaiting.free_text

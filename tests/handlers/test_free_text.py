@@ -50,7 +50,10 @@ async def test_a_new_request_inside_a_dialog(world: World) -> None:
     # a whole sentence while the amount is awaited fills what it names
     summary = await world.reply_to("liuyang", "昨天打车花了35块5")
     assert "¥35.50" in summary and "交通" in summary and "2026-11-24" in summary
-    # another expense with another amount is a new expense: the open one is dropped, with a word
+    # a bare number is an answer (here a wrong one), never a new expense
+    stays = await world.reply_to("liuyang", "88")
+    assert "回复「确认」提交" in stays and "已放弃" not in stays
+    # a whole sentence with another amount is a new expense: the open one is dropped, with a word
     fresh = await world.reply_to("liuyang", "报个销，上周五请客户吃饭 860")
     assert "之前未完成的报销已放弃" in fresh and "¥860.00" in fresh
     thanks = await world.reply_to("liuyang", "谢谢")
