@@ -18,9 +18,11 @@ from handlers import (
     status,
 )
 from handlers.approval import chat as approval
+from nlu import segment
 
 
 def build_router() -> Router:
+    segment.warm_up_in_background()  # free text is read from the first message on, without a pause
     # help last: its fallback answers whatever no other capability claimed
     return Router("root").include(contacts.router, admin.router, budget.router, payables.router, approval.router,
                                    status.router, dialogs.build_router(intents.interrupts), expense.router,
