@@ -14,6 +14,7 @@ from handlers import (
     finance_events,
     help,
     intents,
+    onboarding,
     payables,
     smalltalk,
     stats,
@@ -27,7 +28,7 @@ def build_router() -> Router:
     segment.warm_up_in_background()  # free text is read from the first message on, without a pause
     # help last: its fallback answers whatever no other capability claimed
     return Router("root").include(contacts.router, admin.router, budget.router, payables.router, approval.router,
-                                   status.router, stats.router, feedback.router,
+                                   status.router, stats.router, feedback.router, onboarding.router,
                                    dialogs.build_router(intents.interrupts), expense.router, smalltalk.router,
                                    help.router)
 
