@@ -9,6 +9,7 @@ from handlers import (
     admin,
     budget,
     contacts,
+    digest,
     expense,
     feedback,
     finance_events,
@@ -28,7 +29,7 @@ def build_router() -> Router:
     segment.warm_up_in_background()  # free text is read from the first message on, without a pause
     # help last: its fallback answers whatever no other capability claimed
     return Router("root").include(contacts.router, admin.router, budget.router, payables.router, approval.router,
-                                   status.router, stats.router, feedback.router, onboarding.router,
+                                   status.router, stats.router, feedback.router, digest.router, onboarding.router,
                                    dialogs.build_router(intents.interrupts), expense.router, smalltalk.router,
                                    help.router)
 

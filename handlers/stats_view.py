@@ -161,13 +161,14 @@ def pct(value: object) -> str:
     return "—" if value is None else f"{value}%"
 
 
-async def report(ctx: Context, figures: Figures, period: Span, label: str) -> str:
+async def report(ctx: Context, figures: Figures, period: Span, label: str, *, title: str | None = None) -> str:
     """The figures in a few lines (chat messages stay short: WeCom caps a text at 2048 bytes)."""
     f = figures
     people = {a.user_id for a in f.approvers[:STEP_LIST]} | {w.approver for w in f.waiting[:STEP_LIST]}
     names = await ctx.repo(OrgRepo).names(people)
     lines = [
-        ctx.t(f"📊 统计 {period.key}（{label}）", f"📊 Figures {period.key} ({label})"),
+        f"{title} {period.key}（{label}）" if title else ctx.t(f"📊 统计 {period.key}（{label}）",
+                                                             f"📊 Figures {period.key} ({label})"),
         ctx.t(f"报销：提交 {f.filed.count} 笔 {money(f.filed.amount)}；通过 {f.approved.count} 笔 {money(f.approved.amount)}；"
               f"驳回 {f.rejected.count} 笔 {money(f.rejected.amount)}；撤回 {f.withdrawn.count} 笔；"
               f"付款 {f.paid.count} 笔 {money(f.paid.amount)}",
