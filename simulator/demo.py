@@ -45,6 +45,11 @@ class SendBody(BaseModel):
     text: str
 
 
+class MenuBody(BaseModel):
+    user: str
+    key: str
+
+
 class ClickBody(BaseModel):
     user: str
     task_id: str
@@ -174,6 +179,26 @@ async def click(request: web.Request) -> web.Response:
     return web.json_response({"status": result.status, "attempts": result.attempts})
 
 
+async def app_menu(request: web.Request) -> web.Response:
+    """The custom menu the bot set with menu/create (empty until it did)."""
+    return web.json_response({"button": _sim(request).menu or []})
+
+
+async def menu_click(request: web.Request) -> web.Response:
+    sim = _sim(request)
+    try:
+        body = MenuBody.model_validate(await request.json())
+    except (ValueError, ValidationError) as exc:
+        return _bad_request(str(exc))
+    if (unavailable := _no_bot(sim)) is not None:
+        return unavailable
+    try:
+        result = await sim.click_menu(body.user, body.key)
+    except ValueError as exc:
+        return web.json_response({"error": str(exc)}, status=409)
+    return web.json_response({"status": result.status, "attempts": result.attempts})
+
+
 async def chats(request: web.Request) -> web.Response:
     sim = _sim(request)
     groups = [
@@ -219,6 +244,8 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/demo/api/send", send)
     app.router.add_post("/demo/api/upload", upload)
     app.router.add_post("/demo/api/click", click)
+    app.router.add_get("/demo/api/menu", app_menu)
+    app.router.add_post("/demo/api/menu", menu_click)
     app.router.add_get("/demo/api/chats", chats)
     app.router.add_get("/demo/api/media/{media_id}", media)
     app.router.add_get("/demo/sample-invoice.{kind:png|pdf}", sample_invoice)
