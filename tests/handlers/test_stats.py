@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 
 from simulator.cards import CardNotClickable
+from simulator.invoice_art import render_invoice_png, sample_fields
 from tests.handlers.approval_helpers import db_rows
 from tests.handlers.insight_helpers import KnownSet, at, paid_world, play_known_set
 from tests.world import World
@@ -60,3 +64,28 @@ async def test_leaders_see_their_departments_and_employees_are_refused(paid_worl
                          "报销：提交 0 笔 ¥0.00；通过 0 笔 ¥0.00；驳回 0 笔 ¥0.00；撤回 0 笔；付款 0 笔 ¥0.00"]
     unknown = await w.reply_to("xuhui", "统计 采购部", contains="既不是部门")
     assert "采购部" in unknown
+
+
+async def test_invoice_reading_figures_count_reads_and_corrections(world: World) -> None:
+    w = world
+    png = render_invoice_png(sample_fields(5))
+    await w.reply_to("liuyang", "报销 差旅", contains="金额")
+    after = len(w.sim.messages)
+    await w.sim.send_image("liuyang", png)
+    await w.sim.wait_for_message(to="liuyang", contains="已识别发票", after=after, timeout=120)
+    await w.reply_to("liuyang", "修改 金额 300", contains="300")
+    await w.reply_to("liuyang", "确认", contains="已提交报销")
+    after = len(w.sim.messages)
+    await w.sim.send_image("liuyang", blank_png())
+    await w.sim.wait_for_message(to="liuyang", contains="没能从文件中识别出发票", after=after, timeout=120)
+    lines = (await w.reply_to("xuhui", "统计", contains="📊")).splitlines()
+    assert "发票识别成功率 50.0%（2 次，提交 1，原样提交 0；更正：金额 1）" in lines
+    assert db_rows(w, "SELECT outcome, corrected FROM invoice_reads ORDER BY id") == [
+        ("read", '["total"]'), ("unreadable", None)]
+
+
+def blank_png() -> bytes:
+    image = Image.new("RGB", (400, 300), "white")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
