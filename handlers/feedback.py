@@ -12,7 +12,7 @@ from typing import Any
 from chat.context import Context
 from chat.events import EventBus
 from chat.router import Priority, Router, split_command
-from dialogs import active_dialog
+from dialogs import active_dialog, get_spec
 from handlers.intents import said
 from handlers.roles import admins, is_admin
 from storage.expenses import ExpenseRepo
@@ -92,8 +92,9 @@ async def note_lines(ctx: Context, notes: list[Note]) -> list[str]:
     lines = []
     for n in notes:
         about = n.context.get("expense", {}).get("number")
-        dialog = n.context.get("dialog", {}).get("spec")
-        extra = "，".join(p for p in (about, dialog and ctx.t(f"填写{dialog}中", f"in {dialog}")) if p)
+        spec = get_spec(str(n.context.get("dialog", {}).get("spec", "")))
+        doing = spec and ctx.t(f"填写{spec.title[0]}中", f"filling in the {spec.title[1]}")
+        extra = "，".join(p for p in (about, doing) if p)
         lines.append(f"• {ctx.fmt_time(n.created_at)} {names.get(n.user_id, n.user_id)}"
                      f"{f'（{extra}）' if extra else ''}：{n.text}")
     return lines
