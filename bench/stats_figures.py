@@ -2,7 +2,8 @@
 
     python bench/stats_figures.py [--expenses 200000] [--db /tmp/stats_bench.db]
 
-Seeds 200 departments, the expenses of a year (submitted, decided and paid times spread over it),
+Seeds 200 departments, the expenses of a year (submitted, decided and paid times spread over it; those
+of the month's last five days mostly still open),
 two approval tasks each, three outbound messages each, and the invoice reads, dialog runs and
 ratings that go with them; then times `StatsRepo.figures` for one month for the whole company and
 for one top department (with its sub-departments), and checks the month's counts against a direct
@@ -49,7 +50,9 @@ async def seed(db: Database, n: int, rng: random.Random) -> list[int]:
             submitted = START + timedelta(minutes=rng.randrange(365 * 24 * 60))
             first = submitted + timedelta(minutes=rng.randrange(1, 3000))
             second = first + timedelta(minutes=rng.randrange(1, 3000))
-            status = rng.choices(("submitted", "approved", "paid", "rejected", "withdrawn"), (10, 30, 45, 10, 5))[0]
+            recent = MONTH[1] - timedelta(days=5) <= submitted < MONTH[1]  # what is still open at month's end
+            status = rng.choices(("submitted", "approved", "paid", "rejected", "withdrawn"),
+                                 (60 if recent else 0, 30, 45, 10, 5))[0]
             decided = None if status == "submitted" else to_db_time(second)
             paid = to_db_time(second + timedelta(days=2)) if status == "paid" else None
             user = f"u{i % 5000}"

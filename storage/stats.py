@@ -205,35 +205,31 @@ class StatsRepo:
     # expenses ----------------------------------------------------------------------------------
     async def _expenses(self, window: Window) -> tuple[Counted, Counted, Counted, Counted, Counted]:
         scope, params = self._expense_scope(window)
-        between = "{col} >= ? AND {col} < ?"
-        kinds = (
-            (between.format(col="submitted_at"), []),
-            (between.format(col="decided_at") + " AND status IN ('approved', 'paid')", []),
-            (between.format(col="decided_at") + " AND status = 'rejected'", []),
-            (between.format(col="decided_at") + " AND status = 'withdrawn'", []),
-            (between.format(col="paid_at"), []),
-        )
-        columns = ", ".join(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), SUM(CASE WHEN {cond} THEN amount_fen"
-                            " ELSE 0 END)" for cond, _ in kinds)
-        values = [v for _ in kinds for v in self._between(window) * 2]
-        row = await self.tx.fetchone(f"SELECT {columns} FROM expenses WHERE {scope}", (*values, *params))
-        assert row is not None
-        counted = [Counted(int(row[i] or 0), from_fen(int(row[i + 1] or 0)) or Decimal("0.00"))
-                   for i in range(0, 10, 2)]
-        return counted[0], counted[1], counted[2], counted[3], counted[4]
+
+        async def count(column: str, statuses: str = "") -> Counted:
+            row = await self.tx.fetchone(
+                f"SELECT COUNT(*), SUM(amount_fen) FROM expenses WHERE {column} >= ? AND {column} < ?{statuses}"
+                f" AND {scope}", (*self._between(window), *params))
+            assert row is not None
+            return Counted(int(row[0]), from_fen(int(row[1] or 0)) or Decimal("0.00"))
+
+        return (await count("submitted_at"), await count("decided_at", " AND status IN ('approved', 'paid')"),
+                await count("decided_at", " AND status = 'rejected'"),
+                await count("decided_at", " AND status = 'withdrawn'"), await count("paid_at"))
 
     # approvals ---------------------------------------------------------------------------------
     async def _approvals(
         self, window: Window, now: datetime
     ) -> tuple[Durations, Durations, list[StepTime], list[ApproverLoad], list[WaitingItem]]:
         scope, params = self._expense_scope(window, "e.")
-        rows = await self.tx.fetchall(
+        rows = await self.tx.fetchall(  # every task of an expense with a decision in the window, and what is open
             "SELECT t.expense_id, t.step, t.approver, t.status, t.created_at, t.decided_at, e.number, e.status AS"
             " e_status, e.current_step, e.route, e.amount_fen FROM approval_tasks t JOIN expenses e ON"
-            " e.id = t.expense_id WHERE e.submitted_at < ? AND (e.decided_at IS NULL OR e.decided_at >= ?)"
-            f" AND {scope} ORDER BY t.id",
-            (to_db_time(window.end), to_db_time(window.start), *params),
+            " e.id = t.expense_id WHERE (t.expense_id IN (SELECT expense_id FROM approval_tasks WHERE decided_at >= ?"
+            f" AND decided_at < ?) OR t.status = 'pending') AND {scope} ORDER BY t.id",
+            (*self._between(window), *params),
         )
+        steps_of: dict[int, list[str]] = {}
         start, end = window.start, window.end
         groups: dict[tuple[int, int], list[Row]] = defaultdict(list)
         waits: dict[str, list[float]] = defaultdict(list)
@@ -247,8 +243,8 @@ class StatsRepo:
                 waits[r["approver"]].append((decided - created).total_seconds())
             if r["status"] == "pending" and r["e_status"] == "submitted" and r["step"] == r["current_step"]:
                 pending[r["approver"]].append(created)
-                items.append(WaitingItem(r["number"], r["approver"], _step_name(r), from_fen(r["amount_fen"])
-                                         or Decimal(0), created))
+                items.append(WaitingItem(r["number"], r["approver"], _step_name(r, steps_of),
+                                         from_fen(r["amount_fen"]) or Decimal(0), created))
         step_seconds: list[float] = []
         named: dict[str, list[float]] = defaultdict(list)
         for group in groups.values():
@@ -258,7 +254,7 @@ class StatsRepo:
             opened = min(from_db_time(r["created_at"]) for r in group)  # type: ignore[type-var]
             seconds = (closed - opened).total_seconds()
             step_seconds.append(seconds)
-            named[_step_name(group[0])].append(seconds)
+            named[_step_name(group[0], steps_of)].append(seconds)
         by_step = sorted((StepTime(n, Durations.of(s)) for n, s in named.items()),
                          key=lambda st: -(st.durations.average or timedelta()).total_seconds())
         loads_ = [ApproverLoad(u, Durations.of(waits.get(u, [])), len(pending.get(u, [])),
@@ -340,10 +336,13 @@ async def recipient_backlog(tx: Tx) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def _step_name(row: Row) -> str:
-    steps = loads(row["route"]) or []
+def _step_name(row: Row, known: dict[int, list[str]]) -> str:
+    """The step's name from the expense's route (each route parsed once per query)."""
+    if row["expense_id"] not in known:
+        known[row["expense_id"]] = [str(s.get("name", "")) for s in loads(row["route"]) or []]
+    steps = known[row["expense_id"]]
     step = row["step"]
-    return str(steps[step].get("name", f"#{step + 1}")) if 0 <= step < len(steps) else f"#{step + 1}"
+    return steps[step] if 0 <= step < len(steps) and steps[step] else f"#{step + 1}"
 
 
 def _step_closed(group: list[Row]) -> datetime | None:
