@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     bot_dialog_timeout_minutes: int = Field(default=30, ge=1)
     bot_org_sync_minutes: int = Field(default=60, ge=1)
     bot_workers: int = Field(default=16, ge=1, le=256)
+    bot_onboarding: bool = True  # the welcome card and the first approval card's how-to line
+    bot_set_menu: bool = True  # set the app's custom menu (WeCom menu/create) at start
+    bot_finance_chat_id: str = ""  # app group chat of the finance team: gets the weekly digest
 
     ocr_engine: str = "rapidocr"
     ocr_workers: int = Field(default=1, ge=1, le=16)

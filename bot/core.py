@@ -21,6 +21,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.finance.api import FinanceApi
 from bot.finance.webhooks import WebhookDelivery
 from bot.h5.pages import UploadPage
+from bot.h5.stats import StatsPage
+from bot.insight import Insight
 from bot.parts import BOT, Bot, Plugin
 from bot.runtime.clock import Clock
 from bot.runtime.dispatcher import Dispatcher
@@ -79,7 +81,7 @@ def create_app(
 
 
 def default_plugins() -> list[Plugin]:
-    return [FinanceApi(), WebhookDelivery(), UploadPage()]
+    return [FinanceApi(), WebhookDelivery(), UploadPage(), StatsPage(), Insight()]
 
 
 async def _start(settings: Settings, clock: Clock, app: web.Application, initial_sync: bool) -> Bot:

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict
 
 from storage.inbox import InboxItem
 
+SAY = "say:"  # a card button that stands for saying its words
+
 
 class Inbound(BaseModel):
     """An inbox item as handlers read it; `data` is the parsed WeCom XML (or the internal payload)."""
@@ -42,6 +44,16 @@ class Inbound(BaseModel):
     @property
     def text(self) -> str:
         return self.field("Content") if self.msg_type == "text" else ""
+
+    @property
+    def command(self) -> str | None:
+        """What a person asked for in words: a text, a menu click (its key is a command word) or a card
+        button keyed `say:<words>` (the welcome card's shortcuts); None for anything else."""
+        if self.msg_type == "text":
+            return self.text
+        if self.event == "click" or (self.event == "template_card_event" and self.event_key.startswith(SAY)):
+            return self.event_key.removeprefix(SAY)
+        return None
 
     @property
     def event_key(self) -> str:

@@ -87,12 +87,13 @@ class Router:
         return register
 
     def command(self, *words: str, priority: int = Priority.COMMAND, when: Filter | None = None) -> Callable[[Handler], Handler]:
-        """A text starting with one of `words`; the rest of the text is `ctx.args`."""
+        """A text (or menu click, see `Inbound.command`) starting with one of `words`; the rest is `ctx.args`."""
 
         async def match(ctx: Context) -> bool:
-            if ctx.msg.msg_type != "text":
+            said = ctx.msg.command
+            if said is None:
                 return False
-            rest = split_command(ctx.msg.text, words)
+            rest = split_command(said, words)
             if rest is None:
                 return False
             if when is not None and not await _call(when, ctx):

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from dialogs.parsing import Invalid, is_cancel, is_skip, is_yes, normalize
 from storage.dialogs import DialogRecord, DialogRepo
+from storage.process import DialogRunRepo
 
 if TYPE_CHECKING:
     from chat.context import Context
@@ -274,9 +275,10 @@ class Turn:
         if not self.finished:
             await self.finish()
 
-    async def finish(self, text: str | None = None, *, markdown: bool = False) -> None:
+    async def finish(self, text: str | None = None, *, markdown: bool = False, outcome: str = "completed") -> None:
         """End the dialog (the work is done or abandoned); optionally say a last word."""
         self.finished = True
+        await self.ctx.repo(DialogRunRepo).ended(self.ctx.msg.user_id, outcome, self.ctx.now)
         await self.ctx.repo(DialogRepo).delete(self.ctx.msg.user_id)
         await self.ctx.cancel_timer(_timer_key(self.ctx.msg.user_id))
         await self.reply(text or "", markdown=markdown)
@@ -368,6 +370,7 @@ async def _load(ctx: Context) -> Turn | None:
         return None
     spec = get_spec(record.spec)
     if spec is None:  # a dialog kind that no longer exists: forget it rather than trap the user
+        await ctx.repo(DialogRunRepo).ended(ctx.msg.user_id, "closed", ctx.now)
         await ctx.repo(DialogRepo).delete(ctx.msg.user_id)
         return None
     return Turn(ctx, spec, record.state, dict(record.data), record.started_at, record.expires_at)
@@ -409,8 +412,10 @@ async def start_dialog(ctx: Context, spec_name: str, data: dict[str, Any] | None
     if old is not None:
         if old.spec.on_end is not None:
             await old.spec.on_end(old, "replaced")
+        await ctx.repo(DialogRunRepo).ended(ctx.msg.user_id, "replaced", ctx.now)
         turn.note(turn.t(f"（之前未完成的{old.text(old.spec.title)}已放弃）",
                          f"(the unfinished {old.text(old.spec.title)} was dropped)"))
+    await ctx.repo(DialogRunRepo).started(ctx.msg.user_id, spec.name, ctx.now)
     if note:
         turn.note(note)
     kept = turn._kept()
@@ -427,6 +432,7 @@ async def start_dialog(ctx: Context, spec_name: str, data: dict[str, Any] | None
 async def end_dialog(ctx: Context) -> bool:
     """Close the sender's dialog without a message; False when none was open."""
     await ctx.cancel_timer(_timer_key(ctx.msg.user_id))
+    await ctx.repo(DialogRunRepo).ended(ctx.msg.user_id, "closed", ctx.now)
     return await ctx.repo(DialogRepo).delete(ctx.msg.user_id)
 
 
@@ -487,7 +493,8 @@ async def _on_message(ctx: Context) -> None:
         if turn.spec.on_end is not None:
             await turn.spec.on_end(turn, "cancel")
         await turn.finish(turn.t(f"已取消{turn.text(turn.spec.title)}，填写的内容没有提交。",
-                                 f"Cancelled the {turn.text(turn.spec.title)}; nothing was submitted."))
+                                 f"Cancelled the {turn.text(turn.spec.title)}; nothing was submitted."),
+                          outcome="cancelled")
         return
     if not await _edit(turn, text):
         await _answer(turn, text)
@@ -539,7 +546,8 @@ async def _on_timeout(ctx: Context) -> None:
         await turn.spec.on_end(turn, "timeout")
     title = turn.text(turn.spec.title)
     await turn.finish(turn.t(f"{minutes} 分钟没有回复，{title}已自动结束，填写的内容没有提交。需要时请重新开始。",
-                             f"No reply for {minutes} minutes, so the {title} was closed; nothing was submitted."))
+                             f"No reply for {minutes} minutes, so the {title} was closed; nothing was submitted."),
+                      outcome="timed_out")
 
 
 async def _still_open(ctx: Context, route: str) -> None:

@@ -24,6 +24,7 @@ from handlers.budget_view import budget_policy, remaining_after
 from handlers.expense_invoice import (
     FIELD_SLOTS,
     Attachment,
+    corrected_fields,
     describe,
     invoice_key,
     invoice_slots,
@@ -33,6 +34,7 @@ from handlers.expense_invoice import (
 from handlers.expense_policy import Draft, Finding, check_policy
 from handlers.intents import said, understood
 from storage.expenses import ExpenseRepo, NewExpense
+from storage.process import InvoiceReadRepo
 
 router = Router("expense")
 ENTRY_WORDS = ("报销", "expense")
@@ -41,6 +43,7 @@ MAX_TEXT = 200
 AMOUNT_SAID = "amount_said"  # the words an amount was read from (一千二), shown beside it
 DATE_DEFAULT = "date_default"  # the date was not said: today
 RESUBMIT_OF = "resubmit_of"
+INVOICE_READ = "invoice_read"  # the id of the OCR read the draft's invoice came from
 
 
 # values ------------------------------------------------------------------------------------------
@@ -333,6 +336,9 @@ async def _confirm(turn: Turn, text: str) -> None:
     })
     if earlier:
         await _link_resubmission(ctx, str(earlier), number)
+    if turn.data.get(INVOICE_READ) and turn.data.get("invoice"):
+        await ctx.repo(InvoiceReadRepo).filed(int(turn.data[INVOICE_READ]), number,
+                                              corrected_fields(turn.data["invoice"], turn.data))
     money_text = format_money(draft.amount)
     await turn.finish(turn.t(
         f"✅ 已提交报销 {number}：{money_text} {draft.category} {draft.expense_date}。发送「进度 {number}」查看审批进度。",
@@ -356,7 +362,11 @@ async def _take_attachment(ctx: Context, prepared: Any, data: dict[str, Any], la
     zh = lang != "en"
     if not isinstance(prepared, Attachment):
         return False, ("文件没能下载，请重新发送。" if zh else "The file could not be downloaded; please send it again.")
-    if not is_readable(prepared.invoice):
+    readable = is_readable(prepared.invoice)
+    read_id = await ctx.repo(InvoiceReadRepo).record(
+        ctx.msg.user_id, read=readable, uncertain=prepared.invoice.uncertain_fields() if readable else (),
+        now=ctx.now)  # type: ignore[union-attr]
+    if not readable:
         return False, ("没能从文件中识别出发票，请换一张清晰的照片，或直接输入金额。" if zh
                        else "No invoice could be read from it; try a sharper photo or type the amount.")
     invoice = prepared.invoice
@@ -368,6 +378,7 @@ async def _take_attachment(ctx: Context, prepared: Any, data: dict[str, Any], la
         return False, _claimed_text(lang, claimed)
     invoice_slots(invoice, data)
     data["file_sha256"] = prepared.sha256
+    data[INVOICE_READ] = read_id
     lead = "已识别发票：" if zh else "Invoice read:"
     tail = "\n标 ⚠️ 的字段识别不确定，请核对。" if data["invoice_unsure"] and zh else (
         "\nFields marked ⚠️ are uncertain; please check them." if data["invoice_unsure"] else "")

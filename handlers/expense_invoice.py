@@ -105,6 +105,12 @@ def invoice_slots(invoice: Invoice, data: dict[str, Any]) -> None:
     data["_unsure"] = marks
 
 
+def corrected_fields(invoice: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    """The invoice fields whose filed value differs from what was read (a field not read counts too)."""
+    return [field for field, slot in FIELD_SLOTS.items()
+            if str(data.get(slot) or "") != str(invoice.get(field) or "")]
+
+
 def describe(invoice: dict[str, Any], unsure: list[str], lang: str) -> str:
     """One line per field the user should look at, '⚠️' on those OCR was unsure of."""
     lines = []

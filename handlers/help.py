@@ -37,12 +37,6 @@ async def show_help(ctx: Context) -> None:
     await ctx.reply(help_text(ctx))
 
 
-@router.event("enter_agent", "subscribe")
-async def greet(ctx: Context) -> None:
-    """Opening the app shows what it can do; the event carries nothing else."""
-    await ctx.reply(help_text(ctx))
-
-
 @router.fallback()
 async def not_understood(ctx: Context) -> None:
     """Anything unmatched from a person gets help, never silence; system events are just recorded."""

@@ -30,12 +30,12 @@ async def mark_paid(ctx: Context, number: str, *, reference: str = "", comment: 
     await repo.add_event(expense.id, at=ctx.now, actor=ctx.msg.user_id, action="paid", comment=note,
                          data={"reference": reference})
     await ctx.audit("expense.paid", f"expense:{expense.number}", {"reference": reference, "comment": comment})
-    await ctx.emit("expense.paid", {"number": expense.number})
     suffix = f"（付款单号 {reference}）" if reference else ""
     await ctx.send_text([expense.submitter], (
         f"你的报销 {expense.number} 已付款：{money(expense.amount)} 元，{expense.category}，"
         f"{expense.expense_date.isoformat()}{suffix}。"
     ), quiet=True)
+    await ctx.emit("expense.paid", {"number": expense.number})  # after the text: the rating card follows it
     paid = await repo.by_id(expense.id)
     assert paid is not None
     return paid, True

@@ -9,12 +9,16 @@ from handlers import (
     admin,
     budget,
     contacts,
+    digest,
     expense,
+    feedback,
     finance_events,
     help,
     intents,
+    onboarding,
     payables,
     smalltalk,
+    stats,
     status,
 )
 from handlers.approval import chat as approval
@@ -25,9 +29,11 @@ def build_router() -> Router:
     segment.warm_up_in_background()  # free text is read from the first message on, without a pause
     # help last: its fallback answers whatever no other capability claimed
     return Router("root").include(contacts.router, admin.router, budget.router, payables.router, approval.router,
-                                   status.router, dialogs.build_router(intents.interrupts), expense.router,
-                                   smalltalk.router, help.router)
+                                   status.router, stats.router, feedback.router, digest.router, onboarding.router,
+                                   dialogs.build_router(intents.interrupts), expense.router, smalltalk.router,
+                                   help.router)
 
 
 def build_events() -> EventBus:
-    return EventBus().include(approval.events).include(budget.bus).include(finance_events.bus)
+    return (EventBus().include(approval.events).include(budget.bus).include(finance_events.bus)
+            .include(feedback.bus))

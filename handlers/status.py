@@ -6,7 +6,7 @@ anyone else gets the same answer as for a number that does not exist, so nothing
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chat.context import Context
 from chat.router import Filter, Priority, Router, split_command
@@ -46,13 +46,18 @@ def alone(words: tuple[str, ...]) -> Filter:
     """Inside an open dialog only the words alone are a command (`todo buy paper` is an answer)."""
 
     async def check(ctx: Context) -> bool:
-        return split_command(ctx.msg.text, words) == "" or await active_dialog(ctx) is None
+        return split_command(ctx.msg.command or "", words) == "" or await active_dialog(ctx) is None
 
     return check
 
 
 def duration(ctx: Context, since: datetime) -> str:
-    minutes = max(0, int((ctx.now - since).total_seconds() // 60))
+    return span(ctx, ctx.now - since)
+
+
+def span(ctx: Context, length: timedelta) -> str:
+    """A length of time as people say it: 2天3小时, 1小时5分, 12分钟."""
+    minutes = max(0, int(length.total_seconds() // 60))
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
     if ctx.lang == "en":

@@ -25,6 +25,7 @@ from simulator import (
     api_chat,
     api_contacts,
     api_media,
+    api_menu,
     api_messages,
     callback_xml,
     cards,
@@ -81,6 +82,7 @@ class WeComSimulator:
         self.last_echo = ""
         self.demo_inputs: list[demo.DemoInput] = []
         self.per_user_minute_limit: int | None = 30
+        self.menu: list[dict[str, Any]] | None = None  # the app's custom menu, once menu/create set it
         self.recent_requests: dict[str, float] = {}
         self.dropped: list[tuple[str, str, str]] = []
         self.base_url = ""
@@ -89,7 +91,7 @@ class WeComSimulator:
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         routes = [*api_auth.ROUTES, *api_messages.ROUTES, *api_chat.ROUTES, *api_media.ROUTES,
-                  *api_contacts.ROUTES]
+                  *api_contacts.ROUTES, *api_menu.ROUTES]
         self.app: web.Application = build_app(self, routes)
         self.app.router.add_get("/connect/oauth2/authorize", api_auth.authorize)
         self.app.router.add_get("/sim/pic/{media_id}", api_media.picture)
@@ -286,6 +288,12 @@ class WeComSimulator:
             fields = {"EventKey": "", **fields}
         xml = callback_xml.event(self.corp_id, userid, self._now(), event, self.agent_id, fields)
         return await self.deliver(xml)
+
+    async def click_menu(self, userid: str, key: str) -> CallbackResult:
+        """The member taps a `click` item of the app's custom menu: WeCom sends a `click` event with its key."""
+        if key not in api_menu.click_keys(self.menu):
+            raise ValueError(f"the app menu has no click item {key!r}")
+        return await self.send_event(userid, "click", EventKey=key)
 
     async def click_card(self, userid: str, task_id: str, key: str, *,
                          selected: Mapping[str, list[str]] | None = None) -> CallbackResult:

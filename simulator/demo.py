@@ -4,9 +4,10 @@ through the simulator, exactly as a WeCom client would (callbacks in, message/se
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ValidationError
@@ -43,6 +44,14 @@ class DemoInput:
 class SendBody(BaseModel):
     user: str
     text: str
+
+
+B = TypeVar("B", bound=BaseModel)
+
+
+class MenuBody(BaseModel):
+    user: str
+    key: str
 
 
 class ClickBody(BaseModel):
@@ -159,19 +168,35 @@ async def upload(request: web.Request) -> web.Response:
     return web.json_response(_remember(sim, entry, result))
 
 
-async def click(request: web.Request) -> web.Response:
+async def _tap(request: web.Request, model: type[B], act: Callable[[WeComSimulator, B], Awaitable[CallbackResult]]
+               ) -> web.Response:
+    """A tap on the page (a card button, a menu item) delivered as WeCom would; 409 when not possible."""
     sim = _sim(request)
     try:
-        body = ClickBody.model_validate(await request.json())
+        body = model.model_validate(await request.json())
     except (ValueError, ValidationError) as exc:
         return _bad_request(str(exc))
     if (unavailable := _no_bot(sim)) is not None:
         return unavailable
     try:
-        result = await sim.click_card(body.user, body.task_id, body.key, selected=body.selected)
+        result = await act(sim, body)
     except ValueError as exc:
         return web.json_response({"error": str(exc)}, status=409)
     return web.json_response({"status": result.status, "attempts": result.attempts})
+
+
+async def click(request: web.Request) -> web.Response:
+    return await _tap(request, ClickBody,
+                      lambda sim, b: sim.click_card(b.user, b.task_id, b.key, selected=b.selected))
+
+
+async def app_menu(request: web.Request) -> web.Response:
+    """The custom menu the bot set with menu/create (empty until it did)."""
+    return web.json_response({"button": _sim(request).menu or []})
+
+
+async def menu_click(request: web.Request) -> web.Response:
+    return await _tap(request, MenuBody, lambda sim, b: sim.click_menu(b.user, b.key))
 
 
 async def chats(request: web.Request) -> web.Response:
@@ -219,6 +244,8 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/demo/api/send", send)
     app.router.add_post("/demo/api/upload", upload)
     app.router.add_post("/demo/api/click", click)
+    app.router.add_get("/demo/api/menu", app_menu)
+    app.router.add_post("/demo/api/menu", menu_click)
     app.router.add_get("/demo/api/chats", chats)
     app.router.add_get("/demo/api/media/{media_id}", media)
     app.router.add_get("/demo/sample-invoice.{kind:png|pdf}", sample_invoice)

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("bot.ops.metrics", "bot.ops.logs", "bot.runtime"), False),  # inbox, dispatch, worker, timers
     (("bot.wecom",), False),               # the WeCom edge
     (("bot.parts",), False),               # the running bot as plugins see it
-    (("bot.finance", "bot.h5"), True),     # plugins
+    (("bot.finance", "bot.h5", "bot.insight"), True),  # plugins
     (("bot.core",), False),                # the composition root
     (("bot.ops",), False),                 # serving and the command line
     (("simulator",), False),               # the WeCom stand-in and the demo runner

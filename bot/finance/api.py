@@ -38,6 +38,8 @@ from bot.finance.openapi import (
     PayableIn,
     PayableOut,
     PaymentIn,
+    StatsOut,
+    StatsQuery,
     openapi,
 )
 from bot.parts import BOT, Bot
@@ -48,12 +50,15 @@ from handlers.expense_json import expense_json, iso
 from handlers.notifications import Notification, notify
 from handlers.payables import upsert_payable
 from handlers.payments import PaymentRefused, mark_paid
+from handlers.stats_view import explicit_span, this_month, window
 from storage.audit import AuditRepo
 from storage.budgets import BudgetInput, BudgetRepo
 from storage.db import Tx
 from storage.expenses import ExpenseRepo
 from storage.finance_events import ExpenseFilter, ExpenseSearchRepo, WebhookEvent, WebhookRepo
+from storage.org import OrgRepo
 from storage.payables import Payable, PayableInput, PayableRepo
+from storage.stats import Durations, StatsRepo
 
 log = logging.getLogger(__name__)
 API_USER = "finance-platform"
@@ -289,6 +294,61 @@ async def retry_event(request: web.Request, bot: Bot, params: dict[str, Any]) ->
     return respond(_event_out(event))
 
 
+# process figures -------------------------------------------------------------------------------
+def _durations(d: Durations) -> dict[str, int | None]:
+    def secs(value: timedelta | None) -> int | None:
+        return None if value is None else int(value.total_seconds())
+
+    return {"count": d.count, "average_seconds": secs(d.average), "median_seconds": secs(d.median),
+            "p90_seconds": secs(d.p90)}
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+async def get_stats(request: web.Request, bot: Bot, params: dict[str, Any]) -> web.Response:
+    q: StatsQuery = _query(request, StatsQuery)
+    async with bot.db.read() as tx:
+        ctx = _api(bot, tx, "get_stats")
+        period = explicit_span(q.period) if q.period else this_month(ctx.local(ctx.now).date())
+        assert period is not None
+        departments = None
+        if q.department_id is not None:
+            if await tx.repo(OrgRepo).department(q.department_id) is None:
+                raise ApiError(404, "not_found", f"no department {q.department_id}")
+            departments = frozenset(await tx.repo(OrgRepo).descendants(q.department_id))
+        f = await tx.repo(StatsRepo).figures(window(ctx, period, departments), ctx.now, waiting=20)
+
+    def amounted(c: Any) -> dict[str, Any]:
+        return {"count": c.count, "amount": f"{c.amount:.2f}"}
+
+    d = f.delivery
+    body = {
+        "period": period.key, "start": iso(f.window.start), "end": iso(f.window.end), "department_id": q.department_id,
+        "expenses": {k: amounted(getattr(f, k)) for k in ("filed", "approved", "rejected", "withdrawn", "paid")},
+        "approval": {
+            "per_step": _durations(f.steps), "end_to_end": _durations(f.end_to_end),
+            "by_step": [{"name": s.name, **_durations(s.durations)} for s in f.by_step],
+            "approvers": [{"user_id": a.user_id, "decided": _durations(a.decided), "pending": a.pending,
+                           "oldest_pending_since": a.oldest_since and iso(a.oldest_since)} for a in f.approvers],
+            "waiting": [{"number": w.number, "approver": w.approver, "step_name": w.step_name,
+                         "amount": f"{w.amount:.2f}", "since": iso(w.since)} for w in f.waiting],
+        },
+        "delivery": None if d is None else {"total": d.total, "sent": d.sent, "retried": d.retried, "parked": d.parked,
+                                            "dropped": d.dropped, "pending": d.pending, "rate_percent": _text(d.rate)},
+        "ocr": {"reads": f.ocr.reads, "unreadable": f.ocr.unreadable, "filed": f.ocr.filed,
+                "filed_as_read": f.ocr.filed_as_read, "corrected": f.ocr.corrected,
+                "success_rate_percent": _text(f.ocr.success_rate)},
+        "dialogs": {"started": f.dialogs.started, "outcomes": f.dialogs.outcomes,
+                    "completion_rate_percent": _text(f.dialogs.completion_rate)},
+        "feedback": {"notes": f.feedback.notes, "ratings": f.feedback.ratings,
+                     "scores": {str(k): v for k, v in f.feedback.scores.items()},
+                     "average_rating": _text(f.feedback.average)},
+    }
+    return respond(StatsOut.model_validate(body))
+
+
 async def get_openapi(request: web.Request) -> web.Response:
     if not request.app[BOT].settings.finance_api_token:
         raise web.HTTPNotFound()
@@ -305,7 +365,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "put_budget": put_budget, "get_budget": get_budget, "list_budgets": list_budgets,
     "list_expenses": list_expenses, "get_expense": get_expense, "pay_expense": pay_expense,
     "notify": post_notification, "put_payable": put_payable, "get_payable": get_payable,
-    "list_events": list_events, "retry_event": retry_event,
+    "list_events": list_events, "retry_event": retry_event, "get_stats": get_stats,
 }
 OPENAPI_DOC = web.AppKey("finance_openapi", dict)
 

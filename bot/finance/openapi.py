@@ -233,6 +233,115 @@ class EventList(BaseModel):
 
 
 # errors ----------------------------------------------------------------------------------------
+# process figures ---------------------------------------------------------------------------------
+class StatsQuery(BaseModel):
+    period: str | None = Field(default=None, description="2026-11, 2026-Q4 or 2026 (BOT_TIMEZONE); this month if absent")
+    department_id: int | None = Field(default=None, ge=1, description="this department and those below it")
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str | None) -> str | None:
+        if value is not None and parse_period(value) is None:
+            raise ValueError("must look like 2026-11, 2026-Q4 or 2026")
+        return value
+
+
+class Amounted(BaseModel):
+    count: int
+    amount: str = Field(pattern=r"^\d+\.\d{2}$")
+
+
+class DurationsOut(BaseModel):
+    """Wall-clock durations in seconds; null when nothing was measured."""
+
+    count: int
+    average_seconds: int | None
+    median_seconds: int | None
+    p90_seconds: int | None
+
+
+class StepTimeOut(DurationsOut):
+    name: str
+
+
+class ApproverOut(BaseModel):
+    user_id: str
+    decided: DurationsOut = Field(description="their decisions in the period: card to decision")
+    pending: int = Field(description="open now")
+    oldest_pending_since: str | None
+
+
+class WaitingOut(BaseModel):
+    number: str
+    approver: str
+    step_name: str
+    amount: str
+    since: str
+
+
+class ExpenseFigures(BaseModel):
+    filed: Amounted
+    approved: Amounted
+    rejected: Amounted
+    withdrawn: Amounted
+    paid: Amounted
+
+
+class ApprovalFigures(BaseModel):
+    per_step: DurationsOut
+    end_to_end: DurationsOut
+    by_step: list[StepTimeOut] = Field(description="slowest first")
+    approvers: list[ApproverOut] = Field(description="most pending first")
+    waiting: list[WaitingOut] = Field(description="oldest first")
+
+
+class DeliveryFigures(BaseModel):
+    total: int
+    sent: int
+    retried: int
+    parked: int
+    dropped: int
+    pending: int
+    rate_percent: str | None
+
+
+class OcrFigures(BaseModel):
+    reads: int
+    unreadable: int
+    filed: int
+    filed_as_read: int
+    corrected: dict[str, int]
+    success_rate_percent: str | None
+
+
+class DialogFigures(BaseModel):
+    started: int
+    outcomes: dict[str, int]
+    completion_rate_percent: str | None
+
+
+class FeedbackFigures(BaseModel):
+    notes: int
+    ratings: int
+    scores: dict[str, int]
+    average_rating: str | None = Field(description="1 (poor) to 3 (good)")
+
+
+class StatsOut(BaseModel):
+    """Process figures for a period (and department), read from the data; durations in wall-clock seconds."""
+
+    period: str
+    start: str
+    end: str
+    department_id: int | None
+    expenses: ExpenseFigures
+    approval: ApprovalFigures
+    delivery: DeliveryFigures | None = Field(description="whole company only; null for a department")
+    ocr: OcrFigures
+    dialogs: DialogFigures
+    feedback: FeedbackFigures
+
+
 class ErrorDetail(BaseModel):
     field: str
     reason: str
@@ -284,6 +393,8 @@ OPERATIONS: tuple[Operation, ...] = (
               {200: EventList, **ERRORS}, query=EventQuery),
     Operation("POST", "/api/v1/events/{event_id}/retry", "retry_event", "Queue a failed event for delivery again",
               {200: EventOut, 404: Error, 409: Error, **ERRORS}, path_params={"event_id": r"^[0-9a-f-]{36}$"}),
+    Operation("GET", "/api/v1/stats", "get_stats", "Process figures: expenses, approval times, bottlenecks, delivery, "
+              "OCR, dialogs, feedback", {200: StatsOut, 404: Error, **ERRORS}, query=StatsQuery),
 )
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from collections.abc import Iterable, Iterator
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeHistogramMetricFamily
+from prometheus_client.registry import Collector
 
 CALLBACKS = Counter(
     "bot_callbacks_total", "WeCom callbacks by endpoint and outcome", ["endpoint", "outcome"]
@@ -22,3 +26,34 @@ PROCESS_SECONDS = Histogram(
 QUEUE_DEPTH = Gauge("bot_queue_depth", "Work waiting", ["queue"])
 OUTBOUND = Counter("bot_outbound_total", "Outbound WeCom calls by channel and outcome", ["channel", "outcome"])
 WECOM_API = Counter("bot_wecom_api_calls_total", "WeCom API calls by path and outcome", ["path", "outcome"])
+
+HOUR = 3600.0
+APPROVAL_SECONDS = Histogram(
+    "bot_approval_seconds",
+    "Wall-clock approval time: per step (stage = the step's name) and submission to decision (stage = end_to_end)",
+    ["stage", "outcome"],
+    buckets=(60, 300, 900, HOUR, 4 * HOUR, 8 * HOUR, 24 * HOUR, 48 * HOUR, 72 * HOUR, 168 * HOUR),
+)
+BACKLOG_BUCKETS = (0, 1, 2, 5, 10, 30, 100)
+
+
+class RecipientBacklog(Collector):
+    """Gauge histogram of outbound rows waiting per recipient (how many recipients wait for at most N
+    messages), from the last snapshot of the outbound table; no recipient is named."""
+
+    def __init__(self) -> None:
+        self.waiting: list[int] = []
+
+    def update(self, waiting: Iterable[int]) -> None:
+        self.waiting = list(waiting)
+
+    def collect(self) -> Iterator[GaugeHistogramMetricFamily]:
+        buckets = [(str(le), float(sum(1 for n in self.waiting if n <= le))) for le in BACKLOG_BUCKETS]
+        buckets.append(("+Inf", float(len(self.waiting))))
+        yield GaugeHistogramMetricFamily("bot_outbound_recipient_waiting",
+                                         "Recipients by the number of outbound messages waiting for them",
+                                         buckets=buckets, gsum_value=float(sum(self.waiting)))
+
+
+RECIPIENT_BACKLOG = RecipientBacklog()
+REGISTRY.register(RECIPIENT_BACKLOG)

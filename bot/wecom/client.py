@@ -183,6 +183,10 @@ class WeComClient:
     async def send_message(self, body: dict[str, Any]) -> dict[str, Any]:
         return await self.call("POST", "message/send", body=body)
 
+    async def create_menu(self, agent_id: int, buttons: list[dict[str, Any]]) -> None:
+        """Replace the app's custom menu (menu/create)."""
+        await self.call("POST", "menu/create", params={"agentid": agent_id}, body={"button": buttons})
+
     async def update_template_card(self, body: dict[str, Any]) -> dict[str, Any]:
         return await self.call("POST", "message/update_template_card", body=body)
 

@@ -74,6 +74,12 @@ async def approval_card(
     }
 
 
+def with_first_hint(card: dict[str, Any], number: str) -> dict[str, Any]:
+    """The first approval card a person ever gets says how to decide, in one line."""
+    hint = f"💡 点「同意」或「驳回」即可；也可以回复「同意 {number}」或「驳回 {number} 理由」。"
+    return {**card, "sub_title_text": f"{card.get('sub_title_text') or ''}\n{hint}".strip()}
+
+
 def detail_url(ctx: Context, number: str) -> str:
     return f"{ctx.settings.public_url}/h5/expenses/{number}"
 

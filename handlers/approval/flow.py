@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from chat.context import Context
-from handlers.approval.cards import approval_card, new_task_id
+from handlers.approval.cards import approval_card, new_task_id, with_first_hint
 from handlers.approval.model import Decision, Route, Step, Verdict
 from handlers.approval.routing import Directory, plan_route, replace_leavers, successors, swap
 from handlers.approval.worktime import add_working_hours
 from storage.approvals import ApprovalRepo, ApprovalTask
 from storage.expenses import Expense, ExpenseRepo
+from storage.onboarding import OnboardingRepo
 from storage.org import OrgRepo
 
 REMIND, ESCALATE = "approval.remind", "approval.escalate"
@@ -121,7 +122,11 @@ async def ask(ctx: Context, expense: Expense, route: Route, index: int, approver
     )
     if task is None:
         return
-    await ctx.send_card(approver, await approval_card(ctx, expense, route, index, task_id))
+    card = await approval_card(ctx, expense, route, index, task_id)
+    if ctx.settings.bot_onboarding and await ctx.repo(OnboardingRepo).first_time(approver, "approval_hint_at",
+                                                                                  ctx.now):
+        card = with_first_hint(card, expense.number)
+    await ctx.send_card(approver, card)
     rules = ctx.rules.approval
     for kind, hours in ((REMIND, rules.remind_after_hours), (ESCALATE, rules.escalate_after_hours)):
         due = add_working_hours(ctx.now, hours, ctx.services.zone, rules.working_days, rules.working_hours)

@@ -48,6 +48,10 @@ ANSWERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("reject", ("已驳回", "无需驳回", "Rejected")),
     ("withdraw", ("已撤回", "无需撤回", "Withdrew")),
     ("cancel", ("没有进行中的事", "Nothing is in progress")),
+    ("stats", ("📊 统计", "📊 Figures", "统计只对财务人员", "Figures are for finance")),
+    ("feedback_list", ("最近的反馈", "还没有收到反馈", "反馈列表只对", "Latest feedback", "No feedback yet",
+                       "Only finance admins")),
+    ("feedback", ("谢谢你的反馈", "Thanks for the feedback")),
 )
 
 

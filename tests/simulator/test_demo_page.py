@@ -161,3 +161,24 @@ async def test_first_view_suggests_what_to_try(demo_sim: WeComSimulator, page: P
     await chips.filter(has_text="帮我看看预算").click()
     await expect(page.locator("#timeline .row.in .bubble")).to_have_text("帮我看看预算")
     await expect(page.locator("#timeline .row.out .md")).to_contain_text("帮我看看预算")
+
+
+async def test_first_view_says_whom_to_pick_and_the_app_menu_taps(demo_sim: WeComSimulator, page: Page) -> None:
+    timeline = page.locator("#timeline")
+    for who in ("刘洋", "王芳", "吴强", "徐慧", "统计"):
+        await expect(timeline).to_contain_text(who)
+    async with aiohttp.ClientSession() as session:  # the bot sets its menu at start (menu/create)
+        params = {"corpid": demo_sim.corp_id, "corpsecret": demo_sim.secret}
+        async with session.get(f"{demo_sim.base_url}/cgi-bin/gettoken", params=params) as resp:
+            token = (await resp.json())["access_token"]
+        menu = {"button": [{"name": "预算", "sub_button": [{"type": "click", "name": "查预算", "key": "预算"}]}]}
+        async with session.post(f"{demo_sim.base_url}/cgi-bin/menu/create", json=menu,
+                                params={"access_token": token, "agentid": demo_sim.agent_id}) as resp:
+            assert (await resp.json())["errcode"] == 0
+    await page.reload()
+    await page.select_option("#who", "liuyang")
+    await page.locator("#appmenu > button", has_text="预算").click()
+    await page.locator("#appmenu .sub button", has_text="查预算").click()
+    await expect(page.locator("#appmenu .sub")).to_have_count(0)
+    delivered = await demo_sim.wait_for(lambda: [x for _, x, _ in demo_sim.deliveries if "click" in x])
+    assert "<EventKey><![CDATA[预算]]></EventKey>" in delivered[-1] and "liuyang" in delivered[-1]
