@@ -55,25 +55,31 @@ async def test_kill_minus_nine_then_restart_loses_and_repeats_nothing(bare_world
     world.sim.bot_callback_url = f"http://127.0.0.1:{port}/wecom/callback"
     proc = await start_process(world, port)
     total = 150
-    try:
-        results = await asyncio.gather(*(world.sim.send_text("liuyang", f"帮助 {i}") for i in range(total)))
-        assert all(r.status == 200 for r in results)
+    sends = [asyncio.create_task(world.sim.send_text("liuyang", f"帮助 {i}")) for i in range(total)]
+    try:  # killed while work is under way: some messages handled, others queued or still arriving
+        for _ in range(400):
+            if states(world).get("done", 0) >= 3:
+                break
+            await asyncio.sleep(0.005)
     finally:
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
+    results = await asyncio.gather(*sends)
+    acked = sum(r.status == 200 for r in results)
     at_kill = states(world)
-    assert sum(at_kill.values()) == total  # every acknowledged message was durable
-    assert at_kill.get("pending", 0) > 0  # the kill really interrupted work
+    stored = sum(at_kill.values())
+    assert acked <= stored  # every acknowledged message was durable
+    assert at_kill.get("pending", 0) > 0 or acked < total  # the kill really interrupted work
     assert replies(world) == at_kill.get("done", 0)  # a reply exists exactly for finished work
 
     proc = await start_process(world, port)
     try:
         for _ in range(300):
-            if states(world) == {"done": total}:
+            if states(world) == {"done": stored}:
                 break
             await asyncio.sleep(0.05)
-        assert states(world) == {"done": total}
-        assert replies(world) == total  # nothing processed twice
+        assert states(world) == {"done": stored}
+        assert replies(world) == stored  # nothing processed twice
     finally:
         proc.send_signal(signal.SIGTERM)
         await proc.wait()
