@@ -102,6 +102,7 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     orgsync = OrgSync(db, client, clock.now, dispatcher.dispatch)
     services.wake_sender = sender.wake
     services.wake_scheduler = scheduler.wake
+    services.replay_inbox = dispatcher.dispatch
     bot = Bot(settings, clock, db, client, writer, dispatcher, sender, scheduler, orgsync, services)
     app[BOT] = bot
 
