@@ -48,13 +48,15 @@ class OutboundRepo:
         self, channel: str, order_key: str, body: dict[str, Any], *, now: datetime, not_before: datetime
     ) -> int:
         return await self.tx.insert(
-            "INSERT INTO outbound (channel, order_key, body, not_before, created_at) VALUES (?, ?, ?, ?, ?)",
-            (channel, order_key, dumps(body), to_db_time(not_before), to_db_time(now)),
+            "INSERT INTO outbound (channel, order_key, body, not_before, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (channel, order_key, dumps(body), to_db_time(not_before), to_db_time(not_before), to_db_time(now)),
         )
 
     async def due(self, now: datetime, limit: int = 200, exclude: Iterable[int] = ()) -> list[Outbound]:
         """Pending rows whose time has come, oldest first; a key blocked by an earlier row waits.
 
+        An earlier row blocks once it was due, even while it waits in backoff: order per recipient
+        holds under retry. A row scheduled for later (quiet hours) blocks nobody until its time.
         `exclude`: rows already being delivered, so they are not read again.
         """
         skip = list(exclude)
@@ -62,11 +64,20 @@ class OutboundRepo:
         rows = await self.tx.fetchall(
             "SELECT * FROM outbound o WHERE o.status = 'pending' AND o.not_before <= ?"
             " AND NOT EXISTS (SELECT 1 FROM outbound p WHERE p.order_key = o.order_key"
-            " AND p.status = 'pending' AND p.id < o.id AND p.not_before <= ?)"
+            " AND p.status = 'pending' AND p.id < o.id AND p.due_at <= ?)"
             f"{not_in} ORDER BY o.id LIMIT ?",
             (to_db_time(now), to_db_time(now), *skip, limit),
         )
         return [_outbound(r) for r in rows]
+
+    async def sent_same_since(self, row: Outbound, since: datetime) -> bool:
+        """Another row with exactly this body went to the same recipient since `since`."""
+        found = await self.tx.fetchone(
+            "SELECT 1 FROM outbound o WHERE o.order_key = ? AND o.status = 'sent' AND o.sent_at >= ? AND o.id <> ?"
+            " AND o.body = (SELECT body FROM outbound WHERE id = ?) LIMIT 1",
+            (row.order_key, to_db_time(since), row.id, row.id),
+        )
+        return found is not None
 
     async def next_due_at(self) -> datetime | None:
         row = await self.tx.fetchone("SELECT MIN(not_before) FROM outbound WHERE status = 'pending'")

@@ -1,9 +1,15 @@
 """Delivers the outbound table to WeCom: in order per recipient, retried, never silently dropped.
 
 A row is marked sent only after WeCom accepted it; a crash in between re-sends it once on restart
-(at least once). Transient failures back off exponentially (at most 60 s apart); WeCom's rate
-limit waits a full window; a permanent error or too many attempts parks the row as failed, where
-admins see it (`失败消息`) and can re-queue it.
+(at least once). This table is the only retry loop for sends: transient failures back off
+exponentially (at most 60 s apart); WeCom's rate limit waits a full window; a permanent error or too
+many attempts parks the row as failed, where admins see it (`失败消息`) and can re-queue it.
+
+A re-send after an answer that never came (a timeout) must not reach the person twice: app messages
+go with WeCom's `enable_duplicate_check`, so WeCom drops a repeat of the same request inside the
+window. A row whose exact body already reached the same person in that window (a second identical
+answer to a repeated question) goes without the check, or WeCom would swallow it.
+A card update spends the card's response_code only once WeCom accepted it, so a retry still has it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
 FIRST_RETRY = 0.5
+DUPLICATE_WINDOW = 1800  # seconds; WeCom's default, far longer than the retries of one row
 
 
 class PermanentFailure(Exception):
@@ -91,7 +98,7 @@ class OutboundSender(Pump):
                     await self.gate()
                 await self._limiter(row).acquire()
                 try:
-                    result = await self._send(row)
+                    result, spent = await self._send(row)
                 except PermanentFailure as exc:
                     await self._fail(row, str(exc))
                 except RateLimited as exc:
@@ -104,32 +111,40 @@ class OutboundSender(Pump):
                     log.exception("outbound %d: unexpected error", row.id)
                     await self._later(row, backoff(row.attempts, first=FIRST_RETRY), f"{type(exc).__name__}: {exc}")
                 else:
-                    await self._sent(row, result)
+                    await self._sent(row, result, spent)
         finally:
             self._completed += 1
             self._in_flight.discard(row.order_key)
             self._in_flight_ids.discard(row.id)
             self.wake()
 
-    async def _send(self, row: Outbound) -> dict[str, Any]:
+    async def _send(self, row: Outbound) -> tuple[dict[str, Any], str | None]:
+        """Call WeCom for the row; returns its answer and the card response_code it used, if any."""
         body = dict(row.body)
         if row.channel == "message":
-            body["agentid"] = self.agent_id
-            return await self.client.send_message(body)
+            body.update(agentid=self.agent_id, **await self._duplicate_check(row))
+            return await self.client.send_message(body), None
         if row.channel == "card_update":
             task_id = body.pop("task_id")
-            async with self.db.transaction() as tx:
-                code = await tx.repo(CardRepo).take(task_id)
+            async with self.db.read() as tx:
+                code = await tx.repo(CardRepo).code(task_id)
             if code is None:
                 raise PermanentFailure(f"card {task_id} has no unused response_code")
             body.update(agentid=self.agent_id, response_code=code)
-            return await self.client.update_template_card(body)
+            return await self.client.update_template_card(body), code
         if row.channel == "appchat":
-            return await self.client.appchat_send(body)
+            return await self.client.appchat_send(body), None
         if row.channel == "robot":
             key = body.pop("key")
-            return await self.client.robot_send(key, body)
+            return await self.client.robot_send(key, body), None
         raise PermanentFailure(f"unknown channel {row.channel}")
+
+    async def _duplicate_check(self, row: Outbound) -> dict[str, int]:
+        async with self.db.read() as tx:
+            repeat = await tx.repo(OutboundRepo).sent_same_since(row, self.now() - timedelta(seconds=DUPLICATE_WINDOW))
+        if repeat:
+            return {"enable_duplicate_check": 0}
+        return {"enable_duplicate_check": 1, "duplicate_check_interval": DUPLICATE_WINDOW}
 
     def _limiter(self, row: Outbound) -> AsyncLimiter:
         """WeCom silently drops more than 30 messages/min to one member and 20/min per robot."""
@@ -138,9 +153,11 @@ class OutboundSender(Pump):
             self._limiters[row.order_key] = AsyncLimiter(self._rates[kind], 60)
         return self._limiters[row.order_key]
 
-    async def _sent(self, row: Outbound, result: dict[str, Any]) -> None:
+    async def _sent(self, row: Outbound, result: dict[str, Any], spent_code: str | None) -> None:
         async with self.db.transaction() as tx:
             await tx.repo(OutboundRepo).mark_sent(row.id, self.now(), result)
+            if spent_code is not None:
+                await tx.repo(CardRepo).spend(str(row.body["task_id"]), spent_code)
             card = row.body.get("template_card") if row.channel == "message" else None
             if card and result.get("response_code"):
                 await tx.repo(CardRepo).remember(str(card["task_id"]), str(row.body["touser"]),
