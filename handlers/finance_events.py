@@ -33,10 +33,14 @@ async def record_for_webhook(ctx: Context, payload: dict[str, object]) -> None:
 
 
 async def webhook_parked(ctx: Context, event: WebhookEvent, error: str) -> None:
-    """The finance platform refused an event for good: admins hear of it (retry with the API)."""
+    """The finance platform refused an event for good: admins hear of it; the expense's later events
+    wait behind it until it is re-sent or discarded through the API."""
+    held = await ctx.repo(WebhookRepo).held_behind(event)
     text = (
         f"财务平台拒收了事件 {event.type}（{event.number}，事件号 {event.event_id}）：{error}\n"
-        f"修正后可通过 POST /api/v1/events/{event.event_id}/retry 重新投递。"
+        f"{event.number} 之后的事件暂停投递（现有 {held} 条），以免财务平台收到的顺序错乱。\n"
+        f"修正后可通过 POST /api/v1/events/{event.event_id}/retry 重新投递，"
+        f"或 POST /api/v1/events/{event.event_id}/discard 放弃此事件、继续投递后面的。"
     )
     await ctx.send_text(await admins(ctx), text)
     await ctx.audit("webhook.parked", f"expense:{event.number}",

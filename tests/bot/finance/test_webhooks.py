@@ -140,3 +140,34 @@ async def test_refused_event_is_parked_shown_to_admins_and_retried(bare_world: W
     with sqlite3.connect(world.db_path) as conn:
         actions = {r[0] for r in conn.execute("SELECT action FROM audit_log")}
     assert {"webhook.parked", "webhook.requeued"} <= actions
+
+
+async def test_a_parked_event_holds_the_later_events_of_its_expense(bare_world: World, receiver: Receiver) -> None:
+    world = bare_world
+    receiver.mode = "refuse"
+    await world.start_bot(finance_api_token=TOKEN, finance_webhook_url=receiver.url, finance_webhook_secret=SECRET)
+    after = len(world.sim.messages)
+    held = await file_expense(world, "liuyang", "1000", "交通")
+    told = await world.sim.wait_for_message(to="xuhui", contains="财务平台拒收", after=after)
+    assert "暂停" in told.text() and "discard" in told.text()
+    receiver.mode = "ok"
+    await approve(world, "wangfang", held)
+    await approve(world, "wuqiang", held)  # step_decided, step_decided, approved wait behind the parked one
+    other = await file_expense(world, "sunli", "88", "餐饮")  # another expense is not held
+    await receiver.wait_for(1)
+    await asyncio.sleep(0.3)
+    assert [e["data"]["number"] for e in receiver.received] == [other]
+    assert [s for *_, n, s in outbox(world) if n == held] == ["failed", "pending", "pending", "pending"]
+
+    parked = outbox(world)[0][0]
+    status, body = await api(world, "POST", f"/api/v1/events/{parked}/discard")
+    assert status == 200 and body["status"] == "discarded"
+    got = await receiver.wait_for(4)
+    assert [e["type"] for e in got if e["data"]["number"] == held] == [
+        "expense.step_decided", "expense.step_decided", "expense.approved"]
+    assert parked not in [e["id"] for e in got]
+    status, _ = await api(world, "POST", f"/api/v1/events/{parked}/discard")
+    assert status == 409
+    with sqlite3.connect(world.db_path) as conn:
+        actions = {r[0] for r in conn.execute("SELECT action FROM audit_log")}
+    assert "webhook.discarded" in actions
