@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from storage.codec import to_db_time
@@ -31,6 +32,10 @@ class CardRepo:
             "UPDATE card_codes SET response_code = NULL WHERE task_id = ? AND response_code = ?",
             (task_id, response_code),
         )
+
+    async def forget(self, task_ids: Iterable[str]) -> None:
+        """Cards that were never sent (folded into a digest): nothing to update later."""
+        await self.tx.executemany("DELETE FROM card_codes WHERE task_id = ?", [(t,) for t in task_ids])
 
     async def owner(self, task_id: str) -> str | None:
         row = await self.tx.fetchone("SELECT user_id FROM card_codes WHERE task_id = ?", (task_id,))

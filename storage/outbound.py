@@ -79,6 +79,47 @@ class OutboundRepo:
         )
         return found is not None
 
+    async def nth_latest_sent(self, order_key: str, channel: str, since: datetime, n: int) -> datetime | None:
+        """When the n-th most recent row of this channel reached the recipient after `since` (None: fewer)."""
+        row = await self.tx.fetchone(
+            "SELECT sent_at FROM outbound WHERE order_key = ? AND status = 'sent' AND sent_at > ? AND channel = ?"
+            " ORDER BY sent_at DESC LIMIT 1 OFFSET ?",
+            (order_key, to_db_time(since), channel, n - 1),
+        )
+        return None if row is None else from_db_time(row[0])
+
+    async def sent_count_since(self, order_key: str, channel: str, since: datetime) -> int:
+        row = await self.tx.fetchone(
+            "SELECT COUNT(*) FROM outbound WHERE order_key = ? AND status = 'sent' AND sent_at > ? AND channel = ?",
+            (order_key, to_db_time(since), channel),
+        )
+        return int(row[0]) if row else 0
+
+    async def waiting(self, order_key: str, now: datetime, limit: int = 500) -> list[Outbound]:
+        """The recipient's queue: pending rows already due (some may wait in backoff), in order."""
+        rows = await self.tx.fetchall(
+            "SELECT * FROM outbound WHERE order_key = ? AND status = 'pending' AND due_at <= ? ORDER BY id LIMIT ?",
+            (order_key, to_db_time(now), limit),
+        )
+        return [_outbound(r) for r in rows]
+
+    async def defer(self, outbound_id: int, when: datetime) -> None:
+        """Wait for the recipient's window, not for a failure: no attempt is counted."""
+        await self.tx.execute("UPDATE outbound SET not_before = ? WHERE id = ?", (to_db_time(when), outbound_id))
+
+    async def fold(self, ids: Iterable[int], into: int | None) -> None:
+        """Rows that will not go out on their own: their content went into digest row `into` (or
+        nowhere, when nothing of it is still news)."""
+        await self.tx.executemany(
+            "UPDATE outbound SET status = 'folded', result = ? WHERE id = ? AND status = 'pending'",
+            [(dumps({"folded_into": into}), i) for i in ids],
+        )
+
+    async def backlog_sizes(self) -> list[int]:
+        """How many rows wait for each recipient (no recipient named)."""
+        rows = await self.tx.fetchall("SELECT COUNT(*) FROM outbound WHERE status = 'pending' GROUP BY order_key")
+        return [r[0] for r in rows]
+
     async def next_due_at(self) -> datetime | None:
         row = await self.tx.fetchone("SELECT MIN(not_before) FROM outbound WHERE status = 'pending'")
         return from_db_time(row[0]) if row and row[0] else None

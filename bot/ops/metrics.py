@@ -22,3 +22,13 @@ PROCESS_SECONDS = Histogram(
 QUEUE_DEPTH = Gauge("bot_queue_depth", "Work waiting", ["queue"])
 OUTBOUND = Counter("bot_outbound_total", "Outbound WeCom calls by channel and outcome", ["channel", "outcome"])
 WECOM_API = Counter("bot_wecom_api_calls_total", "WeCom API calls by path and outcome", ["path", "outcome"])
+OUTBOUND_DEFERRED = Counter(
+    "bot_outbound_deferred_total", "Sends held back to stay inside WeCom's per-recipient window", ["channel"]
+)
+OUTBOUND_FOLDED = Counter("bot_outbound_folded_total", "Cards folded into a digest instead of sent one by one")
+OUTBOUND_BACKLOG = Gauge(
+    "bot_outbound_recipient_backlog",
+    "Recipients by the number of outbound rows waiting for them (no recipient is named)",
+    ["size"],
+)
+BACKLOG_SIZES = (("1", 1), ("2-5", 5), ("6-30", 30), ("31+", None))

@@ -20,12 +20,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiolimiter import AsyncLimiter
-
 from bot.ops import metrics
 from bot.runtime.pump import Pump
 from bot.runtime.retry import backoff
 from bot.wecom.client import RateLimited, Transient, WeComClient, WeComError
+from bot.wecom.pacing import fold_backlog, free_at
 from storage.cards import CardRepo
 from storage.db import Database
 from storage.outbound import Outbound, OutboundRepo
@@ -52,8 +51,6 @@ class OutboundSender(Pump):
         now: Callable[[], datetime],
         *,
         concurrency: int = 8,
-        per_user_per_minute: int = 30,
-        robot_per_minute: int = 20,
     ) -> None:
         self.db = db
         self.client = client
@@ -65,8 +62,7 @@ class OutboundSender(Pump):
         self._in_flight_ids: set[int] = set()
         self.batch = 4 * concurrency
         self._completed = 0
-        self._limiters: dict[str, AsyncLimiter] = {}
-        self._rates = {"user": per_user_per_minute, "robot": robot_per_minute}
+        self._backlog_read_at = 0.0
         self.gate: Callable[[], Awaitable[None]] | None = None
 
     async def pump(self) -> float:
@@ -87,6 +83,7 @@ class OutboundSender(Pump):
             self._in_flight_ids.add(row.id)
             self.spawn(self._deliver(row))
         metrics.QUEUE_DEPTH.labels("outbound").set(len(rows))
+        await self._report_backlog()
         if next_at is None:
             return 30.0
         return min(30.0, max(0.05, (next_at - self.now()).total_seconds()))
@@ -96,7 +93,8 @@ class OutboundSender(Pump):
             async with self._slots:
                 if self.gate is not None:
                     await self.gate()
-                await self._limiter(row).acquire()
+                if await self._paced(row):
+                    return
                 try:
                     result, spent = await self._send(row)
                 except PermanentFailure as exc:
@@ -146,12 +144,34 @@ class OutboundSender(Pump):
             return {"enable_duplicate_check": 0}
         return {"enable_duplicate_check": 1, "duplicate_check_interval": DUPLICATE_WINDOW}
 
-    def _limiter(self, row: Outbound) -> AsyncLimiter:
-        """WeCom silently drops more than 30 messages/min to one member and 20/min per robot."""
-        kind = "robot" if row.channel == "robot" else "user"
-        if row.order_key not in self._limiters:
-            self._limiters[row.order_key] = AsyncLimiter(self._rates[kind], 60)
-        return self._limiters[row.order_key]
+    async def _paced(self, row: Outbound) -> bool:
+        """Keep WeCom's per-recipient window: wait for it, or fold a long queue of cards into a
+        digest. True when the row is not to be sent now."""
+        now = self.now()
+        async with self.db.read() as tx:
+            until = await free_at(tx, row, now)
+        if until is not None:
+            async with self.db.transaction() as tx:
+                await tx.repo(OutboundRepo).defer(row.id, until)
+            metrics.OUTBOUND_DEFERRED.labels(row.channel).inc()
+            return True
+        if row.channel != "message":
+            return False
+        async with self.db.transaction() as tx:
+            return await fold_backlog(tx, row, now)
+
+    async def _report_backlog(self) -> None:
+        """Per-recipient queue sizes for /metrics, read at most once a second."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._backlog_read_at < 1.0:
+            return
+        self._backlog_read_at = loop.time()
+        async with self.db.read() as tx:
+            sizes = await tx.repo(OutboundRepo).backlog_sizes()
+        low = 0
+        for label, high in metrics.BACKLOG_SIZES:
+            metrics.OUTBOUND_BACKLOG.labels(label).set(sum(1 for n in sizes if n > low and (high is None or n <= high)))
+            low = high or low
 
     async def _sent(self, row: Outbound, result: dict[str, Any], spent_code: str | None) -> None:
         async with self.db.transaction() as tx:
