@@ -38,6 +38,7 @@ from handlers.registry import build_events, build_router
 from handlers.rules import load_rules
 from storage.db import Database
 from storage.inbox import InboxRepo
+from storage.org import OrgRepo
 from storage.outbound import OutboundRepo
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     gate = AckGate()
     writer = InboxWriter(db, dispatcher.dispatch, gate=gate)
     dispatcher.gate = gate.wait  # acknowledgements first; processing catches up after bursts
-    sender = OutboundSender(db, client, settings.wecom_agent_id, clock.now)
+    sender = OutboundSender(db, client, settings.wecom_agent_id, clock.now, on_stored=dispatcher.dispatch)
     sender.gate = gate.wait
     scheduler = Scheduler(db, clock.now, dispatcher.dispatch)
     orgsync = OrgSync(db, client, clock.now, dispatcher.dispatch)
@@ -152,15 +153,23 @@ def gateway_of(bot: Bot) -> BotGateway:
 
 
 async def _healthz(request: web.Request) -> web.Response:
+    """Ready means ready: 503 until the database answers and the org chart has been mirrored once
+    (before that nobody is known and every message would be answered "not in the directory").
+    A refused app secret is reported (`wecom`) but is not a reason to stop taking callbacks."""
     bot = request.app[BOT]
     ok = await bot.db.ping()
-    body: dict[str, Any] = {"status": "ok" if ok else "degraded", "database": ok}
+    body: dict[str, Any] = {"database": ok}
+    mirrored = False
     if ok:
         async with bot.db.read() as tx:
+            mirrored = await tx.repo(OrgRepo).mirrored()
             body["inbox"] = await tx.repo(InboxRepo).counts()
             body["outbound"] = await tx.repo(OutboundRepo).counts()
-    body["queue"] = bot.dispatcher.depth
-    return web.json_response(body, status=200 if ok else 503)
+    credentials = bot.sender.probe_at is None
+    body.update(org_mirror=mirrored, wecom="ok" if credentials else "bad_secret", queue=bot.dispatcher.depth)
+    ready = ok and mirrored
+    body["status"] = ("ok" if credentials else "degraded") if ready else ("starting" if ok else "down")
+    return web.json_response(body, status=200 if ready else 503)
 
 
 async def _metrics(request: web.Request) -> web.Response:

@@ -1,11 +1,14 @@
 """Admin commands: see and re-queue outbound messages that finally failed, and replay inbox items
-whose handling failed (after the cause is fixed). Every re-queue and replay is audited."""
+whose handling failed (after the cause is fixed). Every re-queue and replay is audited. Also the
+alerts the bot raises about its own WeCom connection."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from chat.context import Context
 from chat.router import Priority, Router
-from handlers.roles import is_admin
+from handlers.roles import admins, is_admin
 from storage.inbox import InboxRepo
 from storage.outbound import OutboundRepo
 
@@ -37,7 +40,9 @@ async def failed_messages(ctx: Context) -> None:
         return
     lines = [ctx.t("发送失败的消息（发送「失败消息 编号」重试）：", "Failed messages (say \"failed N\" to retry):")]
     for row in rows:
-        lines.append(f"#{row.id} {row.channel} → {row.order_key} · {ctx.fmt_time(row.created_at)} · {row.last_error}")
+        held = ctx.t("⏸ 暂停，凭据恢复后自动重发 · ", "⏸ held until the secret works · ") if row.status == "held" else ""
+        lines.append(f"#{row.id} {row.channel} → {row.order_key} · {ctx.fmt_time(row.created_at)} · {held}"
+                     f"{row.last_error}")
     await ctx.reply("\n".join(lines))
 
 
@@ -69,3 +74,14 @@ async def failed_inbox(ctx: Context) -> None:
         lines.append(f"#{item.id} {item.source}/{kind} · {item.user_id} · {ctx.fmt_time(item.received_at)}"
                      f" · {(item.error or '')[:120]}")
     await ctx.reply("\n".join(lines))
+
+
+@router.internal("wecom_bad_secret")
+async def bad_secret(ctx: Context) -> None:
+    """gettoken said 40001: messages are held meanwhile. Admins read this once the secret works again
+    (it is held like every other message), so it says what happened and what was done about it."""
+    since = datetime.fromisoformat(ctx.msg.field("since"))
+    await ctx.audit("wecom.bad_secret", "wecom:secret", {"since": since.isoformat()}, actor="bot")
+    await ctx.send_text(await admins(ctx), (
+        f"⚠️ 企业微信从 {ctx.fmt_time(since)} 起拒绝了应用的 Secret（gettoken 40001），期间的消息已暂停发送，"
+        "Secret 恢复后自动重发。请核对 WECOM_SECRET；发送「失败消息」查看仍在暂停的消息。"))

@@ -81,6 +81,6 @@ async def _deactivate(ctx: Context, user_id: str, reason: str) -> None:
 @router.internal("user_deactivated")
 async def deactivated_by_sync(ctx: Context) -> None:
     """The full sync found someone gone; the mirror is already updated, the consequences run here."""
-    user_id = ctx.msg.field("user_id")
+    user_id = ctx.msg.user_id
     await ctx.audit("org.user_deactivated", f"user:{user_id}", {"reason": ctx.msg.field("reason")}, actor="wecom")
     await ctx.emit("user.deactivated", {"user_id": user_id, "reason": ctx.msg.field("reason")})

@@ -26,6 +26,19 @@ class InboxItem:
     error: str | None = None
 
 
+def internal_item(name: str, key: str, now: datetime, *, user_id: str = "sys", **payload: Any) -> InboxItem:
+    """Work the bot queues for itself (handled by `@router.internal(name)`); `key` makes it happen once."""
+    return InboxItem(
+        dedupe_key=f"internal:{name}:{key}",
+        source="internal",
+        user_id=user_id,
+        msg_type="internal",
+        event=None,
+        payload={"name": name, **payload},
+        received_at=now,
+    )
+
+
 _INSERT = (
     "INSERT INTO inbox (dedupe_key, source, user_id, msg_type, event, payload, received_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"

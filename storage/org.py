@@ -63,6 +63,10 @@ class OrgRepo:
         await self.tx.execute("DELETE FROM departments WHERE id = ?", (dept_id,))
         await self.tx.execute("DELETE FROM user_departments WHERE department_id = ?", (dept_id,))
 
+    async def mirrored(self) -> bool:
+        """The org chart has been read from WeCom at least once."""
+        return await self.tx.fetchone("SELECT 1 FROM departments LIMIT 1") is not None
+
     async def department(self, dept_id: int) -> Department | None:
         row = await self.tx.fetchone("SELECT * FROM departments WHERE id = ?", (dept_id,))
         return None if row is None else _department(row)

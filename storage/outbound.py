@@ -62,9 +62,9 @@ class OutboundRepo:
         skip = list(exclude)
         not_in = f" AND o.id NOT IN ({','.join('?' * len(skip))})" if skip else ""
         rows = await self.tx.fetchall(
-            "SELECT * FROM outbound o WHERE o.status = 'pending' AND o.not_before <= ?"
+            "SELECT * FROM outbound o WHERE o.status IN ('pending', 'held') AND o.not_before <= ?"
             " AND NOT EXISTS (SELECT 1 FROM outbound p WHERE p.order_key = o.order_key"
-            " AND p.status = 'pending' AND p.id < o.id AND p.due_at <= ?)"
+            " AND p.status IN ('pending', 'held') AND p.id < o.id AND p.due_at <= ?)"
             f"{not_in} ORDER BY o.id LIMIT ?",
             (to_db_time(now), to_db_time(now), *skip, limit),
         )
@@ -117,11 +117,11 @@ class OutboundRepo:
 
     async def backlog_sizes(self) -> list[int]:
         """How many rows wait for each recipient (no recipient named)."""
-        rows = await self.tx.fetchall("SELECT COUNT(*) FROM outbound WHERE status = 'pending' GROUP BY order_key")
+        rows = await self.tx.fetchall("SELECT COUNT(*) FROM outbound WHERE status IN ('pending', 'held') GROUP BY order_key")
         return [r[0] for r in rows]
 
     async def next_due_at(self) -> datetime | None:
-        row = await self.tx.fetchone("SELECT MIN(not_before) FROM outbound WHERE status = 'pending'")
+        row = await self.tx.fetchone("SELECT MIN(not_before) FROM outbound WHERE status IN ('pending', 'held')")
         return from_db_time(row[0]) if row and row[0] else None
 
     async def mark_sent(self, outbound_id: int, now: datetime, result: dict[str, Any]) -> None:
@@ -132,7 +132,7 @@ class OutboundRepo:
 
     async def retry_later(self, outbound_id: int, when: datetime, error: str) -> None:
         await self.tx.execute(
-            "UPDATE outbound SET attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?",
+            "UPDATE outbound SET status = 'pending', attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?",
             (to_db_time(when), error[:2000], outbound_id),
         )
 
@@ -142,9 +142,17 @@ class OutboundRepo:
             (error[:2000], outbound_id),
         )
 
+    async def hold(self, outbound_id: int, until: datetime, error: str) -> None:
+        """WeCom refuses the app's credentials: the row waits, uncounted, until they work again."""
+        await self.tx.execute(
+            "UPDATE outbound SET status = 'held', not_before = ?, last_error = ? WHERE id = ?",
+            (to_db_time(until), error[:2000], outbound_id),
+        )
+
     async def failed(self, limit: int = 20) -> list[Outbound]:
+        """Rows WeCom finally refused, and rows held while it refuses the app's credentials."""
         rows = await self.tx.fetchall(
-            "SELECT * FROM outbound WHERE status = 'failed' ORDER BY id DESC LIMIT ?", (limit,)
+            "SELECT * FROM outbound WHERE status IN ('failed', 'held') ORDER BY id DESC LIMIT ?", (limit,)
         )
         return [_outbound(r) for r in rows]
 

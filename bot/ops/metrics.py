@@ -32,3 +32,5 @@ OUTBOUND_BACKLOG = Gauge(
     ["size"],
 )
 BACKLOG_SIZES = (("1", 1), ("2-5", 5), ("6-30", 30), ("31+", None))
+WECOM_CREDENTIALS = Gauge("bot_wecom_credentials_ok", "1 while WeCom accepts the app secret, 0 while gettoken says 40001")
+WECOM_CREDENTIALS.set(1)

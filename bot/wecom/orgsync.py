@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.wecom.client import WeComClient
 from storage.db import Database
-from storage.inbox import InboxItem, InboxRepo
+from storage.inbox import InboxItem, InboxRepo, internal_item
 from storage.org import ACTIVE, Department, OrgRepo, OrgUser
 
 log = logging.getLogger(__name__)
@@ -58,15 +58,8 @@ def department_from_api(data: dict[str, Any]) -> Department:
 
 
 def deactivation_item(user_id: str, now: datetime, reason: str) -> InboxItem:
-    return InboxItem(
-        dedupe_key=f"internal:user_deactivated:{user_id}:{now.isoformat()}",
-        source="internal",
-        user_id=user_id,
-        msg_type="internal",
-        event=None,
-        payload={"name": "user_deactivated", "user_id": user_id, "reason": reason},
-        received_at=now,
-    )
+    return internal_item("user_deactivated", f"{user_id}:{now.isoformat()}", now, user_id=user_id,
+                         reason=reason)
 
 
 class OrgSync:

@@ -10,6 +10,10 @@ go with WeCom's `enable_duplicate_check`, so WeCom drops a repeat of the same re
 window. A row whose exact body already reached the same person in that window (a second identical
 answer to a repeated question) goes without the check, or WeCom would swallow it.
 A card update spends the card's response_code only once WeCom accepted it, so a retry still has it.
+
+When gettoken says 40001 (WeCom refuses the app secret), nothing is given up: rows are held, shown
+to admins (`失败消息`), and tried again every minute (one probe, never a gettoken storm); admins get
+an alert, which reaches them together with everything else once the secret works again.
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ from typing import Any
 from bot.ops import metrics
 from bot.runtime.pump import Pump
 from bot.runtime.retry import backoff
-from bot.wecom.client import RateLimited, Transient, WeComClient, WeComError
+from bot.wecom.client import BadSecret, RateLimited, Transient, WeComClient, WeComError
 from bot.wecom.pacing import fold_backlog, free_at
 from storage.cards import CardRepo
 from storage.db import Database
+from storage.inbox import InboxItem, InboxRepo, internal_item
 from storage.outbound import Outbound, OutboundRepo
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 FIRST_RETRY = 0.5
 DUPLICATE_WINDOW = 1800  # seconds; WeCom's default, far longer than the retries of one row
+CREDENTIALS_PROBE = 60.0  # seconds between gettoken attempts while WeCom refuses the secret
 
 
 class PermanentFailure(Exception):
@@ -51,6 +57,7 @@ class OutboundSender(Pump):
         now: Callable[[], datetime],
         *,
         concurrency: int = 8,
+        on_stored: Callable[[InboxItem], None] = lambda item: None,
     ) -> None:
         self.db = db
         self.client = client
@@ -63,6 +70,8 @@ class OutboundSender(Pump):
         self.batch = 4 * concurrency
         self._completed = 0
         self._backlog_read_at = 0.0
+        self.on_stored = on_stored
+        self.probe_at: datetime | None = None  # while WeCom refuses the secret: when to try again
         self.gate: Callable[[], Awaitable[None]] | None = None
 
     async def pump(self) -> float:
@@ -93,10 +102,15 @@ class OutboundSender(Pump):
             async with self._slots:
                 if self.gate is not None:
                     await self.gate()
+                if self.probe_at is not None and self.now() < self.probe_at:
+                    await self._hold(row, "waiting for WeCom to accept the app secret again (gettoken 40001)")
+                    return
                 if await self._paced(row):
                     return
                 try:
                     result, spent = await self._send(row)
+                except BadSecret as exc:
+                    await self._hold(row, str(exc))
                 except PermanentFailure as exc:
                     await self._fail(row, str(exc))
                 except RateLimited as exc:
@@ -173,7 +187,26 @@ class OutboundSender(Pump):
             metrics.OUTBOUND_BACKLOG.labels(label).set(sum(1 for n in sizes if n > low and (high is None or n <= high)))
             low = high or low
 
+    async def _hold(self, row: Outbound, error: str) -> None:
+        """The app secret is refused: keep the row (uncounted) and alert admins once per hour."""
+        now = self.now()
+        if self.probe_at is None or now >= self.probe_at:
+            self.probe_at = now + timedelta(seconds=CREDENTIALS_PROBE)
+            log.error("WeCom refuses the app secret (gettoken 40001); outbound messages are held: %s", error)
+        metrics.WECOM_CREDENTIALS.set(0)
+        async with self.db.transaction() as tx:
+            await tx.repo(OutboundRepo).hold(row.id, self.probe_at, error)
+            alert = await tx.repo(InboxRepo).add(
+                internal_item("wecom_bad_secret", now.strftime("%Y-%m-%dT%H"), now, since=now.isoformat()))
+        if alert is not None:
+            self.on_stored(alert)
+        metrics.OUTBOUND.labels(row.channel, "held").inc()
+
     async def _sent(self, row: Outbound, result: dict[str, Any], spent_code: str | None) -> None:
+        if self.probe_at is not None:
+            self.probe_at = None
+            metrics.WECOM_CREDENTIALS.set(1)
+            log.warning("WeCom accepts the app secret again; held outbound messages are being sent")
         async with self.db.transaction() as tx:
             await tx.repo(OutboundRepo).mark_sent(row.id, self.now(), result)
             if spent_code is not None:
