@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     bot_org_sync_minutes: int = Field(default=60, ge=1)
     bot_workers: int = Field(default=16, ge=1, le=256)
 
+    # the edges: org-sync guard, HTTP connection limits
+    bot_org_sync_max_deactivations: int = Field(default=10, ge=0)
+    bot_org_sync_max_deactivation_percent: int = Field(default=20, ge=0, le=100)
+    bot_max_connections: int = Field(default=512, ge=8)
+    bot_idle_timeout_seconds: float = Field(default=15.0, gt=0, le=3600)
+
     ocr_engine: str = "rapidocr"
     ocr_workers: int = Field(default=1, ge=1, le=16)
 

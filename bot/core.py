@@ -30,7 +30,7 @@ from bot.runtime.worker import Worker
 from bot.wecom.callback import CallbackRoutes
 from bot.wecom.client import WeComClient
 from bot.wecom.gateway import BotGateway
-from bot.wecom.orgsync import OrgSync
+from bot.wecom.orgsync import DeactivationLimit, OrgSync
 from bot.wecom.sender import OutboundSender
 from chat.context import Services
 from config import Settings
@@ -100,10 +100,12 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     sender = OutboundSender(db, client, settings.wecom_agent_id, clock.now, on_stored=dispatcher.dispatch)
     sender.gate = gate.wait
     scheduler = Scheduler(db, clock.now, dispatcher.dispatch)
-    orgsync = OrgSync(db, client, clock.now, dispatcher.dispatch)
+    limit = DeactivationLimit(settings.bot_org_sync_max_deactivations, settings.bot_org_sync_max_deactivation_percent)
+    orgsync = OrgSync(db, client, clock.now, dispatcher.dispatch, limit)
     services.wake_sender = sender.wake
     services.wake_scheduler = scheduler.wake
     services.replay_inbox = dispatcher.dispatch
+    services.sync_org = lambda: scheduler.run_now("org-sync")
     bot = Bot(settings, clock, db, client, writer, dispatcher, sender, scheduler, orgsync, services)
     app[BOT] = bot
 
