@@ -34,3 +34,6 @@ OUTBOUND_BACKLOG = Gauge(
 BACKLOG_SIZES = (("1", 1), ("2-5", 5), ("6-30", 30), ("31+", None))
 WECOM_CREDENTIALS = Gauge("bot_wecom_credentials_ok", "1 while WeCom accepts the app secret, 0 while gettoken says 40001")
 WECOM_CREDENTIALS.set(1)
+CONNECTIONS_EVICTED = Counter(
+    "bot_http_connections_evicted_total", "Connections closed to make room at BOT_MAX_CONNECTIONS"
+)
