@@ -44,26 +44,42 @@ async def free_at(tx: Tx, row: Outbound, now: datetime) -> datetime | None:
     return latest if latest is not None and latest > now else None
 
 
-async def fold_backlog(tx: Tx, row: Outbound, now: datetime) -> bool:
-    """Fold the recipient's waiting cards into one digest when they outnumber the room left in the
-    minute window; True when it did (the row itself was among them or now waits behind the digest)."""
+@dataclass(frozen=True)
+class Fold:
+    """Cards to fold into one digest for their recipient."""
+
+    order_key: str
+    touser: str
+    cards: tuple[Outbound, ...]
+
+    @property
+    def task_ids(self) -> set[str]:
+        return {str(r.body["template_card"]["task_id"]) for r in self.cards}
+
+
+async def fold_needed(tx: Tx, row: Outbound, now: datetime) -> Fold | None:
+    """A fold when the recipient's waiting cards outnumber the room left in the minute window."""
     repo = tx.repo(OutboundRepo)
     minute = WINDOWS["message"][0]
     room = minute.limit - await repo.sent_count_since(row.order_key, "message", now - timedelta(seconds=minute.seconds))
     queue = await repo.waiting(row.order_key, now)
     messages = [r for r in queue if r.channel == "message"]
-    cards = [r for r in messages if r.body.get("msgtype") == "template_card"]
+    cards = tuple(r for r in messages if r.body.get("msgtype") == "template_card")
     if len(messages) <= room or len(cards) < 2:
-        return False
-    task_ids = {str(r.body["template_card"]["task_id"]) for r in cards}
-    updates = [r for r in queue if r.channel == "card_update" and str(r.body.get("task_id")) in task_ids]
-    retired = {str(r.body["task_id"]) for r in updates}  # decided meanwhile: nothing left to show
-    shown = [r.body["template_card"] for r in cards if str(r.body["template_card"]["task_id"]) not in retired]
-    into = None
-    if shown:
-        into = await repo.add("message", row.order_key, digest(str(cards[0].body["touser"]), shown),
-                              now=now, not_before=now)
-    await repo.fold([r.id for r in (*cards, *updates)], into)
+        return None
+    return Fold(row.order_key, str(cards[0].body["touser"]), cards)
+
+
+async def fold(tx: Tx, plan: Fold, now: datetime) -> None:
+    """Mark the cards folded, queue the digest in their place; cards decided meanwhile (an update
+    waits for them) are dropped from it, since nothing about them is still news."""
+    repo = tx.repo(OutboundRepo)
+    task_ids = plan.task_ids
+    updates = [r for r in await repo.waiting(plan.order_key, now)  # read again: a decision may just have come
+               if r.channel == "card_update" and str(r.body.get("task_id")) in task_ids]
+    retired = {str(r.body["task_id"]) for r in updates}
+    shown = [r.body["template_card"] for r in plan.cards if str(r.body["template_card"]["task_id"]) not in retired]
+    into = await repo.add("message", plan.order_key, digest(plan.touser, shown), now=now, not_before=now) if shown else None
+    await repo.fold([r.id for r in (*plan.cards, *updates)], into)
     await tx.repo(CardRepo).forget(task_ids)
-    metrics.OUTBOUND_FOLDED.inc(len(cards))
-    return True
+    metrics.OUTBOUND_FOLDED.inc(len(plan.cards))

@@ -28,7 +28,7 @@ from bot.ops import metrics
 from bot.runtime.pump import Pump
 from bot.runtime.retry import backoff
 from bot.wecom.client import BadSecret, RateLimited, Transient, WeComClient, WeComError
-from bot.wecom.pacing import fold_backlog, free_at
+from bot.wecom.pacing import fold, fold_needed, free_at
 from storage.cards import CardRepo
 from storage.db import Database
 from storage.inbox import InboxItem, InboxRepo, internal_item
@@ -162,17 +162,19 @@ class OutboundSender(Pump):
         """Keep WeCom's per-recipient window: wait for it, or fold a long queue of cards into a
         digest. True when the row is not to be sent now."""
         now = self.now()
-        async with self.db.read() as tx:
+        async with self.db.read() as tx:  # reads only: the common case writes nothing here
             until = await free_at(tx, row, now)
+            plan = await fold_needed(tx, row, now) if until is None and row.channel == "message" else None
         if until is not None:
             async with self.db.transaction() as tx:
                 await tx.repo(OutboundRepo).defer(row.id, until)
             metrics.OUTBOUND_DEFERRED.labels(row.channel).inc()
             return True
-        if row.channel != "message":
+        if plan is None:
             return False
         async with self.db.transaction() as tx:
-            return await fold_backlog(tx, row, now)
+            await fold(tx, plan, now)
+        return True
 
     async def _report_backlog(self) -> None:
         """Per-recipient queue sizes for /metrics, read at most once a second."""
