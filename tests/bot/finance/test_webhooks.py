@@ -116,14 +116,20 @@ async def test_events_wait_without_url_and_survive_restart(bare_world: World, re
     assert len(receiver.attempts) == len({*receiver.attempts}) == 4
 
 
-async def test_refused_event_is_parked_shown_to_admins_and_retried(bare_world: World, receiver: Receiver) -> None:
-    world = bare_world
+async def parked_expense(world: World, receiver: Receiver) -> tuple[str, str]:
+    """An expense whose first event the finance platform refuses; its number and the admins' alert."""
     receiver.mode = "refuse"
     await world.start_bot(finance_api_token=TOKEN, finance_webhook_url=receiver.url, finance_webhook_secret=SECRET)
     after = len(world.sim.messages)
     number = await file_expense(world, "liuyang", "1000", "交通")
     told = await world.sim.wait_for_message(to="xuhui", contains="财务平台拒收", after=after)
-    assert number in told.text() and "HTTP 400" in told.text()
+    return number, told.text()
+
+
+async def test_refused_event_is_parked_shown_to_admins_and_retried(bare_world: World, receiver: Receiver) -> None:
+    world = bare_world
+    number, told = await parked_expense(world, receiver)
+    assert number in told and "HTTP 400" in told
     status, failed = await api(world, "GET", "/api/v1/events?status=failed")
     assert [e["number"] for e in failed["items"]] == [number] and failed["items"][0]["last_error"] == "HTTP 400"
     event_id = failed["items"][0]["id"]
@@ -144,12 +150,8 @@ async def test_refused_event_is_parked_shown_to_admins_and_retried(bare_world: W
 
 async def test_a_parked_event_holds_the_later_events_of_its_expense(bare_world: World, receiver: Receiver) -> None:
     world = bare_world
-    receiver.mode = "refuse"
-    await world.start_bot(finance_api_token=TOKEN, finance_webhook_url=receiver.url, finance_webhook_secret=SECRET)
-    after = len(world.sim.messages)
-    held = await file_expense(world, "liuyang", "1000", "交通")
-    told = await world.sim.wait_for_message(to="xuhui", contains="财务平台拒收", after=after)
-    assert "暂停" in told.text() and "discard" in told.text()
+    held, told = await parked_expense(world, receiver)
+    assert "暂停" in told and "discard" in told
     receiver.mode = "ok"
     await approve(world, "wangfang", held)
     await approve(world, "wuqiang", held)  # step_decided, step_decided, approved wait behind the parked one
