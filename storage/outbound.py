@@ -103,6 +103,13 @@ class OutboundRepo:
         )
         return [_outbound(r) for r in rows]
 
+    async def waiting_count(self, order_key: str, now: datetime) -> int:
+        row = await self.tx.fetchone(
+            "SELECT COUNT(*) FROM outbound WHERE order_key = ? AND status = 'pending' AND due_at <= ?",
+            (order_key, to_db_time(now)),
+        )
+        return int(row[0]) if row else 0
+
     async def defer(self, outbound_id: int, when: datetime) -> None:
         """Wait for the recipient's window, not for a failure: no attempt is counted."""
         await self.tx.execute("UPDATE outbound SET not_before = ? WHERE id = ?", (to_db_time(when), outbound_id))

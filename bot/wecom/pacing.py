@@ -62,6 +62,8 @@ async def fold_needed(tx: Tx, row: Outbound, now: datetime) -> Fold | None:
     repo = tx.repo(OutboundRepo)
     minute = WINDOWS["message"][0]
     room = minute.limit - await repo.sent_count_since(row.order_key, "message", now - timedelta(seconds=minute.seconds))
+    if await repo.waiting_count(row.order_key, now) <= room:  # the usual case: nothing to fold, nothing loaded
+        return None
     queue = await repo.waiting(row.order_key, now)
     messages = [r for r in queue if r.channel == "message"]
     cards = tuple(r for r in messages if r.body.get("msgtype") == "template_card")

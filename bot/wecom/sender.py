@@ -105,10 +105,11 @@ class OutboundSender(Pump):
                 if self.probe_at is not None and self.now() < self.probe_at:
                     await self._hold(row, "waiting for WeCom to accept the app secret again (gettoken 40001)")
                     return
-                if await self._paced(row):
+                check = await self._paced(row)
+                if check is None:
                     return
                 try:
-                    result, spent = await self._send(row)
+                    result, spent = await self._send(row, check)
                 except BadSecret as exc:
                     await self._hold(row, str(exc))
                 except PermanentFailure as exc:
@@ -130,11 +131,11 @@ class OutboundSender(Pump):
             self._in_flight_ids.discard(row.id)
             self.wake()
 
-    async def _send(self, row: Outbound) -> tuple[dict[str, Any], str | None]:
+    async def _send(self, row: Outbound, duplicate_check: dict[str, int]) -> tuple[dict[str, Any], str | None]:
         """Call WeCom for the row; returns its answer and the card response_code it used, if any."""
         body = dict(row.body)
         if row.channel == "message":
-            body.update(agentid=self.agent_id, **await self._duplicate_check(row))
+            body.update(agentid=self.agent_id, **duplicate_check)
             return await self.client.send_message(body), None
         if row.channel == "card_update":
             task_id = body.pop("task_id")
@@ -151,30 +152,30 @@ class OutboundSender(Pump):
             return await self.client.robot_send(key, body), None
         raise PermanentFailure(f"unknown channel {row.channel}")
 
-    async def _duplicate_check(self, row: Outbound) -> dict[str, int]:
-        async with self.db.read() as tx:
-            repeat = await tx.repo(OutboundRepo).sent_same_since(row, self.now() - timedelta(seconds=DUPLICATE_WINDOW))
-        if repeat:
-            return {"enable_duplicate_check": 0}
-        return {"enable_duplicate_check": 1, "duplicate_check_interval": DUPLICATE_WINDOW}
-
-    async def _paced(self, row: Outbound) -> bool:
+    async def _paced(self, row: Outbound) -> dict[str, int] | None:
         """Keep WeCom's per-recipient window: wait for it, or fold a long queue of cards into a
-        digest. True when the row is not to be sent now."""
+        digest (None: the row is not to be sent now). Otherwise the duplicate-check fields to send
+        it with. One read; the common case writes nothing here."""
         now = self.now()
-        async with self.db.read() as tx:  # reads only: the common case writes nothing here
+        check: dict[str, int] = {}
+        async with self.db.read() as tx:
             until = await free_at(tx, row, now)
-            plan = await fold_needed(tx, row, now) if until is None and row.channel == "message" else None
+            plan = None
+            if until is None and row.channel == "message":
+                plan = await fold_needed(tx, row, now)
+                since = now - timedelta(seconds=DUPLICATE_WINDOW)
+                check = ({"enable_duplicate_check": 0} if await tx.repo(OutboundRepo).sent_same_since(row, since)
+                         else {"enable_duplicate_check": 1, "duplicate_check_interval": DUPLICATE_WINDOW})
         if until is not None:
             async with self.db.transaction() as tx:
                 await tx.repo(OutboundRepo).defer(row.id, until)
             metrics.OUTBOUND_DEFERRED.labels(row.channel).inc()
-            return True
-        if plan is None:
-            return False
-        async with self.db.transaction() as tx:
-            await fold(tx, plan, now)
-        return True
+            return None
+        if plan is not None:
+            async with self.db.transaction() as tx:
+                await fold(tx, plan, now)
+            return None
+        return check
 
     async def _report_backlog(self) -> None:
         """Per-recipient queue sizes for /metrics, read at most once a second."""
