@@ -35,5 +35,8 @@ BACKLOG_SIZES = (("1", 1), ("2-5", 5), ("6-30", 30), ("31+", None))
 WECOM_CREDENTIALS = Gauge("bot_wecom_credentials_ok", "1 while WeCom accepts the app secret, 0 while gettoken says 40001")
 WECOM_CREDENTIALS.set(1)
 CONNECTIONS_EVICTED = Counter(
-    "bot_http_connections_evicted_total", "Connections closed to make room at BOT_MAX_CONNECTIONS"
+    "bot_http_connections_evicted_total", "Idle connections closed to make room at BOT_MAX_CONNECTIONS"
+)
+CONNECTIONS_REFUSED = Counter(
+    "bot_http_connections_refused_total", "Connections turned away at BOT_MAX_CONNECTIONS, every open one busy"
 )

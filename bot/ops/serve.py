@@ -2,8 +2,8 @@
 
 The listening socket is guarded: a connection that sends no complete request within
 `BOT_IDLE_TIMEOUT_SECONDS` (idle, or trickling its headers) is closed, and at most
-`BOT_MAX_CONNECTIONS` are open at once: a new one at the cap closes the oldest. Idle sockets
-can then never use up the process's file descriptors and lock everyone out, WeCom included.
+`BOT_MAX_CONNECTIONS` are open at once: a new one at the cap closes the oldest idle one. Idle
+sockets can then never use up the process's file descriptors and lock everyone out, WeCom included.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import signal
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from aiohttp.web import RequestHandler
 
 from bot.core import create_app
@@ -30,23 +31,53 @@ log = logging.getLogger(__name__)
 FD_RESERVE = 64  # descriptors kept for the database, WeCom calls and webhooks
 
 
-class ConnectionGuard:
-    """Protocol factory of the listening socket: at most `limit` connections are open; the oldest
-    gives way to a new one (at the cap it is almost always an idle or slow one)."""
+class _Refuse(asyncio.Protocol):
+    """A connection the guard turns away: closed as soon as it is made."""
 
-    def __init__(self, server: web.Server, limit: int) -> None:
-        self.server = server
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+class ConnectionGuard:
+    """Protocol factory of the listening socket: at most `limit` connections are open. At the cap,
+    the oldest connection without a request in progress (idle, or still sending its headers) is
+    closed for the new one; when every one is busy the new one is turned away."""
+
+    def __init__(self, limit: int) -> None:
         self.limit = limit
+        self.server: web.Server | None = None
+        self._busy: dict[asyncio.BaseTransport, int] = {}
         self._closing: set[RequestHandler] = set()  # closed by us, not yet gone from `connections`
 
-    def __call__(self) -> RequestHandler:
+    @web.middleware
+    async def track(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Marks the connection busy while a request is handled (installed as the first middleware)."""
+        transport = request.transport
+        if transport is None:
+            return await handler(request)
+        self._busy[transport] = self._busy.get(transport, 0) + 1
+        try:
+            return await handler(request)
+        finally:
+            if self._busy[transport] == 1:
+                del self._busy[transport]
+            else:
+                self._busy[transport] -= 1
+
+    def __call__(self) -> asyncio.BaseProtocol:
+        assert self.server is not None, "the guard listens only once the runner is set up"
         connections = self.server.connections
         self._closing.intersection_update(connections)
-        live = [h for h in connections if h not in self._closing]
-        for handler in live[: max(0, len(live) - self.limit + 1)]:
-            self._closing.add(handler)
-            handler.force_close()
-            metrics.CONNECTIONS_EVICTED.inc()
+        excess = len(connections) - len(self._closing) - self.limit + 1
+        if excess > 0:
+            idle = [h for h in connections if h not in self._closing and h.transport not in self._busy]
+            if len(idle) < excess:
+                metrics.CONNECTIONS_REFUSED.inc()
+                return _Refuse()
+            for handler in idle[:excess]:
+                self._closing.add(handler)
+                handler.force_close()
+                metrics.CONNECTIONS_EVICTED.inc()
         return self.server()
 
 
@@ -75,10 +106,12 @@ def connection_limit(wanted: int) -> int:
 
 
 async def start_site(app: web.Application, settings: Settings) -> Site:
+    limit = connection_limit(settings.bot_max_connections)
+    guard = ConnectionGuard(limit)
+    app.middlewares.insert(0, guard.track)
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.bot_idle_timeout_seconds)
     await runner.setup()
-    limit = connection_limit(settings.bot_max_connections)
-    guard = ConnectionGuard(runner.server, limit)  # type: ignore[arg-type]
+    guard.server = runner.server
     listener = await asyncio.get_running_loop().create_server(guard, settings.bot_host, settings.bot_port)
     bound = listener.sockets[0].getsockname()[1]  # port 0: the one the OS chose
     log.info("listening on %s:%d, at most %d connections, idle ones closed after %.0f s",
