@@ -102,7 +102,8 @@ class OutboundSender(Pump):
             async with self._slots:
                 if self.gate is not None:
                     await self.gate()
-                if self.probe_at is not None and self.now() < self.probe_at:
+                # while WeCom refuses the app secret, only the probe calls it (robots have keys of their own)
+                if self.probe_at is not None and self.now() < self.probe_at and row.channel != "robot":
                     await self._hold(row, "waiting for WeCom to accept the app secret again (gettoken 40001)")
                     return
                 check = await self._paced(row)
