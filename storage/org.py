@@ -246,6 +246,14 @@ class OrgRepo:
 
     # accidental-delete prevention ----------------------------------------------------------------
     async def hold_sync(self, deactivations: int, active: int, sample: list[str], now: datetime) -> int:
+        """The question for the admins; a later sync that is still held updates the open one."""
+        row = await self.tx.fetchone("SELECT id FROM org_sync_holds WHERE status = 'waiting' ORDER BY id DESC LIMIT 1")
+        if row is not None:
+            await self.tx.execute(
+                "UPDATE org_sync_holds SET deactivations = ?, active = ?, sample = ? WHERE id = ?",
+                (deactivations, active, dumps(sample), row[0]),
+            )
+            return int(row[0])
         return await self.tx.insert(
             "INSERT INTO org_sync_holds (created_at, deactivations, active, sample) VALUES (?, ?, ?, ?)",
             (to_db_time(now), deactivations, active, dumps(sample)),

@@ -123,6 +123,9 @@ async def test_a_sync_that_would_deactivate_too_many_waits_for_an_admin(world: W
     alert = await sim.wait_for_message(to="xuhui", contains="确认同步", after=after)
     hold = re.search(r"确认同步 (\d+)", alert.text()).group(1)  # type: ignore[union-attr]
     assert "5 人" in alert.text() and "陈静" in alert.text()
+    again = await world.bot.orgsync.full_sync()  # the next periodic sync is held by the same question
+    await world.idle()
+    assert again["held"] == int(hold) and len(sim.find_messages(to="xuhui", contains="确认同步", after=after)) == 1
 
     assert "管理员" in await world.reply_to("lina", f"确认同步 {hold}")
     assert user_row(world, "sunli") == ("孙丽", 1)
