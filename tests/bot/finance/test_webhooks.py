@@ -62,6 +62,13 @@ async def test_outage_then_recovery_delivers_everything_in_order(bare_world: Wor
     assert types_first[0] == "expense.submitted" and types_first[-2:] == ["expense.approved", "expense.paid"]
     assert "expense.step_decided" in types_first
 
+    # a retry a minute later is signed afresh (waited for while still down: an attempt already in
+    # flight when the receiver comes back would otherwise carry the first timestamp)
+    first_id, first_stamp = receiver.stamps[0]
+    world.clock.advance(timedelta(seconds=61))
+    world.bot.extras["webhooks"].wake()
+    await world.sim.wait_for(lambda: any(i == first_id and ts >= first_stamp + 60 for i, ts in receiver.stamps),
+                             timeout=5)
     receiver.mode = "ok"
     world.clock.advance(timedelta(seconds=61))  # every backoff has run out
     world.bot.extras["webhooks"].wake()
@@ -80,7 +87,7 @@ async def test_outage_then_recovery_delivers_everything_in_order(bare_world: Wor
     assert {"route", "timeline", "invoice", "expense_date", "department_id", "created_at", "updated_at",
             "category", "description"} <= set(data)
     assert abs(paid["timestamp"] - world.clock.now().timestamp()) < 120
-    first_id = rows[0][0]
+    assert first_id == rows[0][0]
     tried = [ts for i, ts in receiver.stamps if i == first_id]
     assert tried[-1] - tried[0] >= 60  # timestamp (and signature) made afresh for each attempt
     await world.sim.wait_for(lambda: all(s == "delivered" for *_, s in outbox(world)), timeout=5)
