@@ -12,7 +12,8 @@ from handlers.approval import chat as approval
 def build_router() -> Router:
     # help last: its fallback answers whatever no other capability claimed
     return Router("root").include(contacts.router, admin.router, budget.router, payables.router, approval.router,
-                                   status.router, dialogs.build_router(), expense.router, help.router)
+                                   status.router, finance_events.router, dialogs.build_router(), expense.router,
+                                   help.router)
 
 
 def build_events() -> EventBus:

@@ -168,6 +168,13 @@ async def test_a_parked_event_holds_the_later_events_of_its_expense(bare_world: 
     assert [e["data"]["number"] for e in receiver.received] == [other]
     assert [s for *_, n, s in outbox(world) if n == held] == ["failed", "pending", "pending", "pending"]
 
+    # the admins are told again every day while the event stays parked
+    after = len(world.sim.messages)
+    world.clock.advance(timedelta(days=1, minutes=1))
+    await world.bot.scheduler.tick()
+    again = await world.sim.wait_for_message(to="xuhui", contains="仍未处理", after=after)
+    assert held in again.text() and "现有 3 条" in again.text()
+
     parked = outbox(world)[0][0]
     status, body = await api(world, "POST", f"/api/v1/events/{parked}/discard")
     assert status == 200 and body["status"] == "discarded"
@@ -177,6 +184,11 @@ async def test_a_parked_event_holds_the_later_events_of_its_expense(bare_world: 
     assert parked not in [e["id"] for e in got]
     status, _ = await api(world, "POST", f"/api/v1/events/{parked}/discard")
     assert status == 409
+    after = len(world.sim.messages)
+    world.clock.advance(timedelta(days=1, minutes=1))  # given up: no more reminders
+    await world.bot.scheduler.tick()
+    await world.idle()
+    assert world.sim.find_messages(to="xuhui", contains="仍未处理", after=after) == []
     with sqlite3.connect(world.db_path) as conn:
         actions = {r[0] for r in conn.execute("SELECT action FROM audit_log")}
     assert "webhook.discarded" in actions
