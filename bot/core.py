@@ -10,6 +10,7 @@ then the background loops.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -25,6 +26,7 @@ from bot.parts import BOT, Bot, Plugin
 from bot.runtime.clock import Clock
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.inbox import AckGate, InboxWriter, load_pending
+from bot.runtime.retry import backoff
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.worker import Worker
 from bot.wecom.callback import CallbackRoutes
@@ -42,6 +44,8 @@ from storage.org import OrgRepo
 from storage.outbound import OutboundRepo
 
 log = logging.getLogger(__name__)
+
+INITIAL_SYNC_RETRY = 1.0
 
 
 def create_app(
@@ -117,17 +121,30 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     scheduler.every("inbox-prune", timedelta(hours=6), lambda: _prune(bot))
     scheduler.start()
     if initial_sync:
-        bot.extras["initial_sync"] = asyncio.create_task(_initial_sync(orgsync))
+        bot.extras["initial_sync"] = asyncio.create_task(_initial_sync(bot))
     log.info("bot started: database %s, WeCom API %s", settings.bot_db, settings.wecom_api_base)
     return bot
 
 
-async def _initial_sync(orgsync: OrgSync) -> None:
-    """At start the org chart is read once; WeCom being unreachable must not stop the bot."""
+async def _initial_sync(bot: Bot) -> None:
+    """At start the org chart is read once; WeCom being unreachable must not stop the bot. Until it
+    has been read the bot is not ready, so a failed first read is tried again soon (backoff up to a
+    minute) rather than at the next periodic sync."""
     try:
-        await orgsync.full_sync()
+        await bot.orgsync.full_sync()
     except Exception:
-        log.exception("initial org sync failed; the periodic sync will retry")
+        log.exception("initial org sync failed; trying again shortly")
+        bot.extras["initial_sync_retry"] = asyncio.create_task(_retry_initial_sync(bot.orgsync))
+
+
+async def _retry_initial_sync(orgsync: OrgSync) -> None:
+    for attempt in itertools.count():
+        await asyncio.sleep(backoff(attempt, first=INITIAL_SYNC_RETRY))
+        try:
+            await orgsync.full_sync()
+            return
+        except Exception as exc:
+            log.warning("initial org sync failed again (%s: %s)", type(exc).__name__, exc)
 
 
 async def _prune(bot: Bot) -> None:
@@ -136,9 +153,10 @@ async def _prune(bot: Bot) -> None:
 
 
 async def _stop(bot: Bot) -> None:
-    task = bot.extras.get("initial_sync")
-    if isinstance(task, asyncio.Task):
-        task.cancel()
+    for name in ("initial_sync", "initial_sync_retry"):
+        task = bot.extras.get(name)
+        if isinstance(task, asyncio.Task):
+            task.cancel()
     await bot.scheduler.stop()
     await bot.writer.stop()
     await bot.dispatcher.stop()

@@ -3,6 +3,7 @@ app secret holds messages (visible to admins) instead of losing them, and they g
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from typing import Any
 
@@ -32,6 +33,17 @@ async def test_not_ready_until_the_org_chart_is_mirrored(bare_world: World) -> N
     assert status == 200 and body["status"] == "ok" and body["org_mirror"] is True
 
 
+async def test_a_failed_start_up_sync_is_tried_again_soon(bare_world: World) -> None:
+    world = bare_world
+    world.sim.fail_next("department/list", 1, errcode=48002)  # WeCom refuses the first read
+    await world.start_bot()
+    status, _ = await health(world)
+    assert status == 503
+    await asyncio.wait_for(world.bot.extras["initial_sync_retry"], timeout=5)  # not at the hourly sync
+    status, body = await health(world)
+    assert status == 200 and body["org_mirror"] is True
+
+
 async def test_a_refused_secret_holds_messages_and_they_go_out_once_it_works(world: World) -> None:
     sim = world.sim
     secret = sim.secret
@@ -55,7 +67,8 @@ async def test_a_refused_secret_holds_messages_and_they_go_out_once_it_works(wor
             break
         except TimeoutError:
             continue
-    assert outbound_rows(world, "user:sunli") == [("sent", 1), ("sent", 1)]  # the hold counted no attempt
+    # the hold counted no attempt
+    await sim.wait_for(lambda: outbound_rows(world, "user:sunli") == [("sent", 1), ("sent", 1)], timeout=5)
     alert = await sim.wait_for_message(to="xuhui", contains="40001")
     assert "WECOM_SECRET" in alert.text()
     status, body = await health(world)
