@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     bot_set_menu: bool = True  # set the app's custom menu (WeCom menu/create) at start
     bot_finance_chat_id: str = ""  # app group chat of the finance team: gets the weekly digest
 
+    # the edges: org-sync guard, HTTP connection limits
+    bot_org_sync_max_deactivations: int = Field(default=10, ge=0)
+    bot_org_sync_max_deactivation_percent: int = Field(default=20, ge=0, le=100)
+    bot_max_connections: int = Field(default=4096, ge=8)
+    bot_idle_timeout_seconds: float = Field(default=15.0, gt=0, le=3600)
+
     ocr_engine: str = "rapidocr"
     ocr_workers: int = Field(default=1, ge=1, le=16)
 

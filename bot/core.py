@@ -10,6 +10,7 @@ then the background loops.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -27,12 +28,13 @@ from bot.parts import BOT, Bot, Plugin
 from bot.runtime.clock import Clock
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.inbox import AckGate, InboxWriter, load_pending
+from bot.runtime.retry import backoff
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.worker import Worker
 from bot.wecom.callback import CallbackRoutes
 from bot.wecom.client import WeComClient
 from bot.wecom.gateway import BotGateway
-from bot.wecom.orgsync import OrgSync
+from bot.wecom.orgsync import DeactivationLimit, OrgSync
 from bot.wecom.sender import OutboundSender
 from chat.context import Services
 from config import Settings
@@ -40,9 +42,12 @@ from handlers.registry import build_events, build_router
 from handlers.rules import load_rules
 from storage.db import Database
 from storage.inbox import InboxRepo
+from storage.org import OrgRepo
 from storage.outbound import OutboundRepo
 
 log = logging.getLogger(__name__)
+
+INITIAL_SYNC_RETRY = 1.0
 
 
 def create_app(
@@ -98,12 +103,15 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     gate = AckGate()
     writer = InboxWriter(db, dispatcher.dispatch, gate=gate)
     dispatcher.gate = gate.wait  # acknowledgements first; processing catches up after bursts
-    sender = OutboundSender(db, client, settings.wecom_agent_id, clock.now)
+    sender = OutboundSender(db, client, settings.wecom_agent_id, clock.now, on_stored=dispatcher.dispatch)
     sender.gate = gate.wait
     scheduler = Scheduler(db, clock.now, dispatcher.dispatch)
-    orgsync = OrgSync(db, client, clock.now, dispatcher.dispatch)
+    limit = DeactivationLimit(settings.bot_org_sync_max_deactivations, settings.bot_org_sync_max_deactivation_percent)
+    orgsync = OrgSync(db, client, clock.now, dispatcher.dispatch, limit)
     services.wake_sender = sender.wake
     services.wake_scheduler = scheduler.wake
+    services.replay_inbox = dispatcher.dispatch
+    services.sync_org = lambda: scheduler.run_now("org-sync")
     bot = Bot(settings, clock, db, client, writer, dispatcher, sender, scheduler, orgsync, services)
     app[BOT] = bot
 
@@ -115,17 +123,30 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     scheduler.every("inbox-prune", timedelta(hours=6), lambda: _prune(bot))
     scheduler.start()
     if initial_sync:
-        bot.extras["initial_sync"] = asyncio.create_task(_initial_sync(orgsync))
+        bot.extras["initial_sync"] = asyncio.create_task(_initial_sync(bot))
     log.info("bot started: database %s, WeCom API %s", settings.bot_db, settings.wecom_api_base)
     return bot
 
 
-async def _initial_sync(orgsync: OrgSync) -> None:
-    """At start the org chart is read once; WeCom being unreachable must not stop the bot."""
+async def _initial_sync(bot: Bot) -> None:
+    """At start the org chart is read once; WeCom being unreachable must not stop the bot. Until it
+    has been read the bot is not ready, so a failed first read is tried again soon (backoff up to a
+    minute) rather than at the next periodic sync."""
     try:
-        await orgsync.full_sync()
+        await bot.orgsync.full_sync()
     except Exception:
-        log.exception("initial org sync failed; the periodic sync will retry")
+        log.exception("initial org sync failed; trying again shortly")
+        bot.extras["initial_sync_retry"] = asyncio.create_task(_retry_initial_sync(bot.orgsync))
+
+
+async def _retry_initial_sync(orgsync: OrgSync) -> None:
+    for attempt in itertools.count():
+        await asyncio.sleep(backoff(attempt, first=INITIAL_SYNC_RETRY))
+        try:
+            await orgsync.full_sync()
+            return
+        except Exception as exc:
+            log.warning("initial org sync failed again (%s: %s)", type(exc).__name__, exc)
 
 
 async def _prune(bot: Bot) -> None:
@@ -134,9 +155,10 @@ async def _prune(bot: Bot) -> None:
 
 
 async def _stop(bot: Bot) -> None:
-    task = bot.extras.get("initial_sync")
-    if isinstance(task, asyncio.Task):
-        task.cancel()
+    for name in ("initial_sync", "initial_sync_retry"):
+        task = bot.extras.get(name)
+        if isinstance(task, asyncio.Task):
+            task.cancel()
     await bot.scheduler.stop()
     await bot.writer.stop()
     await bot.dispatcher.stop()
@@ -153,15 +175,23 @@ def gateway_of(bot: Bot) -> BotGateway:
 
 
 async def _healthz(request: web.Request) -> web.Response:
+    """Ready means ready: 503 until the database answers and the org chart has been mirrored once
+    (before that nobody is known and every message would be answered "not in the directory").
+    A refused app secret is reported (`wecom`) but is not a reason to stop taking callbacks."""
     bot = request.app[BOT]
     ok = await bot.db.ping()
-    body: dict[str, Any] = {"status": "ok" if ok else "degraded", "database": ok}
+    body: dict[str, Any] = {"database": ok}
+    mirrored = False
     if ok:
         async with bot.db.read() as tx:
+            mirrored = await tx.repo(OrgRepo).mirrored()
             body["inbox"] = await tx.repo(InboxRepo).counts()
             body["outbound"] = await tx.repo(OutboundRepo).counts()
-    body["queue"] = bot.dispatcher.depth
-    return web.json_response(body, status=200 if ok else 503)
+    credentials = bot.sender.probe_at is None
+    body.update(org_mirror=mirrored, wecom="ok" if credentials else "bad_secret", queue=bot.dispatcher.depth)
+    ready = ok and mirrored
+    body["status"] = ("ok" if credentials else "degraded") if ready else ("starting" if ok else "down")
+    return web.json_response(body, status=200 if ready else 503)
 
 
 async def _metrics(request: web.Request) -> web.Response:

@@ -3,19 +3,18 @@
 At start: the weekly digest's durable timer is made sure of (handlers/digest.py), and the app's
 custom menu is set through WeCom `menu/create` when BOT_SET_MENU is on (in the background: WeCom
 being unreachable must not stop the bot). While running: approval times feed the
-`bot_approval_seconds` histogram after each decision commits, and a snapshot of the outbound
-backlog per recipient feeds `bot_outbound_recipient_waiting` every 15 s.
+`bot_approval_seconds` histogram after each decision commits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from aiohttp import web
 
-from bot.ops.metrics import APPROVAL_SECONDS, RECIPIENT_BACKLOG
+from bot.ops.metrics import APPROVAL_SECONDS
 from bot.parts import Bot
 from bot.wecom.client import WeComError
 from chat.context import Context
@@ -23,7 +22,6 @@ from chat.events import EventBus
 from handlers.digest import schedule_next
 from handlers.onboarding import menu
 from storage.expenses import ExpenseRepo
-from storage.stats import recipient_backlog
 
 log = logging.getLogger(__name__)
 metrics = EventBus()
@@ -63,7 +61,6 @@ class Insight:
         bot.services.events.include(metrics)
         async with bot.db.transaction() as tx:
             await schedule_next(bot.context(tx, "digest"))
-        bot.scheduler.every("recipient-backlog", timedelta(seconds=15), lambda: _backlog(bot))
         if bot.settings.bot_set_menu:
             self._menu = asyncio.create_task(_set_menu(bot))
 
@@ -79,7 +76,3 @@ async def _set_menu(bot: Bot) -> None:
     except (WeComError, OSError) as exc:
         log.warning("app menu not set: %s", exc)
 
-
-async def _backlog(bot: Bot) -> None:
-    async with bot.db.read() as tx:
-        RECIPIENT_BACKLOG.update(await recipient_backlog(tx))

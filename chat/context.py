@@ -18,6 +18,7 @@ from chat.message import Inbound
 from storage.audit import AuditRepo
 from storage.cards import CardRepo
 from storage.db import Tx
+from storage.inbox import InboxItem
 from storage.org import Department, OrgRepo, OrgUser
 from storage.outbound import OutboundRepo
 from storage.timers import TimerRepo
@@ -63,6 +64,9 @@ class Services:
     events: EventBus
     wake_sender: Callable[[], None] = lambda: None
     wake_scheduler: Callable[[], None] = lambda: None
+    # operator actions the bot carries out after the handler's commit (admin commands ask for them)
+    replay_inbox: Callable[[InboxItem], None] = lambda item: None
+    sync_org: Callable[[], None] = lambda: None
 
     @property
     def zone(self) -> ZoneInfo:

@@ -10,7 +10,8 @@ from typing import Any
 
 from chat.context import Context, Gateway
 from chat.message import Inbound
-from chat.router import Router
+from chat.router import Priority, Router
+from handlers.roles import admins, is_admin
 from storage.org import OrgRepo
 
 router = Router("contacts")
@@ -64,7 +65,7 @@ async def apply_change(ctx: Context) -> None:
         await org.delete_department(int(ctx.msg.field("Id")))
     elif change == "update_tag" and ctx.prepared is not None:
         name, members = ctx.prepared
-        await org.replace_tag(int(ctx.msg.field("TagId")), name, members)
+        await org.replace_tag(int(ctx.msg.field("TagId")), name, members, ctx.now)
 
 
 async def _deactivate(ctx: Context, user_id: str, reason: str) -> None:
@@ -81,6 +82,37 @@ async def _deactivate(ctx: Context, user_id: str, reason: str) -> None:
 @router.internal("user_deactivated")
 async def deactivated_by_sync(ctx: Context) -> None:
     """The full sync found someone gone; the mirror is already updated, the consequences run here."""
-    user_id = ctx.msg.field("user_id")
+    user_id = ctx.msg.user_id
     await ctx.audit("org.user_deactivated", f"user:{user_id}", {"reason": ctx.msg.field("reason")}, actor="wecom")
     await ctx.emit("user.deactivated", {"user_id": user_id, "reason": ctx.msg.field("reason")})
+
+
+@router.internal("org_sync_held")
+async def sync_held(ctx: Context) -> None:
+    """A full sync would have deactivated too many people and changed nothing: ask the admins."""
+    hold = await ctx.repo(OrgRepo).sync_hold(int(ctx.msg.field("hold")))
+    if hold is None:
+        return
+    await ctx.audit("org.sync_held", f"org_sync:{hold.id}",
+                    {"deactivations": hold.deactivations, "active": hold.active}, actor="bot")
+    sample = "、".join(hold.sample) + ("等" if hold.deactivations > len(hold.sample) else "")
+    await ctx.send_text(await admins(ctx), (
+        f"⚠️ 通讯录同步将停用 {hold.deactivations} 人（现有在职 {hold.active} 人），超过上限，本次同步已暂停，"
+        f"没有做任何改动。涉及：{sample}。\n"
+        f"如果他们确实已离开，请发送「确认同步 {hold.id}」；如果是应用的可见范围被误改，请在企业微信管理后台恢复，"
+        "下次同步会自动恢复正常。"))
+
+
+@router.command("确认同步", "confirm-sync", priority=Priority.GLOBAL)
+async def confirm_sync(ctx: Context) -> None:
+    """An admin confirms a held full sync; it runs again at once and applies (audited)."""
+    if not is_admin(ctx, await ctx.user()):
+        await ctx.reply(ctx.t("只有财务管理员可以确认通讯录同步。", "Only finance admins can confirm an org sync."))
+        return
+    arg = ctx.args.strip().lstrip("#")
+    if not arg.isdigit() or not await ctx.repo(OrgRepo).confirm_sync(int(arg), ctx.msg.user_id, ctx.now):
+        await ctx.reply(ctx.t(f"没有等待确认的同步 #{arg}。", f"No org sync #{arg} is waiting for confirmation."))
+        return
+    await ctx.audit("org.sync_confirmed", f"org_sync:{arg}", {})
+    ctx.tx.after_commit(ctx.services.sync_org)
+    await ctx.reply(ctx.t(f"已确认同步 #{arg}，正在重新同步通讯录。", f"Confirmed org sync #{arg}; syncing again now."))

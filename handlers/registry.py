@@ -30,7 +30,8 @@ def build_router() -> Router:
     # help last: its fallback answers whatever no other capability claimed
     return Router("root").include(contacts.router, admin.router, budget.router, payables.router, approval.router,
                                    status.router, stats.router, feedback.router, digest.router, onboarding.router,
-                                   dialogs.build_router(intents.interrupts), expense.router, smalltalk.router,
+                                   finance_events.router, dialogs.build_router(intents.interrupts), expense.router,
+                                   smalltalk.router,
                                    help.router)
 
 

@@ -78,17 +78,24 @@ def _check_agent(sim: WeComSimulator, body: dict[str, Any]) -> None:
         raise ApiError(errors.INVALID_AGENT_ID, "invalid agentid")
 
 
-def _silently_dropped(sim: WeComSimulator, body: dict[str, Any], recipients: list[str]) -> dict[str, str]:
-    """Recipients WeCom would skip while still answering errcode 0: a duplicate request inside the
-    duplicate-check window, and members already at the per-member minute limit of app messages."""
+def _repeated(sim: WeComSimulator, body: dict[str, Any]) -> bool:
+    """The same request inside its duplicate-check window: WeCom answers ok and delivers nothing,
+    before any other check (a re-sent card repeats its task_id and is still just a repeat)."""
+    if int(body.get("enable_duplicate_check", 0) or 0) != 1:
+        return False
     now = sim.clock()
-    if int(body.get("enable_duplicate_check", 0) or 0) == 1:
-        key = json.dumps(body, sort_keys=True, ensure_ascii=False)
-        interval = min(int(body.get("duplicate_check_interval", 1800) or 1800), 14400)
-        seen = sim.recent_requests.get(key)
-        if seen is not None and now - seen < interval:
-            return dict.fromkeys(recipients, "duplicate")
-        sim.recent_requests[key] = now
+    key = json.dumps(body, sort_keys=True, ensure_ascii=False)
+    interval = min(int(body.get("duplicate_check_interval", 1800) or 1800), 14400)
+    seen = sim.recent_requests.get(key)
+    if seen is not None and now - seen < interval:
+        return True
+    sim.recent_requests[key] = now
+    return False
+
+
+def _rate_dropped(sim: WeComSimulator, recipients: list[str]) -> dict[str, str]:
+    """Members already at the per-member minute limit of app messages: skipped with errcode 0."""
+    now = sim.clock()
     limit = sim.per_user_minute_limit
     if limit is None:
         return {}
@@ -100,13 +107,17 @@ async def send(sim: WeComSimulator, req: ApiRequest) -> dict[str, Any]:
     body = req.body
     _check_agent(sim, body)
     msgtype, payload = validation.payload(body, validation.APP_TYPES, sim.media_valid, cards=True)
-    task_id = payload.get("task_id") if msgtype == "template_card" else None
-    if task_id is not None and task_id in sim.cards:
-        raise ApiError(errors.INVALID_PARAMETER, "invalid parameter: task_id already exists")
     recipients, invalid = resolve(
         sim, _split(body.get("touser")), _split(body.get("toparty")), _split(body.get("totag"))
     )
-    dropped = _silently_dropped(sim, body, recipients)
+    if _repeated(sim, body):
+        sent = sim.record("app", [], msgtype, payload, request=body, log=False)
+        sim.dropped.extend((sent.msgid, userid, "duplicate") for userid in recipients)
+        return ok(**invalid, msgid=sent.msgid)
+    task_id = payload.get("task_id") if msgtype == "template_card" else None
+    if task_id is not None and task_id in sim.cards:
+        raise ApiError(errors.INVALID_PARAMETER, "invalid parameter: task_id already exists")
+    dropped = _rate_dropped(sim, recipients)
     recipients = [u for u in recipients if u not in dropped]
     sent = sim.record("app", recipients, msgtype, payload, request=body, log=bool(recipients))
     sim.dropped.extend((sent.msgid, userid, reason) for userid, reason in dropped.items())

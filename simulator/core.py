@@ -244,11 +244,13 @@ class WeComSimulator:
     # ---- fault injection -------------------------------------------------------------------------
 
     def fail_next(self, path: str, n: int = 1, *, errcode: int | None = None, http_status: int | None = None,
-                  delay: float = 0) -> None:
-        """Make the next n calls of an API path fail: errcode (default -1), an HTTP status, or only a delay."""
+                  delay: float = 0, late: bool = False) -> None:
+        """Make the next n calls of an API path fail: errcode (default -1), an HTTP status, or only a
+        delay; `late=True` delays the answer after the call took effect (a caller that times out
+        never learns that WeCom did the work)."""
         if errcode is None and http_status is None and not delay:
             errcode = SYSTEM_BUSY
-        self.faults.add(path, Fault(errcode, http_status, delay), n)
+        self.faults.add(path, Fault(errcode, http_status, delay, late), n)
 
     def expire_tokens(self) -> None:
         self.tokens.expire_all()

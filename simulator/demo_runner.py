@@ -75,7 +75,8 @@ async def run_demo(settings: Settings, *, start: datetime | None = None) -> int:
     sim_url = await _start_simulator(sim, settings)
     demo = demo_settings(settings, sim)
     app = create_app(demo, clock=clock)
-    runner, bot_url = await start_site(app, demo.bot_host, demo.bot_port)
+    site = await start_site(app, demo)
+    bot_url = site.url
     sim.bot_callback_url = f"{bot_url}/wecom/callback"
     sim.bot_contact_url = f"{bot_url}/wecom/contacts"
     sim.bot_public_url = bot_url
@@ -88,6 +89,6 @@ async def run_demo(settings: Settings, *, start: datetime | None = None) -> int:
     try:
         await wait_for_signal()
     finally:
-        await runner.cleanup()
+        await site.close()
         await sim.stop()
     return 0

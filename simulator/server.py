@@ -48,6 +48,7 @@ class Fault:
     errcode: int | None
     http_status: int | None
     delay: float
+    late: bool = False  # the delay comes after the call took effect: the answer, not the work, is slow
 
 
 @dataclass
@@ -104,7 +105,7 @@ def build_app(sim: WeComSimulator, routes: list[Route]) -> web.Application:
             return json_response({"errcode": 404, "errmsg": f"unknown api {request.method} {path}"})
         sim.calls[path] += 1
         fault = sim.faults.take(path)
-        if fault is not None:
+        if fault is not None and not fault.late:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.http_status is not None:
@@ -122,6 +123,8 @@ def build_app(sim: WeComSimulator, routes: list[Route]) -> web.Application:
             # WeCom answers malformed fields (a string where an int belongs...) with an errcode, never a 5xx.
             return json_response({"errcode": errors.INVALID_PARAMETER,
                                   "errmsg": f"invalid parameter: {type(exc).__name__}: {exc}"})
+        if fault is not None and fault.late:
+            await asyncio.sleep(fault.delay)
         return result if isinstance(result, web.StreamResponse) else json_response(result)
 
     app = web.Application(client_max_size=32 * 1024 * 1024)

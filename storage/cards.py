@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from storage.codec import to_db_time
@@ -20,13 +21,21 @@ class CardRepo:
             (task_id, user_id, response_code, to_db_time(now)),
         )
 
-    async def take(self, task_id: str) -> str | None:
-        """Hand out the current code and forget it, since WeCom accepts each code once."""
+    async def code(self, task_id: str) -> str | None:
+        """The card's current unused code; it stays until WeCom accepted an update made with it."""
         row = await self.tx.fetchone("SELECT response_code FROM card_codes WHERE task_id = ?", (task_id,))
-        if row is None or row[0] is None:
-            return None
-        await self.tx.execute("UPDATE card_codes SET response_code = NULL WHERE task_id = ?", (task_id,))
-        return str(row[0])
+        return None if row is None or row[0] is None else str(row[0])
+
+    async def spend(self, task_id: str, response_code: str) -> None:
+        """WeCom accepted an update with this code: forget it (unless a newer click already replaced it)."""
+        await self.tx.execute(
+            "UPDATE card_codes SET response_code = NULL WHERE task_id = ? AND response_code = ?",
+            (task_id, response_code),
+        )
+
+    async def forget(self, task_ids: Iterable[str]) -> None:
+        """Cards that were never sent (folded into a digest): nothing to update later."""
+        await self.tx.executemany("DELETE FROM card_codes WHERE task_id = ?", [(t,) for t in task_ids])
 
     async def owner(self, task_id: str) -> str | None:
         row = await self.tx.fetchone("SELECT user_id FROM card_codes WHERE task_id = ?", (task_id,))

@@ -184,10 +184,17 @@ class Database:
         return conn
 
     async def _commit(self, conn: sqlite3.Connection) -> None:
-        if self.synchronous == "FULL":
-            await asyncio.to_thread(conn.execute, "COMMIT")  # the fsync happens off the event loop
-        else:
-            conn.execute("COMMIT")
+        """COMMIT; when it fails (a deferred constraint, a full disk) roll back, so the connection
+        is not left inside the transaction where every later BEGIN would fail."""
+        try:
+            if self.synchronous == "FULL":
+                await asyncio.to_thread(conn.execute, "COMMIT")  # the fsync happens off the event loop
+            else:
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:

@@ -2,7 +2,8 @@
 
 Outbox rows are written in the transaction of the state change they report; a row keeps its
 event id for life, so every retry carries the same id. Rows of one expense are delivered in id
-order: a row waits while an earlier row of the same expense is still pending.
+order: a row waits while an earlier row of the same expense is still pending or parked (failed)
+until that one is delivered or discarded.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import takewhile
 from typing import Any
 
 from storage.codec import dumps, from_db_time, loads, to_db_time
@@ -60,22 +62,33 @@ class WebhookRepo:
         )
 
     async def due_heads(self, now: datetime, limit: int = 500) -> list[WebhookEvent]:
-        """The oldest pending event of each expense, when its next attempt is due."""
+        """The oldest pending event of each expense not held by a parked one, when its attempt is due."""
         rows = await self.tx.fetchall(
             "SELECT * FROM webhook_events w WHERE w.status = 'pending' AND w.next_attempt_at <= ?"
-            " AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.number = w.number AND p.status = 'pending'"
-            " AND p.id < w.id) ORDER BY w.id LIMIT ?",
+            " AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.number = w.number"
+            " AND p.status IN ('pending', 'failed') AND p.id < w.id) ORDER BY w.id LIMIT ?",
             (to_db_time(now), limit),
         )
         return [_event(r) for r in rows]
 
     async def due_of(self, number: str, now: datetime, limit: int = 50) -> list[WebhookEvent]:
-        """The expense's pending events in order, if the oldest one is due (else none)."""
+        """The expense's pending events in order, if the oldest one is due and none is parked (else none)."""
         rows = await self.tx.fetchall(
-            "SELECT * FROM webhook_events WHERE number = ? AND status = 'pending' ORDER BY id LIMIT ?", (number, limit)
+            "SELECT * FROM webhook_events WHERE number = ? AND status IN ('pending', 'failed') ORDER BY id LIMIT ?",
+            (number, limit),
         )
         events = [_event(r) for r in rows]
-        return events if events and events[0].next_attempt_at <= now else []
+        if not events or events[0].status != "pending" or events[0].next_attempt_at > now:
+            return []
+        return list(takewhile(lambda e: e.status == "pending", events))
+
+    async def held_behind(self, event: WebhookEvent) -> int:
+        """How many later events of the same expense wait behind a parked one."""
+        row = await self.tx.fetchone(
+            "SELECT COUNT(*) FROM webhook_events WHERE number = ? AND status = 'pending' AND id > ?",
+            (event.number, event.id),
+        )
+        return int(row[0]) if row else 0
 
     async def next_attempt_at(self) -> datetime | None:
         row = await self.tx.fetchone("SELECT MIN(next_attempt_at) FROM webhook_events WHERE status = 'pending'")
@@ -106,6 +119,13 @@ class WebhookRepo:
         cur = await self.tx.execute(
             "UPDATE webhook_events SET status = 'pending', next_attempt_at = ? WHERE event_id = ? AND status = 'failed'",
             (to_db_time(now), event_id),
+        )
+        return cur.rowcount == 1
+
+    async def discard(self, event_id: str) -> bool:
+        """Give up on a parked event for good; the expense's later events go on."""
+        cur = await self.tx.execute(
+            "UPDATE webhook_events SET status = 'discarded' WHERE event_id = ? AND status = 'failed'", (event_id,)
         )
         return cur.rowcount == 1
 

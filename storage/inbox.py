@@ -23,6 +23,20 @@ class InboxItem:
     received_at: datetime
     id: int = 0
     attempts: int = 0
+    error: str | None = None
+
+
+def internal_item(name: str, key: str, now: datetime, *, user_id: str = "sys", **payload: Any) -> InboxItem:
+    """Work the bot queues for itself (handled by `@router.internal(name)`); `key` makes it happen once."""
+    return InboxItem(
+        dedupe_key=f"internal:{name}:{key}",
+        source="internal",
+        user_id=user_id,
+        msg_type="internal",
+        event=None,
+        payload={"name": name, **payload},
+        received_at=now,
+    )
 
 
 _INSERT = (
@@ -48,6 +62,7 @@ def _item(row: Row) -> InboxItem:
         payload=loads(row["payload"]),
         received_at=from_db_time(row["received_at"]),  # type: ignore[arg-type]
         attempts=row["attempts"],
+        error=row["error"],
     )
 
 
@@ -89,6 +104,19 @@ class InboxRepo:
             " WHERE id = ?",
             (to_db_time(when), error[:2000], item_id),
         )
+
+    async def failed(self, limit: int = 20) -> list[InboxItem]:
+        """Items whose handling failed, newest first, with `error` kept on the row."""
+        rows = await self.tx.fetchall("SELECT * FROM inbox WHERE status = 'failed' ORDER BY id DESC LIMIT ?", (limit,))
+        return [_item(r) for r in rows]
+
+    async def requeue(self, item_id: int) -> InboxItem | None:
+        """Put a failed item back to pending so it is handled again; None unless it had failed."""
+        row = await self.tx.fetchone(
+            "UPDATE inbox SET status = 'pending', processed_at = NULL WHERE id = ? AND status = 'failed' RETURNING *",
+            (item_id,),
+        )
+        return None if row is None else _item(row)
 
     async def counts(self) -> dict[str, int]:
         rows = await self.tx.fetchall("SELECT status, COUNT(*) FROM inbox GROUP BY status")

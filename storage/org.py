@@ -42,6 +42,17 @@ class OrgUser:
         return self.main_department or (self.departments[0] if self.departments else None)
 
 
+@dataclass(frozen=True, slots=True)
+class SyncHold:
+    """A full sync that waits for an admin: it would deactivate this many of the active users."""
+
+    id: int
+    deactivations: int
+    active: int
+    sample: tuple[str, ...]
+    status: str
+
+
 def _department(row: Row) -> Department:
     return Department(row["id"], row["name"], row["parent_id"], tuple(loads(row["leaders"])), row["sort_order"])
 
@@ -62,6 +73,10 @@ class OrgRepo:
     async def delete_department(self, dept_id: int) -> None:
         await self.tx.execute("DELETE FROM departments WHERE id = ?", (dept_id,))
         await self.tx.execute("DELETE FROM user_departments WHERE department_id = ?", (dept_id,))
+
+    async def mirrored(self) -> bool:
+        """The org chart has been read from WeCom at least once."""
+        return await self.tx.fetchone("SELECT 1 FROM departments LIMIT 1") is not None
 
     async def department(self, dept_id: int) -> Department | None:
         row = await self.tx.fetchone("SELECT * FROM departments WHERE id = ?", (dept_id,))
@@ -195,10 +210,11 @@ class OrgRepo:
         return [r[0] for r in rows]
 
     # tags --------------------------------------------------------------------------------------
-    async def replace_tag(self, tag_id: int, name: str, user_ids: Iterable[str]) -> None:
+    async def replace_tag(self, tag_id: int, name: str, user_ids: Iterable[str], now: datetime) -> None:
         await self.tx.execute(
-            "INSERT INTO tags (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-            (tag_id, name),
+            "INSERT INTO tags (id, name, synced_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET name = excluded.name, synced_at = excluded.synced_at",
+            (tag_id, name, to_db_time(now)),
         )
         await self.tx.execute("DELETE FROM tag_users WHERE tag_id = ?", (tag_id,))
         await self.tx.executemany(
@@ -218,3 +234,58 @@ class OrgRepo:
             (tag_name, ACTIVE),
         )
         return [r[0] for r in rows]
+
+    # ordering a full sync with contact events -----------------------------------------------------
+    async def written_since(self, when: datetime) -> tuple[set[str], set[int], set[int]]:
+        """Users, departments and tags written after `when` (by contact events while a sync read)."""
+        at = (to_db_time(when),)
+        users = {r[0] for r in await self.tx.fetchall("SELECT user_id FROM users WHERE synced_at > ?", at)}
+        departments = {r[0] for r in await self.tx.fetchall("SELECT id FROM departments WHERE synced_at > ?", at)}
+        tags = {r[0] for r in await self.tx.fetchall("SELECT id FROM tags WHERE synced_at > ?", at)}
+        return users, departments, tags
+
+    # accidental-delete prevention ----------------------------------------------------------------
+    async def hold_sync(self, deactivations: int, active: int, sample: list[str], now: datetime) -> int:
+        """The question for the admins; a later sync that is still held updates the open one."""
+        row = await self.tx.fetchone("SELECT id FROM org_sync_holds WHERE status = 'waiting' ORDER BY id DESC LIMIT 1")
+        if row is not None:
+            await self.tx.execute(
+                "UPDATE org_sync_holds SET deactivations = ?, active = ?, sample = ? WHERE id = ?",
+                (deactivations, active, dumps(sample), row[0]),
+            )
+            return int(row[0])
+        return await self.tx.insert(
+            "INSERT INTO org_sync_holds (created_at, deactivations, active, sample) VALUES (?, ?, ?, ?)",
+            (to_db_time(now), deactivations, active, dumps(sample)),
+        )
+
+    async def sync_hold(self, hold_id: int) -> SyncHold | None:
+        row = await self.tx.fetchone("SELECT * FROM org_sync_holds WHERE id = ?", (hold_id,))
+        if row is None:
+            return None
+        return SyncHold(row["id"], row["deactivations"], row["active"], tuple(loads(row["sample"])), row["status"])
+
+    async def confirm_sync(self, hold_id: int, by: str, now: datetime) -> bool:
+        cur = await self.tx.execute(
+            "UPDATE org_sync_holds SET status = 'confirmed', decided_by = ?, decided_at = ?"
+            " WHERE id = ? AND status = 'waiting'",
+            (by, to_db_time(now), hold_id),
+        )
+        return cur.rowcount == 1
+
+    async def confirmed_sync(self, deactivations: int, since: datetime) -> int | None:
+        """A recent admin confirmation covering this many deactivations, if there is one."""
+        row = await self.tx.fetchone(
+            "SELECT id FROM org_sync_holds WHERE status = 'confirmed' AND deactivations >= ? AND decided_at > ?"
+            " ORDER BY id DESC LIMIT 1",
+            (deactivations, to_db_time(since)),
+        )
+        return None if row is None else int(row[0])
+
+    async def close_sync_holds(self, applied: int | None) -> None:
+        """A sync went through: the confirmation it used is spent, older questions are moot."""
+        await self.tx.execute(
+            "UPDATE org_sync_holds SET status = CASE WHEN id = ? THEN 'applied' ELSE 'superseded' END"
+            " WHERE status IN ('waiting', 'confirmed')",
+            (applied,),
+        )

@@ -330,12 +330,6 @@ class StatsRepo:
         return Feedback(int(notes[0]) if notes else 0, sum(scores.values()), scores)
 
 
-async def recipient_backlog(tx: Tx) -> list[int]:
-    """Outbound rows waiting, per recipient (channel order key), for the backlog histogram."""
-    rows = await tx.fetchall("SELECT COUNT(*) FROM outbound WHERE status = 'pending' GROUP BY order_key")
-    return [int(r[0]) for r in rows]
-
-
 def _step_name(row: Row, known: dict[int, list[str]]) -> str:
     """The step's name from the expense's route (each route parsed once per query)."""
     if row["expense_id"] not in known:

@@ -73,7 +73,7 @@ class World:
         values.update(extra)
         return load_settings(**values)
 
-    async def start_bot(self, **extra: Any) -> Bot:
+    async def start_bot(self, *, wait_sync: bool = True, **extra: Any) -> Bot:
         port = free_port()  # chosen first so the bot's public URL (links in cards) is the real one
         self.settings = self.make_settings(bot_port=port, **extra)
         app = create_app(self.settings, clock=self.clock, plugins=list(self.plugins))
@@ -82,7 +82,8 @@ class World:
         self.sim.bot_callback_url = f"{self.url}/wecom/callback"
         self.sim.bot_contact_url = f"{self.url}/wecom/contacts"
         self.sim.bot_public_url = self.url
-        await self.synced()
+        if wait_sync:
+            await self.synced()
         return self.bot
 
     async def synced(self) -> None:

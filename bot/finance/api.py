@@ -279,14 +279,24 @@ async def list_events(request: web.Request, bot: Bot, params: dict[str, Any]) ->
 
 
 async def retry_event(request: web.Request, bot: Bot, params: dict[str, Any]) -> web.Response:
-    event_id = params["event_id"]
+    return await _settle_event(bot, params["event_id"], "webhook.requeued",
+                               lambda repo, event_id: repo.requeue(event_id, bot.clock.now()))
+
+
+async def discard_event(request: web.Request, bot: Bot, params: dict[str, Any]) -> web.Response:
+    return await _settle_event(bot, params["event_id"], "webhook.discarded", WebhookRepo.discard)
+
+
+async def _settle_event(bot: Bot, event_id: str, action: str,
+                        change: Callable[[WebhookRepo, str], Awaitable[bool]]) -> web.Response:
+    """A parked event is re-queued or given up (its expense's later events go on); audited."""
     async with bot.db.transaction() as tx:
         repo = tx.repo(WebhookRepo)
         if await repo.by_event_id(event_id) is None:
             raise ApiError(404, "not_found", f"no event {event_id}")
-        if not await repo.requeue(event_id, bot.clock.now()):
+        if not await change(repo, event_id):
             raise ApiError(409, "conflict", f"event {event_id} is not failed")
-        await tx.repo(AuditRepo).append(at=bot.clock.now(), actor=API_USER, action="webhook.requeued",
+        await tx.repo(AuditRepo).append(at=bot.clock.now(), actor=API_USER, action=action,
                                         subject=f"event:{event_id}", data={})
         event = await repo.by_event_id(event_id)
         tx.after_commit(bot.services.wake_sender)
@@ -365,7 +375,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "put_budget": put_budget, "get_budget": get_budget, "list_budgets": list_budgets,
     "list_expenses": list_expenses, "get_expense": get_expense, "pay_expense": pay_expense,
     "notify": post_notification, "put_payable": put_payable, "get_payable": get_payable,
-    "list_events": list_events, "retry_event": retry_event, "get_stats": get_stats,
+    "list_events": list_events, "retry_event": retry_event, "discard_event": discard_event,
+    "get_stats": get_stats,
 }
 OPENAPI_DOC = web.AppKey("finance_openapi", dict)
 

@@ -209,7 +209,7 @@ class PayableOut(BaseModel):
 
 # webhook events --------------------------------------------------------------------------------
 class EventQuery(BaseModel):
-    status: Literal["pending", "delivered", "failed"] | None = None
+    status: Literal["pending", "delivered", "failed", "discarded"] | None = None
     number: str | None = Field(default=None, pattern=NUMBER_PATTERN)
     after: int = Field(default=0, ge=0, description="cursor: the `next_after` of the previous page")
     limit: int = Field(default=100, ge=1, le=500)
@@ -219,7 +219,7 @@ class EventOut(BaseModel):
     id: str = Field(description="event uuid, the same on every delivery attempt")
     type: str
     number: str
-    status: Literal["pending", "delivered", "failed"]
+    status: Literal["pending", "delivered", "failed", "discarded"]
     attempts: int
     created_at: str
     delivered_at: str | None
@@ -392,6 +392,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/api/v1/events", "list_events", "The webhook outbox (pending, delivered, failed events)",
               {200: EventList, **ERRORS}, query=EventQuery),
     Operation("POST", "/api/v1/events/{event_id}/retry", "retry_event", "Queue a failed event for delivery again",
+              {200: EventOut, 404: Error, 409: Error, **ERRORS}, path_params={"event_id": r"^[0-9a-f-]{36}$"}),
+    Operation("POST", "/api/v1/events/{event_id}/discard", "discard_event",
+              "Give up a failed event; the later events of its expense are delivered again",
               {200: EventOut, 404: Error, 409: Error, **ERRORS}, path_params={"event_id": r"^[0-9a-f-]{36}$"}),
     Operation("GET", "/api/v1/stats", "get_stats", "Process figures: expenses, approval times, bottlenecks, delivery, "
               "OCR, dialogs, feedback", {200: StatsOut, 404: Error, **ERRORS}, query=StatsQuery),

@@ -3,7 +3,8 @@
 - Each expense's events go one at a time in outbox order; different expenses go in parallel.
 - 2xx marks the event delivered. 5xx, 408, 429, timeouts and connection errors retry with
   exponential backoff and jitter, at most 60 s apart, for as long as it takes. Any other status
-  parks the event as failed (admins are told; `POST /api/v1/events/{id}/retry` re-queues it).
+  parks the event as failed and holds the expense's later events behind it (admins are told;
+  `POST /api/v1/events/{id}/retry` re-queues it, `POST /api/v1/events/{id}/discard` gives it up).
 - The event id is fixed when the row is written, so a retry (or a re-send after a crash between
   the POST and the commit) carries the same id; the receiver de-duplicates by it.
 - Timestamp and signature are computed afresh on every attempt:
@@ -129,7 +130,7 @@ class WebhookSender(Pump):
                 async with self._slots:
                     outcome = await self._post(current)
                 await self._outcomes.submit(outcome)
-                if outcome.kind == "retry":
+                if outcome.kind != "delivered":  # waiting for a retry, or parked: the rest waits too
                     break
                 if not queue:
                     async with self.db.read() as tx:

@@ -26,6 +26,18 @@ PROCESS_SECONDS = Histogram(
 QUEUE_DEPTH = Gauge("bot_queue_depth", "Work waiting", ["queue"])
 OUTBOUND = Counter("bot_outbound_total", "Outbound WeCom calls by channel and outcome", ["channel", "outcome"])
 WECOM_API = Counter("bot_wecom_api_calls_total", "WeCom API calls by path and outcome", ["path", "outcome"])
+OUTBOUND_DEFERRED = Counter(
+    "bot_outbound_deferred_total", "Sends held back to stay inside WeCom's per-recipient window", ["channel"]
+)
+OUTBOUND_FOLDED = Counter("bot_outbound_folded_total", "Cards folded into a digest instead of sent one by one")
+WECOM_CREDENTIALS = Gauge("bot_wecom_credentials_ok", "1 while WeCom accepts the app secret, 0 while gettoken says 40001")
+WECOM_CREDENTIALS.set(1)
+CONNECTIONS_EVICTED = Counter(
+    "bot_http_connections_evicted_total", "Idle connections closed to make room at BOT_MAX_CONNECTIONS"
+)
+CONNECTIONS_REFUSED = Counter(
+    "bot_http_connections_refused_total", "Connections turned away at BOT_MAX_CONNECTIONS, every open one busy"
+)
 
 HOUR = 3600.0
 APPROVAL_SECONDS = Histogram(

@@ -48,6 +48,12 @@ class Scheduler(Pump):
     def every(self, name: str, interval: timedelta, run: Callable[[], Awaitable[object]]) -> None:
         self.jobs.append(PeriodicJob(name, interval, run, self.now() + interval))
 
+    def run_now(self, name: str) -> None:
+        """Run a periodic job at once (e.g. the org sync an admin just confirmed), off schedule."""
+        for job in self.jobs:
+            if job.name == name:
+                self.spawn(self._run_job(job), name=f"job-{job.name}-now")
+
     async def tick(self) -> int:
         """Fire everything due now; returns how many timers fired (tests call this after moving the clock)."""
         fired = await self._fire_timers()

@@ -2,8 +2,10 @@
 
 Policies, from WeCom's error codes: the access token is fetched once under concurrency, cached,
 refreshed a little before expiry and once more on 40014/42001; 40001 from gettoken is a bad secret,
-reported, never retried in a loop; -1, HTTP 5xx and timeouts are retried with backoff; 45009 (rate
-limit) is surfaced as `RateLimited` so the caller backs off for the window instead of hammering.
+reported, never retried in a loop; 45009 (rate limit) is surfaced as `RateLimited` so the caller
+backs off for the window instead of hammering. Reads (contacts, tokens, media) retry -1, HTTP 5xx
+and timeouts with backoff here; sends never do: they are not idempotent, and the durable outbound
+table is their one retry loop (with WeCom's duplicate check, see `bot.wecom.sender`).
 """
 
 from __future__ import annotations
@@ -118,13 +120,16 @@ class WeComClient:
 
     # calls ---------------------------------------------------------------------------------------
     async def call(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
+        retry: bool = True,
     ) -> dict[str, Any]:
-        """An authenticated API call, with one token refresh on 40014/42001."""
+        """An authenticated API call, with one token refresh on 40014/42001 (`retry=False`: one
+        attempt for transient failures too, for calls that must not be repeated blindly)."""
         for attempt in range(2):
             token = await self.token()
             try:
-                return await self._request(method, path, params={**(params or {}), "access_token": token}, body=body)
+                return await self._request(method, path, params={**(params or {}), "access_token": token},
+                                           body=body, retry=retry)
             except WeComError as exc:
                 if exc.errcode in TOKEN_ERRORS and attempt == 0:
                     log.info("access token rejected (%d), fetching a new one", exc.errcode)
@@ -134,9 +139,12 @@ class WeComClient:
         raise AssertionError("unreachable")
 
     async def _request(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
+        retry: bool = True,
     ) -> dict[str, Any]:
-        """One logical request: transient failures are retried with exponential backoff."""
+        """One logical request: transient failures are retried with exponential backoff (reads)."""
+        if not retry:
+            return await self._once(method, path, params, body)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential(multiplier=self.backoff, max=10),
@@ -151,7 +159,7 @@ class WeComClient:
     async def _once(self, method: str, path: str, params: dict[str, Any] | None, body: Any) -> dict[str, Any]:
         url = f"{self.base_url}/cgi-bin/{path}"
         try:
-            async with self.session.request(method, url, params=params, json=body) as resp:
+            async with self.session.request(method, url, params=params, json=body, timeout=self.timeout) as resp:
                 if resp.status >= 500:
                     raise Transient(path, -resp.status, f"HTTP {resp.status}")
                 if resp.status != 200:
@@ -181,14 +189,14 @@ class WeComClient:
 
     # messages ------------------------------------------------------------------------------------
     async def send_message(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.call("POST", "message/send", body=body)
+        return await self.call("POST", "message/send", body=body, retry=False)
 
     async def create_menu(self, agent_id: int, buttons: list[dict[str, Any]]) -> None:
         """Replace the app's custom menu (menu/create)."""
         await self.call("POST", "menu/create", params={"agentid": agent_id}, body={"button": buttons})
 
     async def update_template_card(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.call("POST", "message/update_template_card", body=body)
+        return await self.call("POST", "message/update_template_card", body=body, retry=False)
 
     async def appchat_create(self, name: str, owner: str, users: list[str], chat_id: str | None = None) -> str:
         payload: dict[str, Any] = {"name": name, "owner": owner, "userlist": users}
@@ -197,14 +205,14 @@ class WeComClient:
         return str((await self.call("POST", "appchat/create", body=payload))["chatid"])
 
     async def appchat_send(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.call("POST", "appchat/send", body=body)
+        return await self.call("POST", "appchat/send", body=body, retry=False)
 
     async def appchat_get(self, chat_id: str) -> dict[str, Any]:
         return dict((await self.call("GET", "appchat/get", params={"chatid": chat_id}))["chat_info"])
 
     async def robot_send(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
         """Group robot webhook: the key is the credential, no access token."""
-        return await self._request("POST", "webhook/send", params={"key": key}, body=body)
+        return await self._request("POST", "webhook/send", params={"key": key}, body=body, retry=False)
 
     # media ---------------------------------------------------------------------------------------
     async def media_get(self, media_id: str) -> tuple[bytes, str]:
@@ -213,7 +221,8 @@ class WeComClient:
             token = await self.token()
             url = f"{self.base_url}/cgi-bin/media/get"
             try:
-                async with self.session.get(url, params={"access_token": token, "media_id": media_id}) as resp:
+                async with self.session.get(url, params={"access_token": token, "media_id": media_id},
+                                            timeout=self.timeout) as resp:
                     if resp.status >= 500:
                         raise Transient("media/get", -resp.status, f"HTTP {resp.status}")
                     ctype = resp.headers.get("Content-Type", "")
@@ -236,7 +245,8 @@ class WeComClient:
         form.add_field("media", data, filename=filename, content_type=content_type)
         token = await self.token()
         async with self.session.post(
-            f"{self.base_url}/cgi-bin/media/upload", params={"access_token": token, "type": kind}, data=form
+            f"{self.base_url}/cgi-bin/media/upload", params={"access_token": token, "type": kind}, data=form,
+            timeout=self.timeout,
         ) as resp:
             result = self._check("media/upload", await resp.json(content_type=None))
         return str(result["media_id"])

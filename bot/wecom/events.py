@@ -81,6 +81,22 @@ class PayloadError(ValueError):
     """The decrypted plaintext is not a WeCom message we can read."""
 
 
+# WeCom's deepest payload (a card event's SelectedItems/SelectedItem/OptionIds/OptionId) is 5 levels
+# below <xml>; anything far deeper is hostile and would not even serialise to JSON for the inbox.
+MAX_DEPTH = 16
+
+
+def _too_deep(data: Any) -> bool:
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 EXTRA_EVENTS: dict[str, type[BaseEvent]] = {
     cls.event: cls for cls in (TemplateCardEvent, TemplateCardMenuEvent, TaskCardClickEvent, ChangeContactEvent)
 }
@@ -106,6 +122,8 @@ def parse_payload(plaintext: str) -> tuple[Any, dict[str, Any]]:
         raise PayloadError("empty message")
     if not data.get("MsgType"):
         raise PayloadError("message without MsgType")
+    if _too_deep(data):
+        raise PayloadError(f"message nested deeper than {MAX_DEPTH} levels")
     cls = message_class(data)
     return (None if cls is None else cls(data)), data
 

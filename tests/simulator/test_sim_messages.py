@@ -292,3 +292,14 @@ async def test_wait_for_sees_outside_state_without_a_notification(sim: WeComSimu
     assert await sim.wait_for(lambda: box, timeout=1) == ["done"]
     with pytest.raises(TimeoutError):
         await sim.wait_for(lambda: False, timeout=0.1)
+
+
+async def test_a_repeated_card_request_is_a_duplicate_not_a_reused_task_id(sim: WeComSimulator, api: Api) -> None:
+    """A card re-sent after a timeout repeats its task_id; with the duplicate check on, WeCom treats the
+    whole request as a repeat and answers ok, before it would refuse the task_id as already used."""
+    body = msg("template_card", approval_card("T-dup-1"), enable_duplicate_check=1, duplicate_check_interval=600)
+    first, second = await api.post("message/send", body), await api.post("message/send", body)
+    assert first["errcode"] == second["errcode"] == 0 and "response_code" in first
+    assert len(sim.messages) == 1 and [r for *_, r in sim.dropped] == ["duplicate"]
+    again = {**body, "enable_duplicate_check": 0}
+    assert (await api.post("message/send", again))["errcode"] == 40058  # without the check: task_id reused

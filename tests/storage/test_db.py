@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,25 @@ async def test_urgent_waiters_go_first_and_cancellation_is_safe() -> None:
     assert order == ["u1", "n1", "n2"]
     async with lock.hold():  # still usable: nothing leaked by the cancelled waiter
         pass
+
+
+async def test_a_failing_commit_rolls_back_and_leaves_the_connection_usable(tmp_path: Path) -> None:
+    db = Database(tmp_path / "c.db")
+    await db.open()
+    async with db.transaction() as tx:
+        await tx.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        await tx.execute("CREATE TABLE child (id INTEGER PRIMARY KEY,"
+                         " parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
+    # a deferred foreign key is checked at COMMIT: the commit itself fails
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO child (id, parent_id) VALUES (1, 42)")
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.write_batch(lambda conn: conn.execute("INSERT INTO child (id, parent_id) VALUES (2, 43)"))
+    async with db.transaction() as tx:  # BEGIN works again: nothing of the failed ones was kept
+        await tx.execute("INSERT INTO parent (id) VALUES (7)")
+    async with db.read() as tx:
+        children = await tx.fetchall("SELECT * FROM child")
+        parents = [r[0] for r in await tx.fetchall("SELECT id FROM parent")]
+    await db.close()
+    assert children == [] and parents == [7]

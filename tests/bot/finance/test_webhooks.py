@@ -62,6 +62,13 @@ async def test_outage_then_recovery_delivers_everything_in_order(bare_world: Wor
     assert types_first[0] == "expense.submitted" and types_first[-2:] == ["expense.approved", "expense.paid"]
     assert "expense.step_decided" in types_first
 
+    # a retry a minute later is signed afresh (waited for while still down: an attempt already in
+    # flight when the receiver comes back would otherwise carry the first timestamp)
+    first_id, first_stamp = receiver.stamps[0]
+    world.clock.advance(timedelta(seconds=61))
+    world.bot.extras["webhooks"].wake()
+    await world.sim.wait_for(lambda: any(i == first_id and ts >= first_stamp + 60 for i, ts in receiver.stamps),
+                             timeout=5)
     receiver.mode = "ok"
     world.clock.advance(timedelta(seconds=61))  # every backoff has run out
     world.bot.extras["webhooks"].wake()
@@ -80,7 +87,7 @@ async def test_outage_then_recovery_delivers_everything_in_order(bare_world: Wor
     assert {"route", "timeline", "invoice", "expense_date", "department_id", "created_at", "updated_at",
             "category", "description"} <= set(data)
     assert abs(paid["timestamp"] - world.clock.now().timestamp()) < 120
-    first_id = rows[0][0]
+    assert first_id == rows[0][0]
     tried = [ts for i, ts in receiver.stamps if i == first_id]
     assert tried[-1] - tried[0] >= 60  # timestamp (and signature) made afresh for each attempt
     await world.sim.wait_for(lambda: all(s == "delivered" for *_, s in outbox(world)), timeout=5)
@@ -116,14 +123,20 @@ async def test_events_wait_without_url_and_survive_restart(bare_world: World, re
     assert len(receiver.attempts) == len({*receiver.attempts}) == 4
 
 
-async def test_refused_event_is_parked_shown_to_admins_and_retried(bare_world: World, receiver: Receiver) -> None:
-    world = bare_world
+async def parked_expense(world: World, receiver: Receiver) -> tuple[str, str]:
+    """An expense whose first event the finance platform refuses; its number and the admins' alert."""
     receiver.mode = "refuse"
     await world.start_bot(finance_api_token=TOKEN, finance_webhook_url=receiver.url, finance_webhook_secret=SECRET)
     after = len(world.sim.messages)
     number = await file_expense(world, "liuyang", "1000", "交通")
     told = await world.sim.wait_for_message(to="xuhui", contains="财务平台拒收", after=after)
-    assert number in told.text() and "HTTP 400" in told.text()
+    return number, told.text()
+
+
+async def test_refused_event_is_parked_shown_to_admins_and_retried(bare_world: World, receiver: Receiver) -> None:
+    world = bare_world
+    number, told = await parked_expense(world, receiver)
+    assert number in told and "HTTP 400" in told
     status, failed = await api(world, "GET", "/api/v1/events?status=failed")
     assert [e["number"] for e in failed["items"]] == [number] and failed["items"][0]["last_error"] == "HTTP 400"
     event_id = failed["items"][0]["id"]
@@ -140,3 +153,42 @@ async def test_refused_event_is_parked_shown_to_admins_and_retried(bare_world: W
     with sqlite3.connect(world.db_path) as conn:
         actions = {r[0] for r in conn.execute("SELECT action FROM audit_log")}
     assert {"webhook.parked", "webhook.requeued"} <= actions
+
+
+async def test_a_parked_event_holds_the_later_events_of_its_expense(bare_world: World, receiver: Receiver) -> None:
+    world = bare_world
+    held, told = await parked_expense(world, receiver)
+    assert "暂停" in told and "discard" in told
+    receiver.mode = "ok"
+    await approve(world, "wangfang", held)
+    await approve(world, "wuqiang", held)  # step_decided, step_decided, approved wait behind the parked one
+    other = await file_expense(world, "sunli", "88", "餐饮")  # another expense is not held
+    await receiver.wait_for(1)
+    await asyncio.sleep(0.3)
+    assert [e["data"]["number"] for e in receiver.received] == [other]
+    assert [s for *_, n, s in outbox(world) if n == held] == ["failed", "pending", "pending", "pending"]
+
+    # the admins are told again every day while the event stays parked
+    after = len(world.sim.messages)
+    world.clock.advance(timedelta(days=1, minutes=1))
+    await world.bot.scheduler.tick()
+    again = await world.sim.wait_for_message(to="xuhui", contains="仍未处理", after=after)
+    assert held in again.text() and "现有 3 条" in again.text()
+
+    parked = outbox(world)[0][0]
+    status, body = await api(world, "POST", f"/api/v1/events/{parked}/discard")
+    assert status == 200 and body["status"] == "discarded"
+    got = await receiver.wait_for(4)
+    assert [e["type"] for e in got if e["data"]["number"] == held] == [
+        "expense.step_decided", "expense.step_decided", "expense.approved"]
+    assert parked not in [e["id"] for e in got]
+    status, _ = await api(world, "POST", f"/api/v1/events/{parked}/discard")
+    assert status == 409
+    after = len(world.sim.messages)
+    world.clock.advance(timedelta(days=1, minutes=1))  # given up: no more reminders
+    await world.bot.scheduler.tick()
+    await world.idle()
+    assert world.sim.find_messages(to="xuhui", contains="仍未处理", after=after) == []
+    with sqlite3.connect(world.db_path) as conn:
+        actions = {r[0] for r in conn.execute("SELECT action FROM audit_log")}
+    assert "webhook.discarded" in actions

@@ -26,6 +26,7 @@ async def start_process(world: World, port: int) -> asyncio.subprocess.Process:
         "BOT_PORT": str(port),
         "BOT_DB": str(world.db_path),
         "BOT_WORKERS": "1",
+        "BOT_ONBOARDING": "false",  # one reply per message: the welcome card is not what this counts
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "run_bot.py", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL

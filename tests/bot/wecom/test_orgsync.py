@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import sqlite3
 
 from tests.world import World
@@ -94,3 +96,45 @@ async def test_contact_callback_with_its_own_keys(bare_world: World) -> None:
         retries=0,
     )
     assert result.status == 403
+
+
+async def test_a_full_sync_does_not_undo_a_contact_event_handled_while_it_read(world: World) -> None:
+    sim = world.sim
+    sim.fail_next("tag/list", 1, delay=0.5)  # the sync has read the users and still reads the tags
+    sync = asyncio.create_task(world.bot.orgsync.full_sync())
+    await sim.wait_for(lambda: sim.calls["tag/list"] >= 2, timeout=5)
+    sim.update_user("sunli", status=2)  # disabled in WeCom after the sync read her as active
+    await sim.change_contact("update_user", UserID="sunli")
+    await world.idle()
+    assert user_row(world, "sunli") == ("孙丽", 2)
+    await sync
+    assert user_row(world, "sunli") == ("孙丽", 2)  # the older snapshot did not re-activate her
+
+
+async def test_a_sync_that_would_deactivate_too_many_waits_for_an_admin(world: World) -> None:
+    sim = world.sim
+    leaving = ["chenjing", "sunli", "zhaolei", "liuyang", "zhoumin"]  # half the company vanishes:
+    for user in leaving:  # what a visibility scope cut by mistake looks like
+        sim.remove_user(user)
+    after = len(sim.messages)
+    counts = await world.bot.orgsync.full_sync()
+    assert counts["held"] and counts["deactivated"] == 0
+    assert [user_row(world, u)[1] for u in leaving] == [1, 1, 1, 1, 1]  # nothing changed
+    alert = await sim.wait_for_message(to="xuhui", contains="确认同步", after=after)
+    hold = re.search(r"确认同步 (\d+)", alert.text()).group(1)  # type: ignore[union-attr]
+    assert "5 人" in alert.text() and "陈静" in alert.text()
+    again = await world.bot.orgsync.full_sync()  # the next periodic sync is held by the same question
+    await world.idle()
+    assert again["held"] == int(hold) and len(sim.find_messages(to="xuhui", contains="确认同步", after=after)) == 1
+
+    assert "管理员" in await world.reply_to("lina", f"确认同步 {hold}")
+    assert user_row(world, "sunli") == ("孙丽", 1)
+    assert "正在重新同步" in await world.reply_to("xuhui", f"确认同步 {hold}")
+    await sim.wait_for(lambda: all(user_row(world, u)[1] == 5 for u in leaving), timeout=5)
+    await world.idle()
+    with sqlite3.connect(world.db_path) as conn:
+        actions = [r[0] for r in conn.execute(
+            "SELECT action FROM audit_log WHERE action LIKE 'org.sync%' ORDER BY id")]
+        status = conn.execute("SELECT status FROM org_sync_holds WHERE id = ?", (hold,)).fetchone()[0]
+    assert actions == ["org.sync_held", "org.sync_confirmed"] and status == "applied"
+    assert "没有等待确认" in await world.reply_to("xuhui", f"确认同步 {hold}")
