@@ -85,7 +85,7 @@ def default_plugins() -> list[Plugin]:
 async def _start(settings: Settings, clock: Clock, app: web.Application, initial_sync: bool) -> Bot:
     db = Database(settings.bot_db, synchronous=settings.bot_db_sync.upper())
     await db.open()
-    client = WeComClient(settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret)
+    client = WeComClient(settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret.get_secret_value())
     events = build_events()
     router = build_router()
     gateway = BotGateway(client, db, settings.ocr_engine, settings.ocr_workers)

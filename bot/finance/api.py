@@ -111,7 +111,7 @@ def _authorized(request: web.Request, token: str) -> bool:
 def _wrap(op: Operation, endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         bot = request.app[BOT]
-        token = bot.settings.finance_api_token
+        token = bot.settings.finance_api_token.get_secret_value()
         if not token:
             raise web.HTTPNotFound()
         try:

@@ -70,7 +70,7 @@ class Sessions:
 
     def __init__(self, bot: Bot, error_page: ErrorPage) -> None:
         self.bot = bot
-        self.signer = SessionSigner(bot.settings.wecom_secret)
+        self.signer = SessionSigner(bot.settings.wecom_secret.get_secret_value())
         self.error_page = error_page
 
     def user(self, request: web.Request) -> str | None:
