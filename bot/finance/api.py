@@ -119,7 +119,7 @@ def _wrap(op: Operation, endpoint: Endpoint) -> Callable[[web.Request], Awaitabl
                 raise ApiError(401, "unauthorized", "a valid bearer token is required")
             params = dict(request.match_info)
             for name, pattern in op.path_params.items():
-                if not re.match(pattern, params[name]):
+                if not re.fullmatch(pattern, params[name]):
                     detail = [ErrorDetail(field=f"path.{name}", reason=f"must match {pattern}")]
                     raise ApiError(422, "validation", "the request is not valid", detail)
             return await endpoint(request, bot, params)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import models_json_schema
@@ -21,6 +21,10 @@ from handlers.expense_json import ExpenseJSON, ExpenseStatus
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 NUMBER_PATTERN = r"^BX\d{8}-\d{4,}$"
 MAX_AMOUNT = Decimal("1000000000000")
+MAX_INT = 2**63 - 1  # what SQLite stores; a larger number is refused, never passed down
+
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 
 def _money(value: Decimal | None, *, positive: bool) -> Decimal | None:
@@ -44,7 +48,7 @@ class Strict(BaseModel):
 
 # budgets ---------------------------------------------------------------------------------------
 class BudgetIn(Strict):
-    department_id: int = Field(ge=1, description="WeCom department id")
+    department_id: Id = Field(description="WeCom department id")
     period: str = Field(description="YYYY-MM, YYYY-Qn or YYYY", examples=["2026-11", "2026-Q4", "2026"])
     category: str | None = Field(default=None, min_length=1, max_length=32, description="null: all categories")
     amount: Decimal = Field(description='decimal string like "10000.00"; a JSON number is accepted too')
@@ -95,10 +99,10 @@ class BudgetOut(BaseModel):
 
 
 class BudgetQuery(BaseModel):
-    department_id: int | None = Field(default=None, ge=1)
+    department_id: Id | None = None
     period: str | None = None
     limit: int = Field(default=100, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: Count = 0
 
     @field_validator("period")
     @classmethod
@@ -122,11 +126,11 @@ class BudgetList(BaseModel):
 class ExpenseQuery(BaseModel):
     status: ExpenseStatus | None = None
     submitter: str | None = Field(default=None, min_length=1)
-    department_id: int | None = Field(default=None, ge=1)
+    department_id: Id | None = None
     date_from: date | None = Field(default=None, description="expense_date on or after")
     date_to: date | None = Field(default=None, description="expense_date on or before")
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: Count = 0
 
     @model_validator(mode="after")
     def _range(self) -> ExpenseQuery:
@@ -150,7 +154,7 @@ class PaymentIn(Strict):
 # notifications ---------------------------------------------------------------------------------
 class Recipients(Strict):
     users: list[str] = Field(default_factory=list, max_length=1000)
-    departments: list[int] = Field(default_factory=list, max_length=100)
+    departments: list[Id] = Field(default_factory=list, max_length=100)
     tags: list[str] = Field(default_factory=list, max_length=100, description="tag names")
     chat_id: str | None = Field(default=None, min_length=1, max_length=64)
 
@@ -211,7 +215,7 @@ class PayableOut(BaseModel):
 class EventQuery(BaseModel):
     status: Literal["pending", "delivered", "failed"] | None = None
     number: str | None = Field(default=None, pattern=NUMBER_PATTERN)
-    after: int = Field(default=0, ge=0, description="cursor: the `next_after` of the previous page")
+    after: Count = Field(default=0, description="cursor: the `next_after` of the previous page")
     limit: int = Field(default=100, ge=1, le=500)
 
 
