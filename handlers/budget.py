@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from chat.context import Context
 from chat.events import EventBus
+from chat.render import plain
 from chat.router import Priority, Router
 from handlers.budget_view import (
     BudgetStatus,
@@ -51,7 +52,7 @@ async def show_budget(ctx: Context) -> None:
             continue
         found = await _find_department(ctx, word)
         if found is None:
-            await ctx.reply(ctx.t(f"找不到部门「{word}」。", f"No department called {word!r}."))
+            await ctx.reply(ctx.t(f"找不到部门「{plain(word)}」。", f"No department called «{plain(word)}»."))
             return
         dept_id = found.id
     if not await can_view(ctx, user, dept_id):

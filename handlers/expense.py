@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from chat.context import Context
+from chat.render import md
 from chat.router import Router
 from dialogs import DialogSpec, Invalid, Slot, State, Turn, register, start_dialog
 from dialogs.parsing import (
@@ -221,13 +222,13 @@ async def _summary(turn: Turn) -> str:
     lines = [turn.t("**请确认报销**", "**Please confirm the expense**")]
     for name in ("amount", "category", "date", "description"):
         slot = next(s for s in SLOTS if s.name == name)
-        lines.append(f"> {turn.text(slot.label)}{turn.t('：', ': ')}{turn.shown(name)}")
+        lines.append(f"> {turn.text(slot.label)}{turn.t('：', ': ')}{md(turn.shown(name))}")
     invoice = _invoice_view(turn.data)
     if invoice is not None:
         resolved = {f for f, slot in FIELD_SLOTS.items() if slot not in turn.unsure}
         unsure = [f for f in turn.data.get("invoice_unsure", []) if f not in resolved]
         lines.append(turn.t("发票：", "Invoice:"))
-        lines.extend(f"> {line}" for line in describe(invoice, unsure, turn.lang).splitlines())
+        lines.extend(f"> {md(line)}" for line in describe(invoice, unsure, turn.lang).splitlines())
     probe = await _budget_probe(turn)
     left = None if probe is None else await remaining_after(turn.ctx, probe)
     if left is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from chat.context import Context
 from chat.events import EventBus
+from chat.render import plain
 from chat.router import Priority, Router
 from dialogs import DialogSpec, Invalid, Slot, Turn, active_dialog, end_dialog, register, start_dialog
 from handlers.approval import flow
@@ -127,7 +128,7 @@ async def _reject_with_reason(turn: Turn) -> None:
         return
     text = str(turn.data["reason"])
     await flow.decide(ctx, expense, task, "reject", text, "card")
-    await turn.finish(turn.t(f"已驳回 {number}：{text}", f"Rejected {number}: {text}"))
+    await turn.finish(turn.t(f"已驳回 {number}：{plain(text)}", f"Rejected {number}: {plain(text)}"))
 
 
 REJECT_REASON = register(DialogSpec(
@@ -166,7 +167,7 @@ async def _decide_by_text(ctx: Context, verdict: Verdict) -> None:
         await end_dialog(ctx)  # decided in text while the reason was being asked for
     await flow.decide(ctx, expense, task, verdict, comment, "text")
     done = ctx.t("已同意" if verdict == "approve" else "已驳回", "Approved" if verdict == "approve" else "Rejected")
-    await ctx.reply(f"{done} {number}" + (f"：{comment}" if comment else ""))
+    await ctx.reply(f"{done} {number}" + (f"：{plain(comment)}" if comment else ""))
 
 
 @router.command("同意", "批准", "approve", priority=Priority.GLOBAL, when=names_a_number)
