@@ -103,7 +103,7 @@ class UploadPage:
     # POST: store the file and hand it to the chat ------------------------------------------------
     async def receive(self, request: web.Request) -> web.Response:
         bot = request.app[BOT]
-        user_id = self.sessions.user(request)
+        user_id = await self.sessions.user(request)
         if user_id is None:
             return _page("登录已过期", f'<p>请重新打开<a href="{PATH}">上传页面</a>。</p>', status=401)
         try:
