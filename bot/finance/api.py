@@ -8,6 +8,7 @@ sender is woken after commit. The API answers 404 everywhere while FINANCE_API_T
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -20,6 +21,8 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from bot.finance.openapi import (
+    IDEMPOTENCY_HEADER,
+    IDEMPOTENCY_KEY,
     OPERATIONS,
     BudgetIn,
     BudgetList,
@@ -53,6 +56,7 @@ from storage.budgets import BudgetInput, BudgetRepo
 from storage.db import Tx
 from storage.expenses import ExpenseRepo
 from storage.finance_events import ExpenseFilter, ExpenseSearchRepo, WebhookEvent, WebhookRepo
+from storage.idempotency import IdempotencyRepo
 from storage.payables import Payable, PayableInput, PayableRepo
 
 log = logging.getLogger(__name__)
@@ -214,17 +218,41 @@ async def pay_expense(request: web.Request, bot: Bot, params: dict[str, Any]) ->
 
 
 # notifications ---------------------------------------------------------------------------------
+def _idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        detail = [ErrorDetail(field=f"header.{IDEMPOTENCY_HEADER}", reason="1 to 255 visible ASCII characters")]
+        raise ApiError(422, "validation", "the request is not valid", detail)
+    return key
+
+
 async def post_notification(request: web.Request, bot: Bot, params: dict[str, Any]) -> web.Response:
+    """With an Idempotency-Key, the first request's answer is remembered in the transaction that queues
+    the messages; a retry (even a concurrent one) gets that answer again and sends nothing."""
+    key = _idempotency_key(request)
     body: NotificationIn = await _body(request, NotificationIn)
+    fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
     note = Notification(
         msgtype=body.msgtype, content=body.content, title=body.title, url=body.url, button=body.button,
         users=tuple(body.to.users), departments=tuple(body.to.departments), tags=tuple(body.to.tags),
         chat_id=body.to.chat_id,
     )
     async with bot.db.transaction() as tx:
+        remembered = None if key is None else await tx.repo(IdempotencyRepo).get("notify", key)
+        if remembered is not None:
+            if remembered.request_sha256 != fingerprint:
+                detail = [ErrorDetail(field=f"header.{IDEMPOTENCY_HEADER}",
+                                      reason="already used for a different request")]
+                raise ApiError(422, "validation", "the request is not valid", detail)
+            replay = web.json_response(remembered.response, status=remembered.status)
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
         delivery = await notify(_api(bot, tx, "notify"), note)
-    out = NotificationOut(recipients=len(delivery.recipients), unknown_users=delivery.unknown_users,
-                          chat_id=delivery.chat_id)
+        out = NotificationOut(recipients=len(delivery.recipients), unknown_users=delivery.unknown_users,
+                              chat_id=delivery.chat_id)
+        if key is not None:
+            await tx.repo(IdempotencyRepo).remember("notify", key, fingerprint, 202, out.model_dump(mode="json"),
+                                                    bot.clock.now())
     return respond(out, 202)
 
 

@@ -7,6 +7,7 @@ own JSON Schemas.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -22,6 +23,9 @@ ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 NUMBER_PATTERN = r"^BX\d{8}-\d{4,}$"
 MAX_AMOUNT = Decimal("1000000000000")
 MAX_INT = 2**63 - 1  # what SQLite stores; a larger number is refused, never passed down
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 Count = Annotated[int, Field(ge=0, le=MAX_INT)]
 Id = Annotated[int, Field(ge=1, le=MAX_INT)]
@@ -259,6 +263,7 @@ class Operation:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     path_params: dict[str, str] = field(default_factory=dict)
+    idempotent: bool = False  # takes an Idempotency-Key header
 
 
 ERRORS = {401: Error, 422: Error}
@@ -278,7 +283,7 @@ OPERATIONS: tuple[Operation, ...] = (
               {200: ExpenseJSON, 404: Error, 409: Error, **ERRORS}, body=PaymentIn,
               path_params={"number": NUMBER_PATTERN}),
     Operation("POST", "/api/v1/notifications", "notify", "Push a message to users, departments, tags or a group chat",
-              {202: NotificationOut, **ERRORS}, body=NotificationIn),
+              {202: NotificationOut, **ERRORS}, body=NotificationIn, idempotent=True),
     Operation("PUT", "/api/v1/payables/{payable_id}", "put_payable",
               "Create or replace a payable; its owner is reminded daily as it falls due",
               {200: PayableOut, 201: PayableOut, **ERRORS}, body=PayableIn, path_params={"payable_id": ID_PATTERN}),
@@ -314,6 +319,14 @@ def openapi() -> dict[str, Any]:
                 entry["parameters"].append(
                     {"name": name, "in": "query", "required": name in query.get("required", []), "schema": schema}
                 )
+        if op.idempotent:
+            entry["parameters"].append({
+                "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+                "schema": {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY.pattern}$"},
+                "description": "a retry with the same key and body gets the first answer again (header"
+                               " Idempotent-Replayed: true) and sends nothing; the same key with another body"
+                               " is refused (422). Keys are remembered for at least 24 hours.",
+            })
         if op.body is not None:
             entry["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": refs[(op.body, "validation")]}}}
