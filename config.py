@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     finance_webhook_url: str = ""
     finance_webhook_secret: SecretStr = SecretStr("")
 
+    # what users may upload, and how long data is kept
+    bot_upload_per_hour: int = Field(default=30, ge=1)
+    bot_upload_quota_mb: int = Field(default=100, ge=1)
+
     @field_validator("bot_finance_reviewers", "bot_admins", mode="before")
     @classmethod
     def _ids(cls, value: object) -> tuple[str, ...]:
@@ -132,6 +136,11 @@ class Settings(BaseSettings):
     @property
     def quiet_hours(self) -> tuple[time, time] | None:
         return _parse_quiet(self.bot_quiet_hours) if self.bot_quiet_hours else None
+
+    @property
+    def data_dir(self) -> Path:
+        """The data folder: the database, uploaded files, the audit key and its anchor."""
+        return self.bot_db.parent
 
     @property
     def public_url(self) -> str:

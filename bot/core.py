@@ -39,6 +39,7 @@ from handlers.rules import load_rules
 from storage.db import Database
 from storage.inbox import InboxRepo
 from storage.outbound import OutboundRepo
+from storage.uploads import UploadFiles, Uploads
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     client = WeComClient(settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret.get_secret_value())
     events = build_events()
     router = build_router()
-    gateway = BotGateway(client, db, settings.ocr_engine, settings.ocr_workers)
+    gateway = BotGateway(client, Uploads(db, UploadFiles(settings.data_dir)), settings.ocr_engine, settings.ocr_workers)
     services = Services(settings=settings, clock=clock, rules=load_rules(settings.bot_rules), gateway=gateway,
                         events=events)
     worker = Worker(db, router, services)

@@ -3,24 +3,15 @@ and in demo mode cannot be forged with the simulator's well-known secret."""
 
 from __future__ import annotations
 
-import re
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
+from tests.bot.h5.h5_support import browser, login, upload
 from tests.world import World
 
 PUBLIC = "https://fin.example.com"
-
-
-async def _signed_in(world: World, user: str) -> aiohttp.ClientSession:
-    session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-    async with session.get(f"{world.url}/h5/upload", allow_redirects=False) as resp:
-        authorize = resp.headers["Location"].replace("#wechat_redirect", "")
-    async with session.get(f"{authorize}&sim_user={user}") as resp:
-        assert resp.status == 200 and "上传发票" in await resp.text()
-    return session
 
 
 async def _upload_page(session: aiohttp.ClientSession, world: World) -> tuple[int, str]:
@@ -29,20 +20,15 @@ async def _upload_page(session: aiohttp.ClientSession, world: World) -> tuple[in
 
 
 async def test_a_session_ends_when_the_member_is_deactivated(world: World) -> None:
-    async with await _signed_in(world, "liuyang") as session:
-        status, page = await _upload_page(session, world)
-        assert status == 200
-        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)  # type: ignore[union-attr]
+    async with browser() as session:
+        csrf = await login(session, world, "liuyang")
+        assert (await _upload_page(session, world))[0] == 200
         world.sim.update_user("liuyang", status=5)
         assert (await world.sim.change_contact("update_user", UserID="liuyang")).status == 200
         await world.idle()
         status, _ = await _upload_page(session, world)
         assert status == 302  # signed out: back to WeCom's login, which refuses a member who left
-        form = aiohttp.FormData()
-        form.add_field("csrf", csrf)
-        form.add_field("file", b"%PDF-1.4 x", filename="a.pdf")
-        async with session.post(f"{world.url}/h5/upload", data=form) as resp:
-            assert resp.status == 401
+        assert (await upload(session, world, csrf, b"%PDF-1.4 x"))[0] == 401
         async with session.get(f"{world.url}/h5/expenses/BX20261125-0001", allow_redirects=False) as resp:
             assert resp.status == 302
 
@@ -71,8 +57,8 @@ async def test_behind_https_cookies_are_secure_and_links_ignore_the_host_header(
 
 async def _session_after_restart(world: World, **settings: object) -> int:
     await world.start_bot(**settings)
-    session = await _signed_in(world, "liuyang")
-    async with session:
+    async with browser() as session:
+        await login(session, world, "liuyang")
         await world.restart_bot(**settings)
         status, _ = await _upload_page(session, world)
     await world.stop_bot()
