@@ -71,7 +71,8 @@ class Settings(BaseSettings):
     finance_webhook_url: str = ""
     finance_webhook_secret: SecretStr = SecretStr("")
 
-    # what users may upload, and how long data is kept
+    # what users may upload, how long data is kept, and the audit chain's key
+    bot_audit_key: SecretStr = SecretStr("")
     bot_upload_per_hour: int = Field(default=30, ge=1)
     bot_upload_quota_mb: int = Field(default=100, ge=1)
 

@@ -22,6 +22,7 @@ from bot.finance.api import FinanceApi
 from bot.finance.webhooks import WebhookDelivery
 from bot.h5.pages import UploadPage
 from bot.parts import BOT, Bot, Plugin
+from bot.runtime.audit_chain import anchor_chain, open_chain
 from bot.runtime.clock import Clock
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.inbox import AckGate, InboxWriter, load_pending
@@ -91,7 +92,7 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     router = build_router()
     gateway = BotGateway(client, Uploads(db, UploadFiles(settings.data_dir)), settings.ocr_engine, settings.ocr_workers)
     services = Services(settings=settings, clock=clock, rules=load_rules(settings.bot_rules), gateway=gateway,
-                        events=events)
+                        events=events, audit_key=await open_chain(db, settings, clock.now()))
     worker = Worker(db, router, services)
     dispatcher = Dispatcher(worker.handle, concurrency=settings.bot_workers)
     gate = AckGate()
@@ -112,6 +113,7 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     sender.start()
     scheduler.every("org-sync", timedelta(minutes=settings.bot_org_sync_minutes), orgsync.full_sync)
     scheduler.every("inbox-prune", timedelta(hours=6), lambda: _prune(bot))
+    scheduler.every("audit-anchor", timedelta(hours=1), lambda: anchor_chain(db, services))
     scheduler.start()
     if initial_sync:
         bot.extras["initial_sync"] = asyncio.create_task(_initial_sync(orgsync))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from chat.message import Inbound
-from storage.audit import AuditRepo
+from storage.audit import AuditKey, AuditRepo
 from storage.cards import CardRepo
 from storage.db import Tx
 from storage.org import Department, OrgRepo, OrgUser
@@ -64,6 +64,7 @@ class Services:
     events: EventBus
     wake_sender: Callable[[], None] = lambda: None
     wake_scheduler: Callable[[], None] = lambda: None
+    audit_key: AuditKey | None = None  # opened at start (bot.runtime.audit_chain)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -181,8 +182,10 @@ class Context:
         await self._enqueue("robot", robot_order_key(key), body, self._not_before(quiet))
 
     async def audit(self, action: str, subject: str, data: dict[str, Any], *, actor: str | None = None) -> None:
+        key = self.services.audit_key
+        assert key is not None, "the audit chain's key is opened at start"
         await self.repo(AuditRepo).append(
-            at=self.now, actor=actor or self.msg.user_id, action=action, subject=subject, data=data
+            at=self.now, actor=actor or self.msg.user_id, action=action, subject=subject, data=data, key=key
         )
 
     async def emit(self, name: str, payload: dict[str, Any]) -> None:

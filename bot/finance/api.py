@@ -51,7 +51,6 @@ from handlers.expense_json import expense_json, iso
 from handlers.notifications import Notification, notify
 from handlers.payables import upsert_payable
 from handlers.payments import PaymentRefused, mark_paid
-from storage.audit import AuditRepo
 from storage.budgets import BudgetInput, BudgetRepo
 from storage.db import Tx
 from storage.expenses import ExpenseRepo
@@ -309,8 +308,7 @@ async def retry_event(request: web.Request, bot: Bot, params: dict[str, Any]) ->
             raise ApiError(404, "not_found", f"no event {event_id}")
         if not await repo.requeue(event_id, bot.clock.now()):
             raise ApiError(409, "conflict", f"event {event_id} is not failed")
-        await tx.repo(AuditRepo).append(at=bot.clock.now(), actor=API_USER, action="webhook.requeued",
-                                        subject=f"event:{event_id}", data={})
+        await _api(bot, tx, "retry_event").audit("webhook.requeued", f"event:{event_id}", {})
         event = await repo.by_event_id(event_id)
         tx.after_commit(bot.services.wake_sender)
     assert event is not None

@@ -223,16 +223,25 @@ class EventQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=500)
 
 
+class AuditAnchorJSON(BaseModel):
+    """`audit.anchor`: the head of the audit log's keyed hash chain, sent every hour it moved; keep it
+    to prove later that the log was neither rewritten nor shortened."""
+
+    head_id: int
+    head_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    anchored_at: str = Field(description="ISO 8601 UTC")
+
+
 class EventOut(BaseModel):
     id: str = Field(description="event uuid, the same on every delivery attempt")
     type: str
-    number: str
+    number: str = Field(description="the expense number; `audit` for audit anchors")
     status: Literal["pending", "delivered", "failed"]
     attempts: int
     created_at: str
     delivered_at: str | None
     last_error: str | None
-    data: ExpenseJSON
+    data: ExpenseJSON | AuditAnchorJSON
 
 
 class EventList(BaseModel):

@@ -35,7 +35,7 @@ async def test_a_failing_robot_send_leaks_no_credential(bare_world: World, caplo
     listing = await world.reply_to("xuhui", "失败消息")
 
     secrets = {ROBOT_KEY, WEBHOOK_SECRET, TOKEN, world.sim.secret, world.sim.token, world.sim.aes_key,
-               world.sim.contact_secret}
+               world.sim.contact_secret, (world.db_path.parent / "audit.key").read_text().strip()}
     [(order_key, error)] = _failed_robot_rows(world)
     assert order_key.startswith("robot:") and "93000" in error
     assert order_key in listing  # the admin still sees which queue failed, by its digest
