@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 AES_KEY_PATTERN = re.compile(r"^[A-Za-z0-9]{43}$")
+AUDIT_MIN_DAYS = 180
 QUIET_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
 UserIds = Annotated[tuple[str, ...], NoDecode]
@@ -75,6 +76,10 @@ class Settings(BaseSettings):
     bot_audit_key: SecretStr = SecretStr("")
     bot_upload_per_hour: int = Field(default=30, ge=1)
     bot_upload_quota_mb: int = Field(default=100, ge=1)
+    bot_retention_inbox_days: int = Field(default=7, ge=1)
+    bot_retention_sent_days: int = Field(default=30, ge=1)
+    bot_retention_upload_hours: int = Field(default=24, ge=1)
+    bot_retention_audit_days: int = Field(default=0, ge=0)
 
     @field_validator("bot_finance_reviewers", "bot_admins", mode="before")
     @classmethod
@@ -103,6 +108,13 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and not _parse_quiet(value):
             raise ValueError("must look like 22:00-08:00 (or be empty to disable)")
+        return value
+
+    @field_validator("bot_retention_audit_days")
+    @classmethod
+    def _audit_days(cls, value: int) -> int:
+        if 0 < value < AUDIT_MIN_DAYS:
+            raise ValueError(f"the audit log is kept at least {AUDIT_MIN_DAYS} days (0 keeps it all)")
         return value
 
     @field_validator("ocr_engine")

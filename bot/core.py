@@ -26,6 +26,7 @@ from bot.runtime.audit_chain import anchor_chain, open_chain
 from bot.runtime.clock import Clock
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.inbox import AckGate, InboxWriter, load_pending
+from bot.runtime.retention import prune
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.worker import Worker
 from bot.wecom.callback import CallbackRoutes
@@ -90,7 +91,8 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     client = WeComClient(settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret.get_secret_value())
     events = build_events()
     router = build_router()
-    gateway = BotGateway(client, Uploads(db, UploadFiles(settings.data_dir)), settings.ocr_engine, settings.ocr_workers)
+    upload_files = UploadFiles(settings.data_dir)
+    gateway = BotGateway(client, Uploads(db, upload_files), settings.ocr_engine, settings.ocr_workers)
     services = Services(settings=settings, clock=clock, rules=load_rules(settings.bot_rules), gateway=gateway,
                         events=events, audit_key=await open_chain(db, settings, clock.now()))
     worker = Worker(db, router, services)
@@ -112,7 +114,7 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     writer.start()
     sender.start()
     scheduler.every("org-sync", timedelta(minutes=settings.bot_org_sync_minutes), orgsync.full_sync)
-    scheduler.every("inbox-prune", timedelta(hours=6), lambda: _prune(bot))
+    scheduler.every("retention", timedelta(days=1), lambda: prune(db, services, upload_files))
     scheduler.every("audit-anchor", timedelta(hours=1), lambda: anchor_chain(db, services))
     scheduler.start()
     if initial_sync:
@@ -127,11 +129,6 @@ async def _initial_sync(orgsync: OrgSync) -> None:
         await orgsync.full_sync()
     except Exception:
         log.exception("initial org sync failed; the periodic sync will retry")
-
-
-async def _prune(bot: Bot) -> None:
-    async with bot.db.transaction() as tx:
-        await tx.repo(InboxRepo).prune(bot.clock.now() - timedelta(days=7))
 
 
 async def _stop(bot: Bot) -> None:

@@ -140,6 +140,22 @@ class AuditRepo:
                           data={"earlier_rows": int(count[0]) if count else 0, "earlier_head": last["hash"]})
         return True
 
+    async def oldest(self, limit: int) -> list[dict[str, Any]]:
+        """The first rows of the chain as stored (for the archive), oldest first."""
+        return [dict(r) for r in await self.tx.fetchall(f"{ROW} ORDER BY id LIMIT ?", (limit,))]
+
+    async def cut_before(self, first: dict[str, Any], archive: str, archived: int, key: AuditKey,
+                         now: datetime) -> bool:
+        """Remove the rows before `first` (already archived), recording the cut in the chain so that
+        `verify` accepts `first` as its start; False if `first` is no longer as it was read."""
+        still = await self.tx.fetchone("SELECT prev_hash FROM audit_log WHERE id = ?", (first["id"],))
+        if still is None or still[0] != first["prev_hash"]:
+            return False
+        await self.append(at=now, actor="bot", action=PRUNED, subject=SUBJECT, key=key, data={
+            "first_id": first["id"], "prev_hash": first["prev_hash"], "archived_rows": archived, "archive": archive})
+        await self.tx.execute("DELETE FROM audit_log WHERE id < ?", (first["id"],))
+        return True
+
     async def for_subject(self, subject: str) -> list[AuditEntry]:
         rows = await self.tx.fetchall("SELECT * FROM audit_log WHERE subject = ? ORDER BY id", (subject,))
         return [

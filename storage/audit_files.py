@@ -1,9 +1,11 @@
-"""What keeps the audit chain honest from outside the database: its key and its last anchor.
+"""What keeps the audit chain honest from outside the database: its key, its last anchor, its archive.
 
-Both live in files next to each other in the data folder (`audit.key`, `audit.anchor`), or the key
-comes from `BOT_AUDIT_KEY`, which keeps it off the machine's disk altogether. The anchor file holds
-the head of the chain at the last hourly anchor, with an HMAC so it cannot be edited to match a
-shortened log; the same head goes to the finance platform as an `audit.anchor` webhook event.
+The files live next to each other in the data folder (`audit.key`, `audit.anchor`,
+`audit-archive/`), or the key comes from `BOT_AUDIT_KEY`, which keeps it off the machine's disk
+altogether. The anchor file holds the head of the chain at the last hourly anchor, with an HMAC so
+it cannot be edited to match a shortened log; the same head goes to the finance platform as an
+`audit.anchor` webhook event. Rows past their retention are archived as JSON lines before the
+retention job removes them.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import json
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from storage.audit import Anchor, AuditKey
 
 KEY_FILE = "audit.key"
 ANCHOR_FILE = "audit.anchor"
+ARCHIVE_FOLDER = "audit-archive"
 
 
 class AnchorTampered(Exception):
@@ -36,6 +40,19 @@ def load_key(configured: str, data_dir: Path, *, create: bool) -> AuditKey | Non
         with os.fdopen(fd, "w", encoding="ascii") as out:
             out.write(secrets.token_hex(32) + "\n")
     return AuditKey(path.read_text(encoding="ascii").strip().encode("utf-8"))
+
+
+def archive(data_dir: Path, rows: list[dict[str, Any]]) -> str:
+    """Write rows, as stored (hashes included, so the archive stays verifiable with the key), to a
+    JSON-lines file of the archive folder; durable before the rows are deleted. Returns its name."""
+    folder = data_dir / ARCHIVE_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"audit-{rows[0]['id']:012d}-{rows[-1]['id']:012d}.jsonl"
+    with open(folder / name, "w", encoding="utf-8") as out:
+        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        out.flush()
+        os.fsync(out.fileno())
+    return name
 
 
 def _anchor_mac(key: AuditKey, anchor: Anchor) -> str:

@@ -1,7 +1,8 @@
 -- Upload bytes move out of the database into files under the data folder (storage/uploads.py): the
 -- row names its file and size. Rows from before keep their bytes in `data` until they are pruned.
+-- Ids never come back after pruning (AUTOINCREMENT): an upload's inbox key is `upload:<id>`.
 CREATE TABLE uploads_new (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id TEXT NOT NULL,
     filename TEXT NOT NULL,
     content_type TEXT NOT NULL,
