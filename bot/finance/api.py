@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import re
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -41,22 +42,24 @@ from bot.finance.openapi import (
     PayableIn,
     PayableOut,
     PaymentIn,
+    encode_cursor,
     openapi,
 )
 from bot.parts import BOT, Bot
 from chat.context import Context
 from handlers.budget import scan_all, upsert_budget
 from handlers.budget_view import BudgetStatus, parse_period, status_of
-from handlers.expense_json import expense_json, iso
+from handlers.expense_json import expense_document, expense_json, iso
 from handlers.notifications import Notification, notify
 from handlers.payables import upsert_payable
 from handlers.payments import PaymentRefused, mark_paid
 from storage.budgets import BudgetInput, BudgetRepo
 from storage.db import Tx
 from storage.expenses import ExpenseRepo
-from storage.finance_events import ExpenseFilter, ExpenseSearchRepo, WebhookEvent, WebhookRepo
+from storage.finance_events import ExpenseFilter, WebhookEvent, WebhookRepo, search_expenses
 from storage.idempotency import IdempotencyRepo
 from storage.payables import Payable, PayableInput, PayableRepo
+from storage.reads import ThreadReads
 
 log = logging.getLogger(__name__)
 API_USER = "finance-platform"
@@ -80,9 +83,12 @@ def respond(model: BaseModel, status: int = 200) -> web.Response:
     return web.json_response(model.model_dump(mode="json"), status=status)
 
 
-def _validation(exc: ValidationError, prefix: str = "") -> ApiError:
+def _validation(exc: ValidationError, where: str = "body") -> ApiError:
+    """422 naming each field as `query.limit` (query) or `amount` (body); the whole query or body when
+    the fields only clash together."""
+    prefix = "" if where == "body" else f"{where}."
     detail = [
-        ErrorDetail(field=prefix + (".".join(str(p) for p in err["loc"]) or "body"),
+        ErrorDetail(field=prefix + ".".join(str(p) for p in err["loc"]) if err["loc"] else where,
                     reason=err["msg"].removeprefix("Value error, "))
         for err in exc.errors()
     ]
@@ -102,7 +108,7 @@ def _query(request: web.Request, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate({k: v for k, v in request.query.items() if k in known})
     except ValidationError as exc:
-        raise _validation(exc, "query.") from None
+        raise _validation(exc, "query") from None
 
 
 def _authorized(request: web.Request, token: str) -> bool:
@@ -184,13 +190,20 @@ async def list_budgets(request: web.Request, bot: Bot, params: dict[str, Any]) -
 
 # expenses --------------------------------------------------------------------------------------
 async def list_expenses(request: web.Request, bot: Bot, params: dict[str, Any]) -> web.Response:
+    """A page over possibly millions of expenses: read and serialised in a worker thread on a
+    connection of its own, so callback acks are never held behind it."""
     q: ExpenseQuery = _query(request, ExpenseQuery)
     f = ExpenseFilter(q.status, q.submitter, q.department_id, q.date_from, q.date_to)
-    async with bot.db.read() as tx:
-        found, total = await tx.repo(ExpenseSearchRepo).search(f, limit=q.limit, offset=q.offset)
-        repo = tx.repo(ExpenseRepo)
-        items = [await expense_json(repo, e) for e in found]
-    return respond(ExpenseList(items=items, total=total, limit=q.limit, offset=q.offset))
+
+    def page(conn: sqlite3.Connection) -> bytes:
+        found = search_expenses(conn, f, limit=q.limit, before_id=q.before_id, offset=q.offset)
+        items = [expense_document(e, found.timelines[e.id]) for e in found.expenses]
+        more = len(found.expenses) == q.limit
+        return ExpenseList(items=items, total=found.total, limit=q.limit, offset=q.offset,
+                           next_after=encode_cursor(found.expenses[-1].id) if more else None).model_dump_json().encode()
+
+    body = await request.app[API_READS].run(page)
+    return web.Response(body=body, content_type="application/json")
 
 
 async def get_expense(request: web.Request, bot: Bot, params: dict[str, Any]) -> web.Response:
@@ -334,20 +347,26 @@ ENDPOINTS: dict[str, Endpoint] = {
     "list_events": list_events, "retry_event": retry_event,
 }
 OPENAPI_DOC = web.AppKey("finance_openapi", dict)
+API_READS = web.AppKey("finance_reads", ThreadReads)
 
 
 class FinanceApi:
-    """Plugin: the /api/v1 routes; it has no loop of its own."""
+    """Plugin: the /api/v1 routes and the worker-thread connections of the heavy lists."""
+
+    def __init__(self) -> None:
+        self.reads = ThreadReads()
 
     def routes(self, app: web.Application) -> None:
         app[OPENAPI_DOC] = openapi()
+        app[API_READS] = self.reads
         app.router.add_get("/api/v1/openapi.json", get_openapi)
         for op in OPERATIONS:
             app.router.add_route(op.method, op.path, _wrap(op, ENDPOINTS[op.name]))
 
     async def start(self, bot: Bot) -> None:
         log.info("finance API %s", "enabled" if bot.settings.finance_api_token else "disabled (no FINANCE_API_TOKEN)")
+        self.reads.open(bot.db.path)
         bot.scheduler.every("budget-scan", timedelta(hours=1), lambda: scan_budgets(bot))
 
     async def stop(self) -> None:
-        return None
+        self.reads.close()

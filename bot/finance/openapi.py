@@ -7,6 +7,7 @@ own JSON Schemas.
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -127,6 +128,21 @@ class BudgetList(BaseModel):
 
 
 # expenses --------------------------------------------------------------------------------------
+def encode_cursor(expense_id: int) -> str:
+    """An opaque page cursor: clients pass it back, never build it."""
+    return base64.urlsafe_b64encode(f"e{expense_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not re.fullmatch(r"e[1-9][0-9]{0,18}", text) or int(text[1:]) > MAX_INT:
+        return None
+    return int(text[1:])
+
+
 class ExpenseQuery(BaseModel):
     status: ExpenseStatus | None = None
     submitter: str | None = Field(default=None, min_length=1)
@@ -134,20 +150,38 @@ class ExpenseQuery(BaseModel):
     date_from: date | None = Field(default=None, description="expense_date on or after")
     date_to: date | None = Field(default=None, description="expense_date on or before")
     limit: int = Field(default=50, ge=1, le=200)
-    offset: Count = 0
+    after: str | None = Field(default=None, max_length=64,
+                              description="cursor: the `next_after` of the previous page. Pages by key, so a page"
+                                          " deep in the list is as fast as the first; use it instead of `offset`")
+    offset: Count = Field(default=0, description="deprecated, kept for old clients: rows to skip, slower the"
+                                                 " deeper it goes; `after` replaces it (not both)")
+
+    @field_validator("after")
+    @classmethod
+    def _cursor(cls, value: str | None) -> str | None:
+        if value is not None and decode_cursor(value) is None:
+            raise ValueError("not a cursor this API handed out (use `next_after` as it came)")
+        return value
 
     @model_validator(mode="after")
     def _range(self) -> ExpenseQuery:
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError("date_from is after date_to")
+        if self.after is not None and self.offset:
+            raise ValueError("use either after or offset, not both")
         return self
+
+    @property
+    def before_id(self) -> int | None:
+        return None if self.after is None else decode_cursor(self.after)
 
 
 class ExpenseList(BaseModel):
     items: list[ExpenseJSON]
-    total: int
+    total: int = Field(description="expenses matching the filters, on every page")
     limit: int
     offset: int
+    next_after: str | None = Field(default=None, description="pass as `after` for the next page; null on the last")
 
 
 class PaymentIn(Strict):
@@ -283,7 +317,7 @@ OPERATIONS: tuple[Operation, ...] = (
               {200: BudgetOut, 404: Error, **ERRORS}, path_params={"budget_id": ID_PATTERN}),
     Operation("GET", "/api/v1/budgets", "list_budgets", "Budgets with used, pending, remaining, percent",
               {200: BudgetList, **ERRORS}, query=BudgetQuery),
-    Operation("GET", "/api/v1/expenses", "list_expenses", "Expenses, newest first, paginated",
+    Operation("GET", "/api/v1/expenses", "list_expenses", "Expenses, newest first, a page at a time (cursor `after`)",
               {200: ExpenseList, **ERRORS}, query=ExpenseQuery),
     Operation("GET", "/api/v1/expenses/{number}", "get_expense", "One expense with its route and timeline",
               {200: ExpenseJSON, 404: Error, **ERRORS}, path_params={"number": NUMBER_PATTERN}),
