@@ -40,8 +40,8 @@ async def test_uploads_from_before_files_keep_their_bytes(tmp_path: Path) -> Non
 async def test_the_sweep_removes_only_old_files_no_row_names(tmp_path: Path) -> None:
     files = UploadFiles(tmp_path)
     kept, orphan, fresh = [await files.write(d) for d in (b"kept", b"orphan", b"fresh")]
-    old = time.time() - 7200
-    for name in (kept, orphan):
-        os.utime(files.folder / name, (old, old))
+    now = time.time()  # the test's clock may not be the file system's (faketime): set every age
+    for name, age in ((kept, 7200), (orphan, 7200), (fresh, 60)):
+        os.utime(files.folder / name, (now - age, now - age))
     assert await files.sweep({kept}) == 1
     assert {p.relative_to(files.folder).as_posix() for p in files.folder.glob("*/*")} == {kept, fresh}

@@ -5,21 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-import sys
 from datetime import timedelta
 
 from tests.bot.finance.finance_support import TOKEN, api, file_expense
-from tests.paths import ROOT
+from tests.commands import run_bot_command
 from tests.world import World
 
 
 async def audit_verify(world: World) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "BOT_"))}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "run_bot.py", "audit", "verify", cwd=ROOT, env={**env, "BOT_DB": str(world.db_path)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
-    return proc.returncode or 0, out.decode()
+    done = await run_bot_command("audit", "verify", env={**env, "BOT_DB": str(world.db_path)})
+    return done.returncode, done.stdout + done.stderr
 
 
 def anchors(world: World) -> list[tuple[str, str]]:
