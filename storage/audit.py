@@ -30,6 +30,10 @@ PRUNED = "audit.pruned"
 SUBJECT = "audit"
 
 
+class WrongAuditKey(Exception):
+    """The audit log was written with another key than the one configured."""
+
+
 class AuditKey:
     """The secret that keys the chain; its repr never shows it."""
 
@@ -130,11 +134,18 @@ class AuditRepo:
         return None if row is None else Head(row[0], row[1])
 
     async def key_chain(self, key: AuditKey, now: datetime) -> bool:
-        """Start keying a chain written before keys (or by another key): an `audit.keyed` row links the
-        old head into the keyed chain. Nothing to do for an empty chain or one whose head is keyed."""
+        """Start keying a chain written before keys: an `audit.keyed` row links the old head into the
+        keyed chain. Nothing to do for an empty chain or one whose head is keyed with `key`; a head
+        written with another key (or changed) raises `WrongAuditKey` rather than start a new chain."""
         last = await self.tx.fetchone(f"{ROW} ORDER BY id DESC LIMIT 1")
-        if last is None or _hashes(key, last)[0] == last["hash"]:
+        if last is None:
             return False
+        with_key, without = _hashes(key, last)
+        if last["hash"] == with_key:
+            return False
+        if last["hash"] != without:
+            raise WrongAuditKey(f"the newest audit row ({last['id']}) was not written with this BOT_AUDIT_KEY"
+                                " (or was changed): restore the key it was written with, then run audit verify")
         count = await self.tx.fetchone("SELECT COUNT(*) FROM audit_log")
         await self.append(at=now, actor="bot", action=KEYED, subject=SUBJECT, key=key,
                           data={"earlier_rows": int(count[0]) if count else 0, "earlier_head": last["hash"]})

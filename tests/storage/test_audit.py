@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.audit import GENESIS, Anchor, AuditKey, AuditRepo, ChainReport, unkeyed_hash
+from storage.audit import GENESIS, Anchor, AuditKey, AuditRepo, ChainReport, WrongAuditKey, unkeyed_hash
 from storage.audit_files import AnchorTampered, load_key, read_anchor, write_anchor
 from storage.db import Database
 
@@ -159,3 +159,13 @@ def test_the_key_comes_from_the_setting_or_a_private_file(tmp_path: Path) -> Non
     configured = load_key("from-the-environment", tmp_path, create=True)
     assert configured is not None and configured.mac("x") != made.mac("x")
     assert "from-the-environment" not in repr(configured) and repr(configured) == "AuditKey(***)"
+
+
+async def test_a_chain_of_another_key_is_not_silently_restarted(db: Database) -> None:
+    await append(db, 2)
+    with pytest.raises(WrongAuditKey, match="not written with this BOT_AUDIT_KEY"):
+        async with db.transaction() as tx:
+            await tx.repo(AuditRepo).key_chain(AuditKey(b"a key set by mistake"), NOW)
+    async with db.transaction() as tx:
+        assert not await tx.repo(AuditRepo).key_chain(KEY, NOW)
+    assert (await verify(db)).ok

@@ -7,6 +7,9 @@ import os
 import sqlite3
 from datetime import timedelta
 
+import pytest
+
+from storage.audit import WrongAuditKey
 from tests.bot.finance.finance_support import TOKEN, api, file_expense
 from tests.commands import run_bot_command
 from tests.world import World
@@ -59,3 +62,15 @@ async def test_anchors_go_out_hourly_and_verify_catches_a_shortened_log(bare_wor
         conn.execute("DELETE FROM audit_log WHERE id >= ?", (head_id - 1,))
     code, out = await audit_verify(world)
     assert code == 1 and "BROKEN" in out and "rows were removed" in out
+
+
+async def test_the_bot_will_not_start_on_a_log_of_another_key(bare_world: World) -> None:
+    world = bare_world
+    await world.start_bot(bot_audit_key="the-key-it-was-written-with")
+    assert not (world.db_path.parent / "audit.key").exists()  # a configured key is not written to disk
+    await file_expense(world, "liuyang", "88", "交通")
+    await world.stop_bot()
+    with pytest.raises(WrongAuditKey):
+        await world.start_bot(bot_audit_key="a-key-set-by-mistake")
+    await world.stop_bot()
+    await world.start_bot(bot_audit_key="the-key-it-was-written-with")
