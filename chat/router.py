@@ -5,7 +5,8 @@ English aliases), message type, event, card key prefix or timer kind. The root r
 by priority, then registration order, and the first match handles the message (aiogram-style).
 Priorities encode the chat rules: card clicks first, then global commands (answered even inside
 a dialog without losing it), then the active dialog, then commands that start something, then
-plain message types, then the friendly fallback.
+free text understood by intent (a route whose condition asks the classifier), then plain message
+types, then the friendly fallback. `after` hooks run once a handler has answered.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from chat.message import Inbound
 
 Filter = Callable[[Context], bool | Awaitable[bool]]
 Prepare = Callable[[Inbound, Any], Awaitable[Any]]
+After = Callable[[Context, str], Awaitable[None]]
 
 
 class Priority(IntEnum):
@@ -29,6 +31,7 @@ class Priority(IntEnum):
     GLOBAL = 10
     DIALOG = 20
     COMMAND = 30
+    INTENT = 35
     MESSAGE = 40
     FALLBACK = 100
 
@@ -71,6 +74,7 @@ class Router:
         self.name = name
         self.routes: list[Route] = []
         self.preparers: list[tuple[Callable[[Inbound], bool], Prepare]] = []
+        self.afters: list[After] = []
         self._order = 0
 
     def _add(self, name: str, priority: int, match: Filter, words: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
@@ -159,6 +163,11 @@ class Router:
 
         return register
 
+    def after(self, hook: After) -> After:
+        """Run `hook(ctx, route_name)` after whichever handler took a message (same transaction)."""
+        self.afters.append(hook)
+        return hook
+
     def include(self, *routers: Router) -> Router:
         for router in routers:
             for route in router.routes:
@@ -166,6 +175,7 @@ class Router:
                 self.routes.append(Route(route.name, route.priority, self._order, route.match, route.handler,
                                          route.words))
             self.preparers.extend(router.preparers)
+            self.afters.extend(router.afters)
         return self
 
     # running -----------------------------------------------------------------------------------
@@ -181,6 +191,8 @@ class Router:
             ctx.args = ""
             if await _call(route.match, ctx):
                 await route.handler(ctx)
+                for hook in self.afters:
+                    await hook(ctx, route.name)
                 return route.name
         return None
 

@@ -9,6 +9,9 @@ answered without losing the dialog). In every state the user may say:
 - `修改 <字段> <值>` / `edit <field> <value>`: change one slot (`修改 金额` alone asks for it again).
 
 Invalid input is re-asked with the parser's hint and the slot's example; what was entered stays.
+A parser may return `Unsure(value)`: the value is kept and confirmed before the dialog moves on.
+Every prompt says how to leave; `build_router(interrupt)` lets the caller decide which texts are
+new requests rather than answers (they go to the other routes; the dialog is kept, and says so).
 After `BOT_DIALOG_TIMEOUT_MINUTES` without an answer a durable timer closes the dialog with a
 message. The state is written on every turn, so a restart continues the conversation.
 
@@ -47,10 +50,12 @@ parsers live in `dialogs.parsing`.
 from dialogs.engine import (
     TIMER_KIND,
     ActiveDialog,
+    Awaiting,
     DialogSpec,
     Slot,
     State,
     Turn,
+    Unsure,
     active_dialog,
     build_router,
     end_dialog,
@@ -63,11 +68,13 @@ from dialogs.parsing import Invalid
 __all__ = [
     "TIMER_KIND",
     "ActiveDialog",
+    "Awaiting",
     "DialogSpec",
     "Invalid",
     "Slot",
     "State",
     "Turn",
+    "Unsure",
     "active_dialog",
     "build_router",
     "end_dialog",

@@ -6,6 +6,11 @@ re-asks with a hint when input does not parse (keeping everything entered so far
 `修改 <字段> <值>` / `edit <field> <value>` and `取消` / `cancel` in any state, and ends idle dialogs
 through a durable timer. State lives in SQLite, so a restart continues where the user was.
 
+Every prompt says how to leave. A message that is clearly something else (a new request, as the
+`interrupt` given to `build_router` judges) is not taken as an answer: it goes to the other
+handlers, and the dialog is either replaced (the new handler starts one, which says so) or kept,
+with a line saying so.
+
 Handlers call `start_dialog`, `active_dialog`, `end_dialog`; the router built by `build_router`
 (included in the root router) feeds the user's messages to their dialog.
 """
@@ -27,6 +32,8 @@ if TYPE_CHECKING:
     from chat.router import Router
 
 TIMER_KIND = "dialog_timeout"
+ROUTE = "dialogs.active"
+SEEN = "_msg"
 Text = tuple[str, str]
 Prompt = Callable[["Turn"], str | Awaitable[str]]
 Parser = Callable[["Turn", str], Any]
@@ -52,6 +59,7 @@ class Slot:
     required: bool = True
     ask: bool = True
     show: Callable[[Any], str] = str
+    free_text: bool = False  # any text is a valid answer (a description, a reason)
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -78,7 +86,9 @@ class DialogSpec:
     `on_media` receives images/files sent while the dialog is open (None: not this dialog's
     business, they go to the other handlers). `on_end` hears about cancel / timeout / replaced.
     `entry_words` are the commands that start this dialog: typed inside any dialog they restart
-    instead of being read as an answer.
+    instead of being read as an answer. `read_sentence`, when given, is tried on an answer that does
+    not fit the awaited slot: it may fill several slots from one sentence (`昨天打车花了35`) and
+    returns whether it filled any.
     """
 
     name: str
@@ -90,6 +100,7 @@ class DialogSpec:
     on_media: Step | None = None
     on_end: EndStep | None = None
     entry_words: tuple[str, ...] = ()
+    read_sentence: Callable[[Turn, str], Awaitable[bool]] | None = None
 
     def slot(self, name: str) -> Slot | None:
         return next((s for s in self.slots if s.name == name), None)
@@ -136,6 +147,27 @@ def _check(spec: DialogSpec) -> None:
         raise ValueError(f"dialog {spec.name!r}: final state {spec.final!r} is not declared")
     if spec.final is None and spec.on_complete is None:
         raise ValueError(f"dialog {spec.name!r}: needs a final state or on_complete")
+
+
+@dataclass(frozen=True)
+class Unsure:
+    """A parser's value that should be shown and confirmed before use (e.g. 一二零 read as 120)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """What an open dialog waits for, as an `interrupt` judges a message against it."""
+
+    spec: str
+    state: str
+    data: dict[str, Any]
+    fits: bool  # the message is a valid answer to the awaited slot or state
+    free_text: bool  # the awaited slot takes any text
+
+
+Interrupt = Callable[["Context", Awaiting], Awaitable[bool]]
 
 
 @dataclass
@@ -199,7 +231,7 @@ class Turn:
         self.state = name
         state = self.spec.state(name)
         if state is not None:
-            await self.reply(await _render(state.prompt, self), markdown=state.markdown)
+            await self.reply(self._with_exit(await _render(state.prompt, self)), markdown=state.markdown)
             return
         slot = self.spec.slot(name)
         if slot is None:
@@ -212,9 +244,17 @@ class Turn:
             )
         elif not slot.required:
             prompt += self.t("\n（没有可回复「无」）", "\n(reply \"none\" to skip)")
-        await self.reply(prompt)
+        await self.reply(self._with_exit(prompt))
+
+    def _with_exit(self, prompt: str) -> str:
+        """Every question says how to leave the dialog (unless it already does)."""
+        if "取消" in prompt or "cancel" in prompt.lower():
+            return prompt
+        return prompt + self.t("\n（发送「取消」可退出）", '\n(say "cancel" to stop)')
 
     def next_state(self) -> str | None:
+        if self.state in self.unsure and self.spec.slot(self.state) is not None:
+            return self.state  # an answer read but not sure of is confirmed before anything else
         for slot in self.spec.slots:
             if slot.ask and not self.has(slot.name):
                 return slot.name
@@ -252,17 +292,26 @@ class Turn:
         try:
             value = slot.parse(self, text)
         except Invalid as exc:
-            example = self.text(slot.example)
-            lead = exc.text(self.lang)
-            if example:
-                lead += self.t(f"\n例如：{example}", f"\nFor example: {example}")
-            kept = self._kept()
-            if kept:
-                lead += self.t(f"\n（已填写：{kept}，不用重填）", f"\n(kept so far: {kept})")
-            await self.reply(lead)
+            if self.spec.read_sentence is not None and await self.spec.read_sentence(self, text):
+                return True
+            await self._reask(slot, exc)
             return False
+        if isinstance(value, Unsure):
+            self.set(slot.name, value.value, unsure=True)
+            return True
         self.set(slot.name, value)
         return True
+
+    async def _reask(self, slot: Slot, exc: Invalid) -> None:
+        """Say what was wrong, with an example and what is kept so far."""
+        example = self.text(slot.example)
+        lead = exc.text(self.lang)
+        if example:
+            lead += self.t(f"\n例如：{example}", f"\nFor example: {example}")
+        kept = self._kept()
+        if kept:
+            lead += self.t(f"\n（已填写：{kept}，不用重填）", f"\n(kept so far: {kept})")
+        await self.reply(self._with_exit(lead))
 
     def _kept(self) -> str:
         parts = [f"{self.text(s.label)} {self.shown(s.name)}"
@@ -306,6 +355,7 @@ async def _save(turn: Turn) -> None:
     if turn.finished:
         return
     ctx = turn.ctx
+    turn.data[SEEN] = ctx.msg.inbox_id  # this message spoke to the dialog (see _still_open)
     expires = ctx.now + timeout_of(ctx)
     record = DialogRecord(ctx.msg.user_id, turn.spec.name, turn.state, turn.data, turn.started_at, ctx.now, expires)
     await ctx.repo(DialogRepo).save(record)
@@ -363,6 +413,9 @@ async def start_dialog(ctx: Context, spec_name: str, data: dict[str, Any] | None
                          f"(the unfinished {old.text(old.spec.title)} was dropped)"))
     if note:
         turn.note(note)
+    kept = turn._kept()
+    if kept and not state and turn.next_state() != spec.final and turn.next_state() in {s.name for s in spec.slots}:
+        turn.note(turn.t(f"已记下：{kept}", f"Noted: {kept}"))
     if state:
         await turn.goto(state)
     else:
@@ -380,19 +433,42 @@ async def end_dialog(ctx: Context) -> bool:
 # routing -----------------------------------------------------------------------------------------
 
 
-async def _claims(ctx: Context) -> bool:
+async def _claims(ctx: Context, interrupt: Interrupt | None) -> bool:
     msg = ctx.msg
     if msg.source not in ("app", "upload") or msg.msg_type not in ("text", "image", "file"):
         return False
-    record = await ctx.repo(DialogRepo).get(msg.user_id)
-    if record is None or (spec := get_spec(record.spec)) is None:
+    turn = await _load(ctx)
+    if turn is None:
         return False
     if msg.msg_type != "text":
-        return spec.on_media is not None
-    first = normalize(msg.text).split(maxsplit=1)
+        return turn.spec.on_media is not None
+    text = normalize(msg.text)
+    first = text.split(maxsplit=1)
     head = first[0].lower() if first else ""
     entry = {w.lower() for s in _REGISTRY.values() for w in s.entry_words}
-    return not any(head == w or (head.startswith(w) and not w.isascii()) for w in entry)
+    if any(head == w or (head.startswith(w) and not w.isascii()) for w in entry):
+        return False
+    if interrupt is None or is_cancel(text) or _EDIT.match(text):
+        return True
+    return not await interrupt(ctx, _awaiting(turn, text))
+
+
+def _awaiting(turn: Turn, text: str) -> Awaiting:
+    """What the dialog waits for, and whether `text` is a valid answer to it (parsed, not applied)."""
+    slot = turn.spec.slot(turn.state)
+    if slot is None:
+        fits = is_yes(text)
+    elif slot.free_text or (not slot.required and is_skip(text)):
+        fits = True
+    elif slot.name in turn.unsure and (is_yes(text) or _word(text) in KEEP_WORDS):
+        fits = True  # 好的 confirms what was read
+    else:
+        try:
+            slot.parse(turn, text)
+            fits = True
+        except Invalid:
+            fits = False
+    return Awaiting(turn.spec.name, turn.state, dict(turn.data), fits, slot is not None and slot.free_text)
 
 
 async def _on_message(ctx: Context) -> None:
@@ -466,11 +542,31 @@ async def _on_timeout(ctx: Context) -> None:
                              f"No reply for {minutes} minutes, so the {title} was closed; nothing was submitted."))
 
 
-def build_router() -> Router:
-    """The routes that feed messages and timeouts to dialogs (include once in the root router)."""
+async def _still_open(ctx: Context, route: str) -> None:
+    """A message answered by another handler while a dialog is open: say the dialog is kept."""
+    if route == ROUTE or ctx.msg.msg_type != "text" or ctx.msg.source != "app":
+        return
+    turn = await _load(ctx)
+    if turn is None or turn.data.get(SEEN) == ctx.msg.inbox_id:
+        return  # none open, or this message opened or answered it
+    await ctx.reply(turn.t(f"（{turn.text(turn.spec.title)}还没完成，已为你保留：接着回复即可，发送「取消」放弃）",
+                           f"(your {turn.text(turn.spec.title)} is still open: carry on, or say \"cancel\")"))
+
+
+def build_router(interrupt: Interrupt | None = None) -> Router:
+    """The routes that feed messages and timeouts to dialogs (include once in the root router).
+
+    `interrupt(ctx, awaiting)` says whether a text is something else than an answer (a new request);
+    such messages go on to the other routes, and the dialog stays open unless they replace it.
+    """
     from chat.router import Priority, Router
 
     router = Router("dialogs")
-    router.when(_claims, priority=Priority.DIALOG, name="active")(_on_message)
+
+    async def claims(ctx: Context) -> bool:
+        return await _claims(ctx, interrupt)
+
+    router.when(claims, priority=Priority.DIALOG, name="active")(_on_message)
     router.timer(TIMER_KIND)(_on_timeout)
+    router.after(_still_open)
     return router

@@ -12,9 +12,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from common.cn_money import cn_capital_to_decimal
+from dialogs.money import read_amount
 
 CENT = Decimal("0.01")
 
@@ -38,52 +38,15 @@ def normalize(text: str) -> str:
 
 # amounts -----------------------------------------------------------------------------------------
 
-_CURRENCY_PREFIX = re.compile(r"^(?:¥|￥|rmb|cny|人民币)\s*", re.IGNORECASE)
-_CURRENCY_SUFFIX = re.compile(r"\s*(?:元整|元|块钱|块|rmb|cny|yuan)$", re.IGNORECASE)
-_ARABIC = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
-_ARABIC_WAN = re.compile(r"^(\d+(?:\.\d+)?)万$")
-_ARABIC_YUAN_JIAO = re.compile(r"^(\d+)元(?:(\d)角)?(?:(\d)分)?$")
-_CN_DIGITS = "零〇一二两三四五六七八九壹贰叁肆伍陆柒捌玖貳參陸"
-_CN_CHARS = re.compile(rf"^[{_CN_DIGITS}十百千万亿拾佰仟萬億元圆圓角分整正块毛]+$")
-_CN_HAS_DIGIT = re.compile(rf"[{_CN_DIGITS}十拾]")
-_CN_SPOKEN_JIAO = re.compile(rf"元([{_CN_DIGITS}])$")
-
 
 def parse_amount(text: str) -> Decimal | None:
-    """A money amount written in digits or Chinese numerals/capitals; None if it is not one.
-
-    Accepts `58.5`, `¥1,234.56`, `1234.5元`, `1.2万`, `12元5角`, `一千二百三十四元五角`,
-    `壹仟贰佰叁拾肆元伍角陆分`, `两百`, `三块五`. Range checks are the caller's (see `money`).
-    """
-    s = normalize(text).replace(" ", "")
-    s = _CURRENCY_PREFIX.sub("", s)
-    if m := _ARABIC_YUAN_JIAO.match(s):
-        jiao, fen = int(m.group(2) or 0), int(m.group(3) or 0)
-        return Decimal(m.group(1)) + Decimal(jiao) / 10 + Decimal(fen) / 100
-    bare = _CURRENCY_SUFFIX.sub("", s)
-    if _ARABIC.match(bare):
-        try:
-            return Decimal(bare.replace(",", ""))
-        except InvalidOperation:
-            return None
-    if m := _ARABIC_WAN.match(bare):
-        return Decimal(m.group(1)) * 10_000
-    return _parse_cn_amount(s)
+    """A money amount written in digits, Chinese numerals or capitals (see dialogs.money); None if not one."""
+    read = read_amount(text)
+    return None if read is None else read.value
 
 
-def _parse_cn_amount(s: str) -> Decimal | None:
-    s = s.replace("块钱", "元").replace("块", "元").replace("毛", "角")
-    if not _CN_CHARS.match(s) or not _CN_HAS_DIGIT.search(s):
-        return None
-    s = _CN_SPOKEN_JIAO.sub(r"元\1角", s)  # 三元五 is said for 3.5
-    return cn_capital_to_decimal(s)
-
-
-def money(text: str, max_amount: Decimal) -> Decimal:
-    """An amount for an expense: > 0, at most two decimal places, at most `max_amount`."""
-    value = parse_amount(text)
-    if value is None:
-        raise Invalid("没看懂这个金额。", "That does not look like an amount.")
+def checked_money(value: Decimal, max_amount: Decimal) -> Decimal:
+    """An amount fit for an expense: > 0, at most two decimal places, at most `max_amount`."""
     if value <= 0:
         raise Invalid("金额必须大于 0。", "The amount must be more than 0.")
     if value != value.quantize(CENT):
@@ -91,6 +54,14 @@ def money(text: str, max_amount: Decimal) -> Decimal:
     if value > max_amount:
         raise Invalid(f"金额不能超过 {max_amount:,.2f} 元。", f"The amount cannot exceed {max_amount:,.2f}.")
     return value.quantize(CENT)
+
+
+def money(text: str, max_amount: Decimal) -> Decimal:
+    """`text` as an expense amount (see `checked_money`); Invalid with the reason otherwise."""
+    value = parse_amount(text)
+    if value is None:
+        raise Invalid("没看懂这个金额。", "That does not look like an amount.")
+    return checked_money(value, max_amount)
 
 
 def format_money(value: Decimal) -> str:
@@ -104,49 +75,62 @@ _WEEKDAY_CN = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日"
 _WEEKDAY_EN = {name.lower(): i for i, name in enumerate(calendar.day_name)} | {
     name.lower(): i for i, name in enumerate(calendar.day_abbr)
 }
-_RELATIVE = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2, "大前天": 3}
-_CN_WEEKDAY = re.compile(r"^(上|本|这)?(?:个)?(?:周|星期|礼拜)([一二三四五六日天七1-7])$")
-_EN_WEEKDAY = re.compile(r"^(last |this )?([a-z]+)$")
+# days back from today; negative ones are in the future (said, then refused by the caller)
+RELATIVE_DAYS = {"今天": 0, "今日": 0, "今早": 0, "今晚": 0, "today": 0, "tonight": 0,
+                 "昨天": 1, "昨日": 1, "昨晚": 1, "昨儿": 1, "yesterday": 1, "前天": 2, "前日": 2, "前晚": 2,
+                 "大前天": 3, "明天": -1, "明日": -1, "明早": -1, "明晚": -1, "tomorrow": -1, "后天": -2, "大后天": -3}
+# week offsets: no word is the most recent such day that is not in the future
+_WEEK_WORDS = {"上上": -2, "上": -1, "本": 0, "这": 0, "下": 1, "last ": -1, "this ": 0, "next ": 1}
+CN_WEEKDAY = r"(上上|上|本|这|下)?(?:个)?(?:周|星期|礼拜)([一二三四五六日天七1-7])"
+_CN_WEEKDAY = re.compile(rf"^{CN_WEEKDAY}$")
+_EN_WEEKDAY = re.compile(r"^(last |this |next |on )?([a-z]+)$")
 _FULL = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
 _COMPACT = re.compile(r"^(20\d{2})(\d{2})(\d{2})$")
 _MONTH_DAY = re.compile(r"^(\d{1,2})\s*(?:[-/]|月)\s*(\d{1,2})\s*[日号]?$")
+_LAST_MONTH_DAY = re.compile(r"^(?:上个?月)(\d{1,2})\s*[日号]$")
 _DAY = re.compile(r"^(\d{1,2})\s*[日号]$")
 
 
 def parse_date(text: str, today: date) -> date | None:
     """A calendar date as people write it, relative to `today` (business time zone); None if not one.
 
-    Weeks run Monday to Sunday: `周五` is this week's Friday, `上周五` the previous week's. A date
-    written without a year is the most recent such day (a December date typed in January means
-    last December).
+    Weeks run Monday to Sunday. `周五` alone is the most recent Friday not after today; `上周五` the
+    previous week's, `这周五` this week's (which may lie ahead). A date without a year, or a day
+    without a month, is the most recent such day. Future dates are returned as such: refusing them,
+    with that reason, is the caller's job.
     """
     s = normalize(text).lower()
-    if s in _RELATIVE:
-        return today - timedelta(days=_RELATIVE[s])
+    if s in RELATIVE_DAYS:
+        return today - timedelta(days=RELATIVE_DAYS[s])
     if m := _CN_WEEKDAY.match(s):
-        return _weekday(today, _WEEKDAY_CN[m.group(2)], previous=m.group(1) == "上")
+        return weekday_date(today, _WEEKDAY_CN[m.group(2)], m.group(1))
     if (m := _EN_WEEKDAY.match(s)) and m.group(2) in _WEEKDAY_EN:
-        return _weekday(today, _WEEKDAY_EN[m.group(2)], previous=m.group(1) == "last ")
+        return weekday_date(today, _WEEKDAY_EN[m.group(2)], m.group(1))
     for pattern in (_FULL, _COMPACT):
         if m := pattern.match(s):
             return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     if m := _MONTH_DAY.match(s):
         return _recent(today, int(m.group(1)), int(m.group(2)))
+    if m := _LAST_MONTH_DAY.match(s):
+        last = today.replace(day=1) - timedelta(days=1)
+        return _safe_date(last.year, last.month, int(m.group(1)))
     if m := _DAY.match(s):
         day = int(m.group(1))
         found = _safe_date(today.year, today.month, day)
-        if found is not None and found > today:
+        if found is None or found > today:
             prev = today.replace(day=1) - timedelta(days=1)
             found = _safe_date(prev.year, prev.month, day)
         return found
     return None
 
 
-def _weekday(today: date, weekday: int, *, previous: bool) -> date:
+def weekday_date(today: date, weekday: int, word: str | None) -> date:
+    """The `weekday` (0 = Monday) that `word` (上, 这, 下, last ... or None) points at from `today`."""
     monday = today - timedelta(days=today.weekday())
-    if previous:
-        monday -= timedelta(days=7)
-    return monday + timedelta(days=weekday)
+    if word is None or word == "on ":
+        found = monday + timedelta(days=weekday)
+        return found if found <= today else found - timedelta(days=7)
+    return monday + timedelta(days=7 * _WEEK_WORDS[word] + weekday)
 
 
 def _safe_date(year: int, month: int, day: int) -> date | None:
@@ -204,7 +188,8 @@ def category_match(text: str, categories: Iterable[tuple[str, Iterable[str]]], *
 
 YES = frozenset({"确认", "确定", "是", "是的", "对", "对的", "好", "好的", "提交", "可以", "没问题", "ok", "okay",
                  "yes", "y", "confirm", "submit", "correct", "right"})
-CANCEL = frozenset({"取消", "放弃", "退出", "算了", "不报了", "cancel", "quit", "stop", "abort"})
+CANCEL = frozenset({"取消", "放弃", "退出", "算了", "算了吧", "取消吧", "取消报销", "不报了", "cancel", "quit", "stop",
+                    "abort"})
 SKIP = frozenset({"无", "没有", "跳过", "不用", "不需要", "略", "-", "skip", "none", "no", "n/a"})
 
 

@@ -8,12 +8,14 @@ are deferred past quiet hours rather than dropped.
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from decimal import Decimal
 
 from chat.context import Context
 from chat.events import EventBus
 from chat.render import plain
-from chat.router import Priority, Router
+from chat.router import Priority, Router, split_command
 from handlers.budget_view import (
     BudgetStatus,
     Period,
@@ -23,10 +25,12 @@ from handlers.budget_view import (
     covering_statuses,
     department_name,
     money,
+    month_of,
     parse_period,
     status_of,
 )
 from handlers.expense_json import EXPENSE_EVENTS
+from handlers.intents import said, understood
 from handlers.roles import is_finance
 from storage.budgets import Budget, BudgetInput, BudgetRepo
 from storage.expenses import ExpenseRepo
@@ -37,29 +41,79 @@ bus = EventBus()
 
 
 # chat ------------------------------------------------------------------------------------------
-@router.command("预算", "budget", priority=Priority.GLOBAL)
+BUDGET_WORDS = ("预算", "budget")
+# periods said in words: name → months back from this month (0 = this month) and how many months
+RELATIVE_PERIODS = {"本月": (0, 1), "这个月": (0, 1), "当月": (0, 1), "this month": (0, 1), "上个月": (1, 1),
+                    "上月": (1, 1), "last month": (1, 1), "本季度": (0, 3), "这个季度": (0, 3), "this quarter": (0, 3),
+                    "今年": (0, 12), "本年": (0, 12), "this year": (0, 12), "去年": (12, 12), "last year": (12, 12)}
+EXPLICIT_PERIOD = re.compile(r"\d{4}(?:-(?:0[1-9]|1[0-2]|q[1-4]))?", re.IGNORECASE)
+
+
+@router.command(*BUDGET_WORDS, priority=Priority.GLOBAL)
+@said(router, "budget")
 async def show_budget(ctx: Context) -> None:
+    """`预算 研发部 2026-Q4` word by word; free text (`帮我看看研发部上个月的预算`) by what it names."""
     user = await ctx.user()
     if user is None or not user.active or user.department_id is None:
         await ctx.reply(ctx.t("通讯录里找不到你，无法查看预算。", "You are not in the directory, so no budgets to show."))
         return
-    dept_id: int = user.department_id
-    period = _current_month(ctx)
-    for word in ctx.args.split():
-        parsed = parse_period(word)
-        if parsed is not None:
-            period = parsed
-            continue
-        found = await _find_department(ctx, word)
-        if found is None:
-            await ctx.reply(ctx.t(f"找不到部门「{plain(word)}」。", f"No department called «{plain(word)}»."))
-            return
-        dept_id = found.id
+    if split_command(ctx.msg.text, BUDGET_WORDS) is not None:
+        dept, period, unknown = await _said_word_by_word(ctx, ctx.args)
+    else:
+        dept, period, unknown = await _named_in(ctx, ctx.args)
+    if unknown is not None:
+        await ctx.reply(ctx.t(f"找不到部门「{plain(unknown)}」。", f"No department called «{plain(unknown)}»."))
+        return
+    dept_id = dept.id if dept is not None else user.department_id
+    period = period or _current_month(ctx)
     if not await can_view(ctx, user, dept_id):
         await ctx.reply(ctx.t("你只能查看本部门（或你负责的部门）的预算。",
                               "You can see the budgets of your own department (or those you lead) only."))
         return
     await ctx.reply(await budget_report(ctx, dept_id, period))
+
+
+Query = tuple[Department | None, Period | None, str | None]  # department, period, a word that is neither
+
+
+async def _said_word_by_word(ctx: Context, args: str) -> Query:
+    dept: Department | None = None
+    period: Period | None = None
+    for word in args.split():
+        if (parsed := parse_period(word) or _relative_period(ctx, word)) is not None:
+            period = parsed
+        elif (found := await _find_department(ctx, word) or (await _named_in(ctx, word))[0]) is not None:
+            dept = found
+        elif not understood(ctx, word).plain:  # 还剩多少: words about budgets, not a department
+            return dept, period, word
+    return dept, period, None
+
+
+async def _named_in(ctx: Context, text: str) -> Query:
+    """The department and period a sentence names, if any (研发 is enough for 研发部)."""
+    lowered = text.lower()
+    departments = sorted(await ctx.repo(OrgRepo).departments(), key=lambda d: -len(d.name))
+    dept = next((d for d in departments if d.name and (d.name in text or (len(d.name) > 2 and d.name[:-1] in text))),
+                None)
+    period = next((p for word in RELATIVE_PERIODS if word in lowered and (p := _relative_period(ctx, word))), None)
+    if period is None and (m := EXPLICIT_PERIOD.search(text)):
+        period = parse_period(m.group(0))
+    return dept, period, None
+
+
+def _relative_period(ctx: Context, word: str) -> Period | None:
+    if word.lower() not in RELATIVE_PERIODS:
+        return None
+    back, months = RELATIVE_PERIODS[word.lower()]
+    today = ctx.local(ctx.now).date()
+    if months == 12:
+        return parse_period(str(today.year - back // 12))
+    if months == 3:
+        return parse_period(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
+    first = today.replace(day=1)
+    for _ in range(back):
+        first = (first - timedelta(days=1)).replace(day=1)
+    return month_of(first)
 
 
 async def can_view(ctx: Context, user: OrgUser, dept_id: int) -> bool:

@@ -16,17 +16,11 @@ from typing import Any
 from chat.context import Context
 from chat.render import md
 from chat.router import Router
-from dialogs import DialogSpec, Invalid, Slot, State, Turn, register, start_dialog
-from dialogs.parsing import (
-    category_match,
-    format_money,
-    is_yes,
-    match_category,
-    money,
-    normalize,
-    parse_amount,
-    parse_date,
-)
+from dialogs import DialogSpec, Invalid, Slot, State, Turn, Unsure, register, start_dialog
+from dialogs.money import read_amount
+from dialogs.parsing import CENT, checked_money, format_money, is_yes, match_category, normalize, parse_date
+from handlers import pick
+from handlers.approval.chat import own_expenses, parse_number, status_label
 from handlers.budget_view import budget_policy, remaining_after
 from handlers.expense_invoice import (
     FIELD_SLOTS,
@@ -38,12 +32,16 @@ from handlers.expense_invoice import (
     read_attachment,
 )
 from handlers.expense_policy import Draft, Finding, check_policy
+from handlers.intents import said, understood
 from storage.expenses import ExpenseRepo, NewExpense
 
 router = Router("expense")
 ENTRY_WORDS = ("报销", "expense")
 SPEC = "expense"
 MAX_TEXT = 200
+AMOUNT_SAID = "amount_said"  # the words an amount was read from (一千二), shown beside it
+DATE_DEFAULT = "date_default"  # the date was not said: today
+RESUBMIT_OF = "resubmit_of"
 
 
 # values ------------------------------------------------------------------------------------------
@@ -61,8 +59,12 @@ def _category_names(ctx: Context) -> str:
     return "、".join(c.name for c in ctx.rules.expense.categories)
 
 
-def _parse_amount(turn: Turn, text: str) -> str:
-    return str(money(text, turn.ctx.rules.expense.max_amount))
+def _parse_amount(turn: Turn, text: str) -> str | Unsure:
+    read = read_amount(text)
+    if read is None:
+        raise Invalid("没看懂这个金额。", "That does not look like an amount.")
+    value = str(checked_money(read.value, turn.ctx.rules.expense.max_amount))
+    return value if read.sure else Unsure(value)
 
 
 def _parse_category(turn: Turn, text: str) -> str:
@@ -77,7 +79,14 @@ def _parse_date(turn: Turn, text: str) -> str:
     found = parse_date(text, _today(turn.ctx))
     if found is None:
         raise Invalid("没看懂这个日期。", "That does not look like a date.")
+    if found > _today(turn.ctx):
+        raise _future(found)
     return found.isoformat()
+
+
+def _future(day: date) -> Invalid:
+    return Invalid(f"日期不能是未来日期（{day.isoformat()}），请回复费用实际发生的日期。",
+                   f"The date cannot be in the future ({day.isoformat()}); when did the expense happen?")
 
 
 def _parse_text(turn: Turn, text: str) -> str:
@@ -124,7 +133,7 @@ SLOTS = (
          aliases=("时间", "day"), example=("今天、昨天、上周五、11月20日、2026-11-20",
                                            "today, yesterday, last friday, 2026-11-20")),
     Slot("description", ("说明", "description"), ("简单说明一下用途：", "What was it for?"), _parse_text,
-         aliases=("描述", "备注", "事由", "用途", "desc", "note", "memo"), required=False,
+         aliases=("描述", "备注", "事由", "用途", "desc", "note", "memo"), required=False, free_text=True,
          example=("打车去客户", "taxi to a client")),
     Slot("invoice_number", ("发票号码", "invoice number"), ("请输入发票号码（8 位或 20 位数字）：",
          "Please type the invoice number (8 or 20 digits):"), _digits(8, 20), aliases=("发票号", "号码", "number"),
@@ -137,45 +146,69 @@ SLOTS = (
 )
 
 
-def parse_line(ctx: Context, text: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """Fields from `58.5 交通 2026-11-20 打车去客户` in any order, plus problems to mention.
+def read_line(ctx: Context, text: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Fields from a sentence (`报个销，上周五请客户吃饭 860`, `报销 58.5 交通 2026-11-20 打车去客户`),
+    plus what to tell the person about values that could not be used.
 
-    A token is a date, else an amount, else a category (exact name or alias); the remaining
-    tokens are the description. Without an explicit category a description word may still
-    name one (打车去客户 → 交通).
+    The values come from the classifier (nlu): found anywhere, in any order. An amount in words is
+    kept with its words so the summary shows how it was read; no date means today, and the
+    summary says so; a vague or future date, a refused amount or several candidates are said, and
+    the dialog asks for that field.
     """
+    found = understood(ctx, text)
     data: dict[str, Any] = {}
     notes: list[tuple[str, str]] = []
-    rest: list[str] = []
-    categories = _categories(ctx)
-    for token in normalize(text).split():
-        if "date" not in data and (day := parse_date(token, _today(ctx))) is not None:
-            data["date"] = day.isoformat()
-        elif "amount" not in data and parse_amount(token) is not None:
-            try:
-                data["amount"] = str(money(token, ctx.rules.expense.max_amount))
-            except Invalid as exc:
-                notes.append((f"金额 {token}：{exc.zh}", f"Amount {token}: {exc.en}"))
-                data["amount"] = None
-        elif "category" not in data and (cat := match_category(token, categories, loose=False)):
-            data["category"] = cat
+    if found.amount is not None:
+        try:
+            data["amount"] = str(checked_money(found.amount.value, ctx.rules.expense.max_amount))
+        except Invalid as exc:
+            notes.append((f"金额 {found.amount_text}：{exc.zh}", f"Amount {found.amount_text}: {exc.en}"))
         else:
-            rest.append(token)
-    if data.get("amount") is None:
-        data.pop("amount", None)
-    if "category" not in data:
-        for token in rest:
-            if found := category_match(token, categories, cutoff=0.8):
-                data["category"] = found[0]
-                if found[1] == "typo":  # a misspelt category word is not part of the description
-                    rest.remove(token)
-                break
-    if rest or data or notes:
-        data["description"] = " ".join(rest)[:MAX_TEXT]
+            if found.amount.words:
+                data[AMOUNT_SAID] = found.amount_text
+            if not found.amount.sure:
+                data["_unsure"] = ["amount"]
+    elif found.amounts:
+        shown = "、".join(format_money(v) for v in found.amounts)
+        notes.append((f"提到了几个金额（{shown}），请回复这笔报销的金额。",
+                      f"Several amounts were mentioned ({shown}); please reply with the amount to file."))
+    today = _today(ctx)
+    if found.day is not None and found.day > today:
+        notes.append((_future(found.day).zh, _future(found.day).en))
+    elif found.day is not None:
+        data["date"] = found.day.isoformat()
+    elif found.days:
+        shown = "、".join(d.isoformat() for d in found.days)
+        notes.append((f"提到了几个日期（{shown}），请回复费用发生在哪天。", f"Several dates ({shown}); which day was it?"))
+    elif found.vague_day:
+        notes.append((f"「{found.vague_day}」是哪一天？", f'Which day exactly is "{found.vague_day}"?'))
+    elif "amount" in data:
+        data["date"] = today.isoformat()  # no date said: today, and the summary says so
+        data[DATE_DEFAULT] = True
+    if found.category:
+        data["category"] = found.category
+    if found.description:
+        data["description"] = found.description[:MAX_TEXT]
     return data, notes
 
 
+async def _read_sentence(turn: Turn, text: str) -> bool:
+    """An answer that is a whole sentence (`昨天打车花了35`) fills whatever it names that is missing."""
+    data, notes = read_line(turn.ctx, text)
+    added = {k: v for k, v in data.items() if not turn.has(k) and (k in SLOT_NAMES or not k.startswith("_"))}
+    if not added.keys() & {"amount", "date", "category"} and not notes:
+        return False  # no value in it: the answer is just wrong, and is asked again
+    for key, value in added.items():
+        turn.set(key, value, unsure=key in data.get("_unsure", []))
+    for zh, en in notes:
+        turn.note(turn.t(zh, en))
+    return True
+
+
 # summary and policy ------------------------------------------------------------------------------
+
+
+SLOT_NAMES = frozenset(s.name for s in SLOTS)
 
 
 def _draft(turn: Turn) -> Draft:
@@ -222,7 +255,7 @@ async def _summary(turn: Turn) -> str:
     lines = [turn.t("**请确认报销**", "**Please confirm the expense**")]
     for name in ("amount", "category", "date", "description"):
         slot = next(s for s in SLOTS if s.name == name)
-        lines.append(f"> {turn.text(slot.label)}{turn.t('：', ': ')}{md(turn.shown(name))}")
+        lines.append(f"> {turn.text(slot.label)}{turn.t('：', ': ')}{md(turn.shown(name))}{_how_read(turn, name)}")
     invoice = _invoice_view(turn.data)
     if invoice is not None:
         resolved = {f for f, slot in FIELD_SLOTS.items() if slot not in turn.unsure}
@@ -240,6 +273,17 @@ async def _summary(turn: Turn) -> str:
     lines.append(turn.t("回复「确认」提交，「修改 金额 120」修改，「取消」放弃。",
                         'Reply "confirm" to file, "edit amount 120" to change, "cancel" to drop it.'))
     return "\n".join(lines)
+
+
+def _how_read(turn: Turn, slot: str) -> str:
+    """Where a value came from when the person should see it: words read as money, a date not said."""
+    if slot == "amount" and (said := turn.data.get(AMOUNT_SAID)):
+        read = read_amount(str(said))
+        if read is not None and str(read.value.quantize(CENT)) == turn.data.get("amount"):
+            return turn.t(f"（按「{md(str(said))}」）", f' (read from "{md(str(said))}")')
+    if slot == "date" and turn.data.get(DATE_DEFAULT) and turn.data.get("date") == _today(turn.ctx).isoformat():
+        return turn.t("（没说日期，按今天）", " (no date given: today)")
+    return ""
 
 
 # filing ------------------------------------------------------------------------------------------
@@ -280,12 +324,16 @@ async def _confirm(turn: Turn, text: str) -> None:
         number=number, status="submitted", now=ctx.now,
     )
     warnings = [f.zh for f in findings]
+    earlier = turn.data.get(RESUBMIT_OF)
     await repo.add_event(expense.id, at=ctx.now, actor=ctx.msg.user_id, action="submitted",
-                         data={"warnings": warnings})
+                         data={"warnings": warnings} | ({RESUBMIT_OF: earlier} if earlier else {}))
     await ctx.audit("expense.submitted", f"expense:{number}", {
         "amount": str(draft.amount), "category": draft.category, "expense_date": draft.expense_date.isoformat(),
         "department_id": user.department_id, "invoice_key": key, "file_sha256": sha, "warnings": warnings,
+        RESUBMIT_OF: earlier,
     })
+    if earlier:
+        await _link_resubmission(ctx, str(earlier), number)
     money_text = format_money(draft.amount)
     await turn.finish(turn.t(
         f"✅ 已提交报销 {number}：{money_text} {draft.category} {draft.expense_date}。发送「进度 {number}」查看审批进度。",
@@ -345,6 +393,7 @@ register(DialogSpec(
     final="confirm",
     on_media=_on_media,
     entry_words=ENTRY_WORDS,
+    read_sentence=_read_sentence,
 ))
 
 
@@ -361,11 +410,12 @@ async def _may_file(ctx: Context) -> bool:
 
 
 @router.command(*ENTRY_WORDS)
+@said(router, "expense")
 async def on_expense(ctx: Context) -> None:
-    """`报销` alone asks step by step; with fields on the line only the missing ones are asked."""
+    """`报销` alone asks step by step; with fields in the sentence only the missing ones are asked."""
     if not await _may_file(ctx):
         return
-    data, notes = parse_line(ctx, ctx.args)
+    data, notes = read_line(ctx, ctx.msg.text)
     note = "\n".join(ctx.t(zh, en) for zh, en in notes) or None
     await start_dialog(ctx, SPEC, data, note=note)
 
@@ -388,3 +438,54 @@ async def on_invoice(ctx: Context) -> None:
         await ctx.reply(text)
         return
     await start_dialog(ctx, SPEC, data, note=text)
+
+
+# resubmitting ------------------------------------------------------------------------------------
+
+RESUBMITTABLE = ("rejected", "withdrawn")
+
+
+@router.command("重新提交", "resubmit")
+@said(router, "resubmit")
+async def resubmit(ctx: Context) -> None:
+    """`重新提交 BX…`: a rejected (or withdrawn) expense back into the dialog, every field filled in."""
+    await pick.act(ctx, "resubmit", parse_number(ctx.args), lambda: own_expenses(ctx, *RESUBMITTABLE),
+                   lead=("要重新提交哪一笔？", "Which expense do you want to resubmit?"),
+                   none=("你没有被驳回或撤回的报销，无需重新提交。", "None of your expenses was rejected or withdrawn."))
+
+
+@pick.action("resubmit")
+async def resubmit_number(ctx: Context, number: str, _rest: str) -> None:
+    if not await _may_file(ctx):
+        return
+    repo = ctx.repo(ExpenseRepo)
+    old = await repo.by_number(number)
+    if old is None or old.submitter != ctx.msg.user_id:
+        await ctx.reply(ctx.t(f"没有找到你提交的 {number}。", f"No expense {number} of yours was found."))
+        return
+    if old.status not in RESUBMITTABLE:
+        label = status_label(ctx, old.status)
+        await ctx.reply(ctx.t(f"{number} {label}，只有被驳回或撤回的报销可以重新提交。",
+                              f"{number} is {label}; only rejected or withdrawn expenses can be resubmitted."))
+        return
+    why = next((e.comment for e in reversed(await repo.timeline(old.id)) if e.action == "reject" and e.comment), "")
+    invoice = old.invoice or {}
+    data = {"amount": f"{old.amount:.2f}", "category": old.category, "date": old.expense_date.isoformat(),
+            "description": old.description, RESUBMIT_OF: number, "invoice": old.invoice,
+            "invoice_number": invoice.get("invoice_number"), "invoice_code": invoice.get("invoice_code"),
+            "seller": invoice.get("seller_name"), "file_sha256": old.file_sha256}
+    data = {k: v for k, v in data.items() if v not in (None, "")} | {"description": old.description}
+    reason = ctx.t(f"（驳回理由：{md(why)}）", f" (rejected because: {md(why)})") if why else ""  # a markdown summary
+    await start_dialog(ctx, SPEC, data, note=ctx.t(f"已复制 {number} 的内容{reason}，改好后确认即可提交为一笔新的报销：",
+                                                   f"Copied {number}{reason}; edit what needs changing, then confirm "
+                                                   "to file it as a new expense:"))
+
+
+async def _link_resubmission(ctx: Context, earlier: str, number: str) -> None:
+    """The old expense's timeline and the audit log point at the new one."""
+    repo = ctx.repo(ExpenseRepo)
+    old = await repo.by_number(earlier)
+    if old is None:
+        return
+    await repo.add_event(old.id, at=ctx.now, actor=ctx.msg.user_id, action="resubmitted", data={"new": number})
+    await ctx.audit("expense.resubmitted", f"expense:{earlier}", {"new": number})

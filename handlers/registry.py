@@ -5,14 +5,28 @@ from __future__ import annotations
 import dialogs
 from chat.events import EventBus
 from chat.router import Router
-from handlers import admin, budget, contacts, expense, finance_events, help, payables, status
+from handlers import (
+    admin,
+    budget,
+    contacts,
+    expense,
+    finance_events,
+    help,
+    intents,
+    payables,
+    smalltalk,
+    status,
+)
 from handlers.approval import chat as approval
+from nlu import segment
 
 
 def build_router() -> Router:
+    segment.warm_up_in_background()  # free text is read from the first message on, without a pause
     # help last: its fallback answers whatever no other capability claimed
     return Router("root").include(contacts.router, admin.router, budget.router, payables.router, approval.router,
-                                   status.router, dialogs.build_router(), expense.router, help.router)
+                                   status.router, dialogs.build_router(intents.interrupts), expense.router,
+                                   smalltalk.router, help.router)
 
 
 def build_events() -> EventBus:

@@ -12,9 +12,10 @@ from chat.context import Context
 from chat.render import plain
 from chat.router import Filter, Priority, Router, split_command
 from dialogs import active_dialog
-from handlers import roles
-from handlers.approval.chat import names_a_number, parse_number, status_label
+from handlers import pick, roles
+from handlers.approval.chat import names_a_number, own_expenses, parse_number, status_label, waiting_for
 from handlers.approval.model import MODE_LABEL, Route
+from handlers.intents import said
 from storage.approvals import ApprovalRepo
 from storage.expenses import Expense, ExpenseEvent, ExpenseRepo
 from storage.org import OrgRepo
@@ -34,6 +35,7 @@ ACTIONS = {
     "rejected": ("报销驳回", "expense rejected"),
     "withdrawn": ("撤回", "withdrawn"),
     "paid": ("已付款", "paid"),
+    "resubmitted": ("重新提交为新报销", "resubmitted as"),
 }
 
 
@@ -99,19 +101,29 @@ def event_line(ctx: Context, event: ExpenseEvent, names: dict[str, str]) -> str:
         line += f"（{data['step_name']}）"
     elif event.action == "skip" and data.get("step_name"):
         line += f"：{data['step_name']}"
+    elif event.action == "resubmitted" and data.get("new"):
+        line += f" {data['new']}"
+    elif event.action == "submitted" and data.get("resubmit_of"):
+        line += ctx.t(f"（重新提交自 {data['resubmit_of']}）", f" (resubmission of {data['resubmit_of']})")
     if event.comment:
         line += f"：{plain(event.comment)}"
     return line
 
 
 @router.command("进度", "status", priority=Priority.GLOBAL, when=names_a_number)
+@said(router, "status")
 async def show_status(ctx: Context) -> None:
-    parsed = parse_number(ctx.args)
-    if parsed is None:
-        await ctx.reply(ctx.t("请写上单号，例如「进度 BX单号」。",
-                              "Please give the number, e.g. \"status BX…\"."))
-        return
-    await ctx.reply(await status_text(ctx, parsed[0]))
+    async def candidates() -> list[pick.Candidate]:
+        return await own_expenses(ctx, "submitted") or (await own_expenses(ctx))[:5]
+
+    await pick.act(ctx, "status", parse_number(ctx.args), candidates,
+                   lead=("要看哪一笔的进度？", "Which expense do you want to follow?"),
+                   none=("你还没有报销记录。发送「报销」开始。", "You have no expenses yet. Say \"expense\" to start."))
+
+
+@pick.action("status")
+async def status_of_number(ctx: Context, number: str, _rest: str) -> None:
+    await ctx.reply(await status_text(ctx, number))
 
 
 async def status_text(ctx: Context, number: str) -> str:
@@ -134,6 +146,7 @@ async def status_text(ctx: Context, number: str) -> str:
 
 
 @router.command(*MINE_WORDS, priority=Priority.GLOBAL, when=alone(MINE_WORDS))
+@said(router, "mine")
 async def mine(ctx: Context) -> None:
     expenses = await ctx.repo(ExpenseRepo).by_submitter(ctx.msg.user_id, limit=10)
     if not expenses:
@@ -156,14 +169,9 @@ async def mine(ctx: Context) -> None:
 
 
 @router.command(*TODO_WORDS, priority=Priority.GLOBAL, when=alone(TODO_WORDS))
+@said(router, "todo")
 async def todo(ctx: Context) -> None:
-    tasks = await ctx.repo(ApprovalRepo).open_for_approver(ctx.msg.user_id)
-    repo = ctx.repo(ExpenseRepo)
-    rows: list[tuple[Expense, datetime]] = []
-    for task in tasks:
-        expense = await repo.by_id(task.expense_id)
-        if expense is not None and expense.status == "submitted" and task.step == expense.current_step:
-            rows.append((expense, task.created_at))
+    rows = await waiting_for(ctx)
     if not rows:
         await ctx.reply(ctx.t("没有等你审批的报销。", "Nothing waits for your decision."))
         return

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from tests.paths import ROOT
 
-SOURCES = ("config.py", "run_bot.py", "common", "storage", "ocr", "chat", "dialogs", "handlers", "bot", "simulator")
+SOURCES = ("config.py", "run_bot.py", "common", "storage", "ocr", "chat", "dialogs", "nlu", "handlers", "bot",
+           "simulator")
 
 # Lowest first. A module may import its own layer or lower ones; packages of a layer marked
 # independent may not import each other.
@@ -21,6 +22,7 @@ LAYERS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("storage", "ocr"), True),            # SQL and invoice reading: nothing of the app
     (("chat",), False),                    # the framework handlers and dialogs share
     (("dialogs",), False),                 # the conversation engine
+    (("nlu",), False),                     # understanding free text
     (("handlers",), False),                # capabilities
     (("bot.ops.metrics", "bot.ops.logs", "bot.runtime"), False),  # inbox, dispatch, worker, timers
     (("bot.wecom",), False),               # the WeCom edge
@@ -37,6 +39,7 @@ ONLY = {
     "common": ("common",),
     "storage": ("storage", "common"),
     "ocr": ("ocr", "common"),
+    "nlu": ("nlu", "dialogs"),
 }
 # The stand-in for WeCom never reaches into the bot; only the demo runner assembles both.
 SIMULATOR_MAY_IMPORT_BOT = ("simulator.demo_runner",)

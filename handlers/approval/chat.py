@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from chat.context import Context
@@ -16,10 +17,13 @@ from chat.events import EventBus
 from chat.render import plain
 from chat.router import Priority, Router
 from dialogs import DialogSpec, Invalid, Slot, Turn, active_dialog, end_dialog, register, start_dialog
+from handlers import pick
 from handlers.approval import flow
 from handlers.approval.cards import APPROVE, REJECT
 from handlers.approval.model import Verdict
 from handlers.approval.routing import Directory
+from handlers.intents import said
+from handlers.pick import Candidate
 from storage.approvals import ApprovalRepo, ApprovalTask
 from storage.expenses import Expense, ExpenseRepo
 from storage.org import OrgRepo
@@ -143,50 +147,89 @@ REJECT_REASON = register(DialogSpec(
 
 
 # text decisions ---------------------------------------------------------------------------------
+async def waiting_for(ctx: Context) -> list[tuple[Expense, datetime]]:
+    """What waits for the sender's decision now, oldest first, with since when."""
+    repo = ctx.repo(ExpenseRepo)
+    rows: list[tuple[Expense, datetime]] = []
+    for task in await ctx.repo(ApprovalRepo).open_for_approver(ctx.msg.user_id):
+        expense = await repo.by_id(task.expense_id)
+        if expense is not None and expense.status == "submitted" and task.step == expense.current_step:
+            rows.append((expense, task.created_at))
+    return rows
+
+
+async def waiting_lines(ctx: Context) -> list[Candidate]:
+    rows = await waiting_for(ctx)
+    names = await ctx.repo(OrgRepo).names(e.submitter for e, _ in rows)
+    return [Candidate(e.number, f"{e.number} {names.get(e.submitter, e.submitter)} ¥{e.amount:,.2f} {e.category} "
+                                f"{plain(e.description[:20])}".rstrip()) for e, _ in rows]
+
+
+async def own_expenses(ctx: Context, *statuses: str) -> list[Candidate]:
+    """The sender's recent expenses in these states, as candidates to pick from."""
+    recent = await ctx.repo(ExpenseRepo).by_submitter(ctx.msg.user_id, limit=20)
+    return [Candidate(e.number, f"{e.number} ¥{e.amount:,.2f} {e.category} {e.expense_date.isoformat()} "
+                                f"{status_label(ctx, e.status)}") for e in recent if not statuses or e.status in statuses]
+
+
 async def _decide_by_text(ctx: Context, verdict: Verdict) -> None:
-    parsed = parse_number(ctx.args)
-    word = ctx.t("同意" if verdict == "approve" else "驳回", verdict)
-    if parsed is None:
-        await ctx.reply(ctx.t(f"请写上单号，例如「{word} BX单号 {'意见' if verdict == 'approve' else '理由'}」。"
-                              "发送「待办」查看等你审批的报销。",
-                              f"Please give the number, e.g. \"{word} BX… comment\". "
-                              "Say \"todo\" to see what waits for you."))
-        return
-    number, comment = parsed
-    if verdict == "reject" and not comment:
-        await ctx.reply(ctx.t(f"驳回需要写明理由：驳回 {number} 理由", f"A rejection needs a reason: reject {number} reason"))
-        return
+    word = ctx.t("同意" if verdict == "approve" else "驳回", "approve" if verdict == "approve" else "reject")
+    await pick.act(ctx, verdict, parse_number(ctx.args), lambda: waiting_lines(ctx),
+                   lead=(f"等你审批的有几笔，要{word}哪一笔？", f"Several expenses wait for you; which one to {word}?"),
+                   none=(f"现在没有等你审批的报销，无需{word}。", f"Nothing waits for your decision; nothing to {word}."))
+
+
+@pick.action("approve")
+async def approve_number(ctx: Context, number: str, comment: str) -> None:
+    await decide_number(ctx, "approve", number, comment)
+
+
+@pick.action("reject")
+async def reject_number(ctx: Context, number: str, comment: str) -> None:
+    await decide_number(ctx, "reject", number, comment)
+
+
+async def decide_number(ctx: Context, verdict: Verdict, number: str, comment: str) -> None:
+    """A decision said in text on one expense: the same checks as a card click, then the decision."""
     expense = await ctx.repo(ExpenseRepo).by_number(number)
     task = await open_task_of(ctx, expense, ctx.msg.user_id)
     reason = await refusal(ctx, expense, task, number)
     if reason is not None or expense is None or task is None:
         await ctx.reply(reason or "")
         return
+    if verdict == "reject" and not comment:
+        await start_dialog(ctx, REJECT_REASON.name, {"number": number, "task": task.id})  # asks for the reason
+        return
     dialog = await active_dialog(ctx)
     if dialog is not None and dialog.spec == REJECT_REASON.name and dialog.data.get("task") == task.id:
         await end_dialog(ctx)  # decided in text while the reason was being asked for
     await flow.decide(ctx, expense, task, verdict, comment, "text")
     done = ctx.t("已同意" if verdict == "approve" else "已驳回", "Approved" if verdict == "approve" else "Rejected")
-    await ctx.reply(f"{done} {number}" + (f"：{plain(comment)}" if comment else ""))
+    await ctx.reply(f"{done} {number}（¥{expense.amount:,.2f} {expense.category}）" + (f"：{plain(comment)}" if comment else ""))
 
 
 @router.command("同意", "批准", "approve", priority=Priority.GLOBAL, when=names_a_number)
+@said(router, "approve")
 async def approve_text(ctx: Context) -> None:
     await _decide_by_text(ctx, "approve")
 
 
 @router.command("驳回", "拒绝", "reject", priority=Priority.GLOBAL, when=names_a_number)
+@said(router, "reject")
 async def reject_text(ctx: Context) -> None:
     await _decide_by_text(ctx, "reject")
 
 
 @router.command("撤回", "withdraw", priority=Priority.GLOBAL, when=names_a_number)
+@said(router, "withdraw")
 async def withdraw_text(ctx: Context) -> None:
-    parsed = parse_number(ctx.args)
-    if parsed is None:
-        await ctx.reply(ctx.t("请写上单号，例如「撤回 BX单号」。", "Please give the number, e.g. \"withdraw BX…\"."))
-        return
-    number = parsed[0]
+    await pick.act(ctx, "withdraw", parse_number(ctx.args), lambda: own_expenses(ctx, "submitted"),
+                   lead=("你有几笔报销在审批中，要撤回哪一笔？", "Several of your expenses are in approval; which one?"),
+                   none=("你没有审批中的报销，无需撤回。", "None of your expenses is in approval; nothing to withdraw."))
+
+
+@pick.action("withdraw")
+async def withdraw_number(ctx: Context, number: str, _rest: str) -> None:
     expense = await ctx.repo(ExpenseRepo).by_number(number)
     if expense is None or expense.submitter != ctx.msg.user_id:
         await ctx.reply(ctx.t(f"没有找到你提交的 {number}。", f"No expense {number} of yours was found."))

@@ -179,7 +179,7 @@ async def decide(
         await _close_others(ctx, expense, task, "已驳回")
         await _step_decided(ctx, expense, task, step, verdict, comment)
         await finish(ctx, expense, route, "rejected", task.step)
-        await ctx.send_text([expense.submitter], f"{head}\n报销已驳回。可修改后重新提交。")
+        await ctx.send_text([expense.submitter], f"{head}\n报销已驳回。可修改后重新提交：回复「重新提交 {expense.number}」。")
         return
     if step.mode == "any" or not step.outstanding():
         step.status, step.decided_at = "approved", ctx.now.isoformat()

@@ -43,7 +43,7 @@ def test_amounts_as_people_write_them(text: str, expected: str) -> None:
     assert parse_amount(text) == Decimal(expected)
 
 
-@pytest.mark.parametrize("text", ["交通", "三人", "abc", "1.2.3", "元", "", "11/20", "-5"])
+@pytest.mark.parametrize("text", ["交通", "三人", "abc", "1.2.3", "元", "", "11/20"])
 def test_non_amounts(text: str) -> None:
     assert parse_amount(text) is None
 
@@ -51,9 +51,11 @@ def test_non_amounts(text: str) -> None:
 def test_money_bounds_and_places() -> None:
     assert money("58.5", Decimal("1000")) == Decimal("58.50")
     assert str(money("58.5", Decimal("1000"))) == "58.50"
-    for bad in ("0", "0.00", "58.555", "1000.01", "abc"):
+    for bad in ("0", "0.00", "-50", "负50", "58.555", "1000.01", "abc"):
         with pytest.raises(Invalid):
             money(bad, Decimal("1000"))
+    with pytest.raises(Invalid, match="大于 0"):
+        money("-50", Decimal("1000"))
     with pytest.raises(Invalid) as info:
         money("2000", Decimal("1000"))
     assert "1,000.00" in info.value.zh and "1,000.00" in info.value.en
@@ -88,8 +90,23 @@ def test_weeks_run_monday_to_sunday() -> None:
     assert parse_date("周五", sunday) == date(2026, 11, 27)
     assert parse_date("上周五", sunday) == date(2026, 11, 20)
     monday = date(2026, 11, 30)
-    assert parse_date("周五", monday) == date(2026, 12, 4)
+    assert parse_date("周五", monday) == date(2026, 11, 27)  # the most recent Friday, never one ahead
     assert parse_date("上周五", monday) == date(2026, 11, 27)
+    assert parse_date("上上周五", monday) == date(2026, 11, 20)
+    assert parse_date("这周五", monday) == date(2026, 12, 4)  # said so: this week's, ahead (refused by callers)
+    assert parse_date("下周一", monday) == date(2026, 12, 7)
+    assert parse_date("周一", monday) == monday
+    assert parse_date("friday", monday) == date(2026, 11, 27)
+    assert parse_date("this friday", monday) == date(2026, 12, 4)
+
+
+def test_future_and_last_month_days() -> None:
+    assert parse_date("明天", SATURDAY) == date(2026, 11, 29)
+    assert parse_date("后天", SATURDAY) == date(2026, 11, 30)
+    assert parse_date("tomorrow", SATURDAY) == date(2026, 11, 29)
+    assert parse_date("上个月20号", SATURDAY) == date(2026, 10, 20)
+    assert parse_date("上月31日", date(2026, 12, 5)) is None  # November has 30 days
+    assert parse_date("30号", date(2026, 12, 5)) == date(2026, 11, 30)  # not ahead: last month's
 
 
 @pytest.mark.parametrize("text", ["2月30日", "2026-13-01", "58.5", "交通", "明年", ""])

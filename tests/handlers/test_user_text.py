@@ -22,8 +22,10 @@ def _harmless(msg: SentMessage) -> None:
 
 
 async def test_a_phishing_description_reaches_approvers_as_plain_text(world: World) -> None:
+    for answer in ("报销", "300", "办公", "今天"):  # step by step: the description is taken as typed
+        await world.reply_to("liuyang", answer)
     after = len(world.sim.messages)
-    await world.say("liuyang", f"报销 300 办公 今天 {PHISH}")
+    await world.say("liuyang", PHISH)
     summary = await _last(world, "liuyang", after, "请确认报销")
     _harmless(summary)
     assert "点此查看发票" in summary.text()
@@ -50,7 +52,7 @@ async def test_a_phishing_description_reaches_approvers_as_plain_text(world: Wor
     await world.say("wangfang", f"进度 {number}")
     _harmless(await _last(world, "wangfang", after, "状态"))
     after = len(world.sim.messages)
-    await world.say("lina", "预算 <a href=\"https://evil.example\">研发部</a>")
+    await world.say("lina", "预算 <a href=\"https://evil.example\">火星部</a>")
     _harmless(await _last(world, "lina", after, "找不到部门"))
 
 

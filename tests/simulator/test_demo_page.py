@@ -148,3 +148,16 @@ async def test_card_click_greys_the_button(demo_sim: WeComSimulator, page: Page)
     assert task.view("lina").replace_name == "已同意"
     assert [c.key for c in task.clicks] == ["approve"]
     assert len(task.consumed_codes) == 1
+
+
+async def test_first_view_suggests_what_to_try(demo_sim: WeComSimulator, page: Page) -> None:
+    await expect(page.locator("#timeline")).to_contain_text("像平时说话一样")
+    chips = page.locator("#suggest button")
+    await expect(chips.first).to_be_visible()
+    assert "帮我看看预算" in await chips.all_inner_texts()
+    await chips.filter(has_text="帮我看看预算").click()  # before choosing who: nothing is sent
+    await expect(page.locator("#status")).to_have_text("请先选择身份")
+    await page.select_option("#who", "liuyang")
+    await chips.filter(has_text="帮我看看预算").click()
+    await expect(page.locator("#timeline .row.in .bubble")).to_have_text("帮我看看预算")
+    await expect(page.locator("#timeline .row.out .md")).to_contain_text("帮我看看预算")
