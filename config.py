@@ -1,7 +1,8 @@
 """Settings from the environment (and an optional `.env`), validated once at start.
 
 The names are part of the external contract (DESIGN.md section 3): deployment tools set them,
-so they are spelled exactly as documented and never renamed.
+so they are spelled exactly as documented and never renamed. Credentials are `SecretStr`: a repr or
+a log line shows `**********`; code that needs the value asks for it (`.get_secret_value()`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 AES_KEY_PATTERN = re.compile(r"^[A-Za-z0-9]{43}$")
+AUDIT_MIN_DAYS = 180
 QUIET_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
 UserIds = Annotated[tuple[str, ...], NoDecode]
@@ -38,14 +40,14 @@ class Settings(BaseSettings):
 
     wecom_corp_id: str = ""
     wecom_agent_id: int = 0
-    wecom_secret: str = ""
-    wecom_token: str = ""
-    wecom_aes_key: str = ""
+    wecom_secret: SecretStr = SecretStr("")
+    wecom_token: SecretStr = SecretStr("")
+    wecom_aes_key: SecretStr = SecretStr("")
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
     wecom_oauth_base: str = "https://open.weixin.qq.com"
-    wecom_contact_token: str = ""
-    wecom_contact_aes_key: str = ""
-    wecom_contact_secret: str = ""
+    wecom_contact_token: SecretStr = SecretStr("")
+    wecom_contact_aes_key: SecretStr = SecretStr("")
+    wecom_contact_secret: SecretStr = SecretStr("")
 
     bot_host: str = "127.0.0.1"
     bot_port: int = Field(default=8080, ge=0, le=65535)
@@ -75,9 +77,18 @@ class Settings(BaseSettings):
     ocr_engine: str = "rapidocr"
     ocr_workers: int = Field(default=1, ge=1, le=16)
 
-    finance_api_token: str = ""
+    finance_api_token: SecretStr = SecretStr("")
     finance_webhook_url: str = ""
-    finance_webhook_secret: str = ""
+    finance_webhook_secret: SecretStr = SecretStr("")
+
+    # what users may upload, how long data is kept, and the audit chain's key
+    bot_audit_key: SecretStr = SecretStr("")
+    bot_upload_per_hour: int = Field(default=30, ge=1)
+    bot_upload_quota_mb: int = Field(default=100, ge=1)
+    bot_retention_inbox_days: int = Field(default=7, ge=1)
+    bot_retention_sent_days: int = Field(default=30, ge=1)
+    bot_retention_upload_hours: int = Field(default=24, ge=1)
+    bot_retention_audit_days: int = Field(default=0, ge=0)
 
     @field_validator("bot_finance_reviewers", "bot_admins", mode="before")
     @classmethod
@@ -86,8 +97,8 @@ class Settings(BaseSettings):
 
     @field_validator("wecom_aes_key", "wecom_contact_aes_key")
     @classmethod
-    def _aes_key(cls, value: str) -> str:
-        if value and not AES_KEY_PATTERN.match(value):
+    def _aes_key(cls, value: SecretStr) -> SecretStr:
+        if value and not AES_KEY_PATTERN.fullmatch(value.get_secret_value()):
             raise ValueError("must be exactly 43 letters and digits (the EncodingAESKey from the admin console)")
         return value
 
@@ -106,6 +117,13 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and not _parse_quiet(value):
             raise ValueError("must look like 22:00-08:00 (or be empty to disable)")
+        return value
+
+    @field_validator("bot_retention_audit_days")
+    @classmethod
+    def _audit_days(cls, value: int) -> int:
+        if 0 < value < AUDIT_MIN_DAYS:
+            raise ValueError(f"the audit log is kept at least {AUDIT_MIN_DAYS} days (0 keeps it all)")
         return value
 
     @field_validator("ocr_engine")
@@ -140,6 +158,11 @@ class Settings(BaseSettings):
     @property
     def quiet_hours(self) -> tuple[time, time] | None:
         return _parse_quiet(self.bot_quiet_hours) if self.bot_quiet_hours else None
+
+    @property
+    def data_dir(self) -> Path:
+        """The data folder: the database, uploaded files, the audit key and its anchor."""
+        return self.bot_db.parent
 
     @property
     def public_url(self) -> str:

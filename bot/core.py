@@ -25,9 +25,11 @@ from bot.h5.pages import UploadPage
 from bot.h5.stats import StatsPage
 from bot.insight import Insight
 from bot.parts import BOT, Bot, Plugin
+from bot.runtime.audit_chain import anchor_chain, open_chain
 from bot.runtime.clock import Clock
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.inbox import AckGate, InboxWriter, load_pending
+from bot.runtime.retention import prune
 from bot.runtime.retry import backoff
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.worker import Worker
@@ -44,6 +46,7 @@ from storage.db import Database
 from storage.inbox import InboxRepo
 from storage.org import OrgRepo
 from storage.outbound import OutboundRepo
+from storage.uploads import UploadFiles, Uploads
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +95,13 @@ def default_plugins() -> list[Plugin]:
 async def _start(settings: Settings, clock: Clock, app: web.Application, initial_sync: bool) -> Bot:
     db = Database(settings.bot_db, synchronous=settings.bot_db_sync.upper())
     await db.open()
-    client = WeComClient(settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret)
+    client = WeComClient(settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret.get_secret_value())
     events = build_events()
     router = build_router()
-    gateway = BotGateway(client, db, settings.ocr_engine, settings.ocr_workers)
+    upload_files = UploadFiles(settings.data_dir)
+    gateway = BotGateway(client, Uploads(db, upload_files), settings.ocr_engine, settings.ocr_workers)
     services = Services(settings=settings, clock=clock, rules=load_rules(settings.bot_rules), gateway=gateway,
-                        events=events)
+                        events=events, audit_key=await open_chain(db, settings, clock.now()))
     worker = Worker(db, router, services)
     dispatcher = Dispatcher(worker.handle, concurrency=settings.bot_workers)
     gate = AckGate()
@@ -120,7 +124,8 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     writer.start()
     sender.start()
     scheduler.every("org-sync", timedelta(minutes=settings.bot_org_sync_minutes), orgsync.full_sync)
-    scheduler.every("inbox-prune", timedelta(hours=6), lambda: _prune(bot))
+    scheduler.every("retention", timedelta(days=1), lambda: prune(db, services, upload_files))
+    scheduler.every("audit-anchor", timedelta(hours=1), lambda: anchor_chain(db, services))
     scheduler.start()
     if initial_sync:
         bot.extras["initial_sync"] = asyncio.create_task(_initial_sync(bot))
@@ -147,11 +152,6 @@ async def _retry_initial_sync(orgsync: OrgSync) -> None:
             return
         except Exception as exc:
             log.warning("initial org sync failed again (%s: %s)", type(exc).__name__, exc)
-
-
-async def _prune(bot: Bot) -> None:
-    async with bot.db.transaction() as tx:
-        await tx.repo(InboxRepo).prune(bot.clock.now() - timedelta(days=7))
 
 
 async def _stop(bot: Bot) -> None:

@@ -7,6 +7,7 @@ for a change that was rolled back; the sender delivers after commit.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from chat.message import Inbound
-from storage.audit import AuditRepo
+from storage.audit import AuditKey, AuditRepo
 from storage.cards import CardRepo
 from storage.db import Tx
 from storage.inbox import InboxItem
@@ -67,6 +68,7 @@ class Services:
     # operator actions the bot carries out after the handler's commit (admin commands ask for them)
     replay_inbox: Callable[[InboxItem], None] = lambda item: None
     sync_org: Callable[[], None] = lambda: None
+    audit_key: AuditKey | None = None  # opened at start (bot.runtime.audit_chain)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -181,11 +183,13 @@ class Context:
 
     async def send_robot(self, key: str, msgtype: str, payload: dict[str, Any], *, quiet: bool = False) -> None:
         body = {"key": key, "msgtype": msgtype, msgtype: payload}
-        await self._enqueue("robot", f"robot:{key}", body, self._not_before(quiet))
+        await self._enqueue("robot", robot_order_key(key), body, self._not_before(quiet))
 
     async def audit(self, action: str, subject: str, data: dict[str, Any], *, actor: str | None = None) -> None:
+        key = self.services.audit_key
+        assert key is not None, "the audit chain's key is opened at start"
         await self.repo(AuditRepo).append(
-            at=self.now, actor=actor or self.msg.user_id, action=action, subject=subject, data=data
+            at=self.now, actor=actor or self.msg.user_id, action=action, subject=subject, data=data, key=key
         )
 
     async def emit(self, name: str, payload: dict[str, Any]) -> None:
@@ -218,6 +222,12 @@ class Context:
     async def _enqueue(self, channel: str, order_key: str, body: dict[str, Any], not_before: datetime) -> None:
         await self.repo(OutboundRepo).add(channel, order_key, body, now=self.now, not_before=not_before)
         self.tx.after_commit(self.services.wake_sender)
+
+
+def robot_order_key(key: str) -> str:
+    """A robot's messages queue under a digest of its key: the key is a credential, and the order key
+    shows in logs and in the admins' `失败消息` list."""
+    return "robot:" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def quiet_end(when: datetime, hours: tuple[Any, Any] | None, zone: ZoneInfo) -> datetime | None:

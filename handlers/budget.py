@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from chat.context import Context
 from chat.events import EventBus
+from chat.render import plain
 from chat.router import Priority, Router, split_command
 from handlers.budget_view import (
     BudgetStatus,
@@ -61,7 +62,7 @@ async def show_budget(ctx: Context) -> None:
     else:
         dept, period, unknown = await _named_in(ctx, ctx.args)
     if unknown is not None:
-        await ctx.reply(ctx.t(f"找不到部门「{unknown}」。", f"No department called {unknown!r}."))
+        await ctx.reply(ctx.t(f"找不到部门「{plain(unknown)}」。", f"No department called «{plain(unknown)}»."))
         return
     dept_id = dept.id if dept is not None else user.department_id
     period = period or _current_month(ctx)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from chat.context import Context
+from chat.render import md
 from chat.router import Router
 from dialogs import DialogSpec, Invalid, Slot, State, Turn, Unsure, register, start_dialog
 from dialogs.money import read_amount
@@ -257,13 +258,13 @@ async def _summary(turn: Turn) -> str:
     lines = [turn.t("**请确认报销**", "**Please confirm the expense**")]
     for name in ("amount", "category", "date", "description"):
         slot = next(s for s in SLOTS if s.name == name)
-        lines.append(f"> {turn.text(slot.label)}{turn.t('：', ': ')}{turn.shown(name)}{_how_read(turn, name)}")
+        lines.append(f"> {turn.text(slot.label)}{turn.t('：', ': ')}{md(turn.shown(name))}{_how_read(turn, name)}")
     invoice = _invoice_view(turn.data)
     if invoice is not None:
         resolved = {f for f, slot in FIELD_SLOTS.items() if slot not in turn.unsure}
         unsure = [f for f in turn.data.get("invoice_unsure", []) if f not in resolved]
         lines.append(turn.t("发票：", "Invoice:"))
-        lines.extend(f"> {line}" for line in describe(invoice, unsure, turn.lang).splitlines())
+        lines.extend(f"> {md(line)}" for line in describe(invoice, unsure, turn.lang).splitlines())
     probe = await _budget_probe(turn)
     left = None if probe is None else await remaining_after(turn.ctx, probe)
     if left is not None:
@@ -282,7 +283,7 @@ def _how_read(turn: Turn, slot: str) -> str:
     if slot == "amount" and (said := turn.data.get(AMOUNT_SAID)):
         read = read_amount(str(said))
         if read is not None and str(read.value.quantize(CENT)) == turn.data.get("amount"):
-            return turn.t(f"（按「{said}」）", f' (read from "{said}")')
+            return turn.t(f"（按「{md(str(said))}」）", f' (read from "{md(str(said))}")')
     if slot == "date" and turn.data.get(DATE_DEFAULT) and turn.data.get("date") == _today(turn.ctx).isoformat():
         return turn.t("（没说日期，按今天）", " (no date given: today)")
     return ""
@@ -485,7 +486,7 @@ async def resubmit_number(ctx: Context, number: str, _rest: str) -> None:
             "invoice_number": invoice.get("invoice_number"), "invoice_code": invoice.get("invoice_code"),
             "seller": invoice.get("seller_name"), "file_sha256": old.file_sha256}
     data = {k: v for k, v in data.items() if v not in (None, "")} | {"description": old.description}
-    reason = ctx.t(f"（驳回理由：{why}）", f" (rejected because: {why})") if why else ""
+    reason = ctx.t(f"（驳回理由：{md(why)}）", f" (rejected because: {md(why)})") if why else ""  # a markdown summary
     await start_dialog(ctx, SPEC, data, note=ctx.t(f"已复制 {number} 的内容{reason}，改好后确认即可提交为一笔新的报销：",
                                                    f"Copied {number}{reason}; edit what needs changing, then confirm "
                                                    "to file it as a new expense:"))

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from storage.expenses import Expense, ExpenseRepo
+from storage.expenses import Expense, ExpenseEvent, ExpenseRepo
 
 EXPENSE_EVENTS = (
     "expense.submitted",
@@ -75,7 +75,11 @@ def _step(index: int, step: dict[str, Any]) -> RouteStep:
 
 
 async def expense_json(repo: ExpenseRepo, expense: Expense) -> ExpenseJSON:
-    timeline = await repo.timeline(expense.id)
+    return expense_document(expense, await repo.timeline(expense.id))
+
+
+def expense_document(expense: Expense, timeline: list[ExpenseEvent]) -> ExpenseJSON:
+    """The expense with a timeline already read (pages of the API list read all theirs at once)."""
     return ExpenseJSON(
         number=expense.number,
         status=expense.status,  # type: ignore[arg-type]

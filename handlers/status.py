@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from chat.context import Context
+from chat.render import plain
 from chat.router import Filter, Priority, Router, split_command
 from dialogs import active_dialog
 from handlers import pick, roles
@@ -110,7 +111,7 @@ def event_line(ctx: Context, event: ExpenseEvent, names: dict[str, str]) -> str:
     elif event.action == "submitted" and data.get("resubmit_of"):
         line += ctx.t(f"（重新提交自 {data['resubmit_of']}）", f" (resubmission of {data['resubmit_of']})")
     if event.comment:
-        line += f"：{event.comment}"
+        line += f"：{plain(event.comment)}"
     return line
 
 
@@ -142,7 +143,7 @@ async def status_text(ctx: Context, number: str) -> str:
         people |= set(e.data.get("to", []) or []) | {str(e.data.get("from", ""))}
     names = await ctx.repo(OrgRepo).names(people)
     head = (f"{expense.number} {names.get(expense.submitter, expense.submitter)} ¥{expense.amount:,.2f} "
-            f"{expense.category} {expense.expense_date.isoformat()} {expense.description}").rstrip()
+            f"{expense.category} {expense.expense_date.isoformat()} {plain(expense.description)}").rstrip()
     lines = [head, ctx.t("状态：", "Status: ") + status_label(ctx, expense.status)]
     lines += [event_line(ctx, e, names) for e in timeline]
     lines.append(await waiting_line(ctx, expense, names))
@@ -183,7 +184,7 @@ async def todo(ctx: Context) -> None:
     lines = [ctx.t(f"等你审批的报销（{len(rows)}）：", f"Waiting for your decision ({len(rows)}):")]
     for e, since in rows:
         lines.append(f"• {e.number} {names.get(e.submitter, e.submitter)} ¥{e.amount:,.2f} {e.category} "
-                     f"{e.description[:20]} · {ctx.t('已等待', 'waiting')} {duration(ctx, since)}")
+                     f"{plain(e.description[:20])} · {ctx.t('已等待', 'waiting')} {duration(ctx, since)}")
     lines.append(ctx.t("回复「同意 单号 [意见]」或「驳回 单号 理由」。", "Reply \"approve <number> [comment]\" or "
                                                                 "\"reject <number> reason\"."))
     await ctx.reply("\n".join(lines))

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import aiohttp
+from pydantic import SecretStr
 
 from bot.ops.serve import start_site, wait_for_signal
 from bot.runtime.clock import Clock, FakeClock
@@ -29,14 +30,14 @@ def demo_settings(settings: Settings, sim: WeComSimulator) -> Settings:
         update={
             "wecom_corp_id": sim.corp_id,
             "wecom_agent_id": sim.agent_id,
-            "wecom_secret": sim.secret,
-            "wecom_token": sim.token,
-            "wecom_aes_key": sim.aes_key,
-            "wecom_contact_secret": sim.contact_secret,
+            "wecom_secret": SecretStr(sim.secret),
+            "wecom_token": SecretStr(sim.token),
+            "wecom_aes_key": SecretStr(sim.aes_key),
+            "wecom_contact_secret": SecretStr(sim.contact_secret),
             "wecom_api_base": sim.base_url,
             "wecom_oauth_base": sim.base_url,
             "bot_db": db,
-            "finance_api_token": settings.finance_api_token or "demo-finance-token",
+            "finance_api_token": settings.finance_api_token or SecretStr("demo-finance-token"),
         }
     )
 
@@ -81,8 +82,9 @@ async def run_demo(settings: Settings, *, start: datetime | None = None) -> int:
     sim.bot_contact_url = f"{bot_url}/wecom/contacts"
     sim.bot_public_url = bot_url
     print(f"finance bot (demo) listening on {bot_url}", flush=True)
-    print(f"WeCom simulator on {sim_url}; finance API token: {demo.finance_api_token}", flush=True)
-    await seed_budgets(bot_url, demo.finance_api_token, clock.now().astimezone(demo.zone).strftime("%Y-%m"))
+    token = demo.finance_api_token.get_secret_value()  # the demo's own token, shown so people can try the API
+    print(f"WeCom simulator on {sim_url}; finance API token: {token}", flush=True)
+    await seed_budgets(bot_url, token, clock.now().astimezone(demo.zone).strftime("%Y-%m"))
     print(f"open the demo chat: {sim_url}/demo/", flush=True)
     print("try it: as 刘洋 say 「报销 1280 差旅 今天 上海出差」 then 「确认」; approve as 王芳 and 吴强 by the card"
           " buttons; 研发部群 then gets the budget alert", flush=True)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+LINK_TAG = re.compile(r"""<a\s[^>]*href\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+BARE_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'）)]+", re.IGNORECASE)
 
 
 @dataclass
@@ -39,6 +44,18 @@ class SentMessage:
         if self.msgtype == "news":
             return "\n".join(str(a.get("title", "")) for a in self.payload.get("articles", []))
         return ""
+
+    def links(self) -> list[str]:
+        """Where a WeCom client lets the reader tap through from a text, markdown or textcard message:
+        `<a href>` tags, markdown links, and bare URLs, which clients make clickable. (Template
+        cards show their texts as they are; their links are the card's own fields.)"""
+        if self.msgtype not in ("text", "markdown", "markdown_v2", "textcard"):
+            return []
+        text = self.text()
+        found = LINK_TAG.findall(text) + BARE_URL.findall(text)
+        if self.msgtype in ("markdown", "markdown_v2"):
+            found += MARKDOWN_LINK.findall(text)
+        return found
 
 
 @dataclass

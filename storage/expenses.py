@@ -62,7 +62,7 @@ class NewExpense:
     currency: str = "CNY"
 
 
-def _expense(row: Row) -> Expense:
+def expense_from_row(row: Row) -> Expense:
     return Expense(
         id=row["id"],
         number=row["number"],
@@ -85,6 +85,11 @@ def _expense(row: Row) -> Expense:
         decided_at=from_db_time(row["decided_at"]),
         paid_at=from_db_time(row["paid_at"]),
     )
+
+
+def event_from_row(row: Row) -> ExpenseEvent:
+    return ExpenseEvent(row["id"], from_db_time(row["at"]), row["actor"], row["action"], row["comment"],  # type: ignore[arg-type]
+                        loads(row["data"]))
 
 
 class ExpenseRepo:
@@ -132,11 +137,11 @@ class ExpenseRepo:
 
     async def by_id(self, expense_id: int) -> Expense | None:
         row = await self.tx.fetchone("SELECT * FROM expenses WHERE id = ?", (expense_id,))
-        return None if row is None else _expense(row)
+        return None if row is None else expense_from_row(row)
 
     async def by_number(self, number: str) -> Expense | None:
         row = await self.tx.fetchone("SELECT * FROM expenses WHERE number = ?", (number.upper(),))
-        return None if row is None else _expense(row)
+        return None if row is None else expense_from_row(row)
 
     async def claimed_by(self, *, invoice_key: str | None = None, file_sha256: str | None = None) -> str | None:
         """The number of a live expense that already claims this invoice (or these file bytes)."""
@@ -178,13 +183,10 @@ class ExpenseRepo:
 
     async def timeline(self, expense_id: int) -> list[ExpenseEvent]:
         rows = await self.tx.fetchall("SELECT * FROM expense_events WHERE expense_id = ? ORDER BY id", (expense_id,))
-        return [
-            ExpenseEvent(r["id"], from_db_time(r["at"]), r["actor"], r["action"], r["comment"], loads(r["data"]))  # type: ignore[arg-type]
-            for r in rows
-        ]
+        return [event_from_row(r) for r in rows]
 
     async def by_submitter(self, user_id: str, limit: int = 10) -> list[Expense]:
         rows = await self.tx.fetchall(
             "SELECT * FROM expenses WHERE submitter = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
         )
-        return [_expense(r) for r in rows]
+        return [expense_from_row(r) for r in rows]

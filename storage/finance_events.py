@@ -8,6 +8,7 @@ until that one is delivered or discarded.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,7 +17,7 @@ from typing import Any
 
 from storage.codec import dumps, from_db_time, loads, to_db_time
 from storage.db import Row, Tx
-from storage.expenses import Expense, ExpenseRepo
+from storage.expenses import Expense, ExpenseEvent, event_from_row, expense_from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,26 +157,55 @@ class ExpenseFilter:
     date_from: date | None = None
     date_to: date | None = None
 
+    def where(self) -> tuple[list[str], list[Any]]:
+        """SQL conditions for the filters given, and their parameters (absent filters add nothing, so
+        the planner picks the index of the ones present)."""
+        clauses, params = [], []
+        for name, condition in FILTERS:
+            value = getattr(self, name)
+            if value is not None:
+                clauses.append(condition)
+                params.append(value.isoformat() if isinstance(value, date) else value)
+        return clauses, params
 
-class ExpenseSearchRepo:
-    """The finance platform's filtered, paginated view of expenses (newest first)."""
 
-    def __init__(self, tx: Tx) -> None:
-        self.tx = tx
+FILTERS = (
+    ("status", "status = ?"),
+    ("submitter", "submitter = ?"),
+    ("department_id", "department_id = ?"),
+    ("date_from", "expense_date >= ?"),
+    ("date_to", "expense_date <= ?"),
+)
 
-    async def search(self, f: ExpenseFilter, *, limit: int, offset: int) -> tuple[list[Expense], int]:
-        where = (
-            "WHERE (? IS NULL OR status = ?) AND (? IS NULL OR submitter = ?) AND (? IS NULL OR department_id = ?)"
-            " AND (? IS NULL OR expense_date >= ?) AND (? IS NULL OR expense_date <= ?)"
-        )
-        start = f.date_from.isoformat() if f.date_from else None
-        end = f.date_to.isoformat() if f.date_to else None
-        params = (f.status, f.status, f.submitter, f.submitter, f.department_id, f.department_id,
-                  start, start, end, end)
-        rows = await self.tx.fetchall(
-            f"SELECT id FROM expenses {where} ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset)
-        )
-        total = await self.tx.fetchone(f"SELECT COUNT(*) FROM expenses {where}", params)
-        repo = self.tx.repo(ExpenseRepo)
-        found = [await repo.by_id(r[0]) for r in rows]
-        return [e for e in found if e is not None], int(total[0]) if total else 0
+
+@dataclass(frozen=True, slots=True)
+class ExpensePage:
+    expenses: list[Expense]
+    timelines: dict[int, list[ExpenseEvent]]
+    total: int
+
+
+def search_expenses(
+    conn: sqlite3.Connection, f: ExpenseFilter, *, limit: int, before_id: int | None = None, offset: int = 0
+) -> ExpensePage:
+    """One page of expenses, newest first: after a cursor (`before_id`, by key) or, for old clients,
+    after `offset` rows. Their timelines come in one query for the whole page. Synchronous: it runs
+    on a connection of its own in a worker thread (`storage.reads.ThreadReads`)."""
+    clauses, params = f.where()
+    page = [*clauses, "id < ?"] if before_id is not None else clauses
+    page_params = [*params, before_id] if before_id is not None else params
+    rows = conn.execute(f"SELECT * FROM expenses{_where(page)} ORDER BY id DESC LIMIT ? OFFSET ?",
+                        (*page_params, limit, offset)).fetchall()
+    expenses = [expense_from_row(r) for r in rows]
+    timelines: dict[int, list[ExpenseEvent]] = {e.id: [] for e in expenses}
+    if expenses:
+        marks = ",".join("?" * len(expenses))
+        for r in conn.execute(f"SELECT * FROM expense_events WHERE expense_id IN ({marks}) ORDER BY expense_id, id",
+                              [e.id for e in expenses]):
+            timelines[r["expense_id"]].append(event_from_row(r))
+    total = conn.execute(f"SELECT COUNT(*) FROM expenses{_where(clauses)}", params).fetchone()[0]
+    return ExpensePage(expenses, timelines, int(total))
+
+
+def _where(clauses: list[str]) -> str:
+    return " WHERE " + " AND ".join(clauses) if clauses else ""

@@ -122,10 +122,3 @@ class InboxRepo:
         rows = await self.tx.fetchall("SELECT status, COUNT(*) FROM inbox GROUP BY status")
         return {r[0]: r[1] for r in rows}
 
-    async def prune(self, before: datetime) -> int:
-        """Forget finished rows (and their dedupe keys) long after WeCom stopped re-delivering."""
-        cur = await self.tx.execute(
-            "DELETE FROM inbox WHERE status = 'done' AND received_at < ?", (to_db_time(before),)
-        )
-        return cur.rowcount
-

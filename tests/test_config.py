@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from config import SettingsError, load_settings
-from tests.paths import ROOT
+from tests.commands import run_bot_command
 
 GOOD = {
     "wecom_corp_id": "ww1",
@@ -57,12 +55,11 @@ def test_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.Monkey
     assert (s.bot_port, s.bot_host) == (9100, "0.0.0.0")
 
 
-def test_the_bot_refuses_to_start_with_one_clear_line(tmp_path: Path) -> None:
+async def test_the_bot_refuses_to_start_with_one_clear_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "BOT_"))}
     env.update({"WECOM_CORP_ID": "ww1", "WECOM_AGENT_ID": "1", "WECOM_SECRET": "s", "WECOM_TOKEN": "t",
                 "WECOM_AES_KEY": "not-43-chars"})
-    proc = subprocess.run([sys.executable, "run_bot.py"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=30)
+    proc = await run_bot_command(env=env, timeout=30)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert "WECOM_AES_KEY" in proc.stderr and "43" in proc.stderr

@@ -8,10 +8,12 @@ sender is woken after commit. The API answers 404 everywhere while FINANCE_API_T
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
 import re
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -20,6 +22,8 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from bot.finance.openapi import (
+    IDEMPOTENCY_HEADER,
+    IDEMPOTENCY_KEY,
     OPERATIONS,
     BudgetIn,
     BudgetList,
@@ -40,24 +44,26 @@ from bot.finance.openapi import (
     PaymentIn,
     StatsOut,
     StatsQuery,
+    encode_cursor,
     openapi,
 )
 from bot.parts import BOT, Bot
 from chat.context import Context
 from handlers.budget import scan_all, upsert_budget
 from handlers.budget_view import BudgetStatus, parse_period, status_of
-from handlers.expense_json import expense_json, iso
+from handlers.expense_json import expense_document, expense_json, iso
 from handlers.notifications import Notification, notify
 from handlers.payables import upsert_payable
 from handlers.payments import PaymentRefused, mark_paid
 from handlers.stats_view import explicit_span, this_month, window
-from storage.audit import AuditRepo
 from storage.budgets import BudgetInput, BudgetRepo
 from storage.db import Tx
 from storage.expenses import ExpenseRepo
-from storage.finance_events import ExpenseFilter, ExpenseSearchRepo, WebhookEvent, WebhookRepo
+from storage.finance_events import ExpenseFilter, WebhookEvent, WebhookRepo, search_expenses
+from storage.idempotency import IdempotencyRepo
 from storage.org import OrgRepo
 from storage.payables import Payable, PayableInput, PayableRepo
+from storage.reads import ThreadReads
 from storage.stats import Durations, StatsRepo
 
 log = logging.getLogger(__name__)
@@ -82,9 +88,12 @@ def respond(model: BaseModel, status: int = 200) -> web.Response:
     return web.json_response(model.model_dump(mode="json"), status=status)
 
 
-def _validation(exc: ValidationError, prefix: str = "") -> ApiError:
+def _validation(exc: ValidationError, where: str = "body") -> ApiError:
+    """422 naming each field as `query.limit` (query) or `amount` (body); the whole query or body when
+    the fields only clash together."""
+    prefix = "" if where == "body" else f"{where}."
     detail = [
-        ErrorDetail(field=prefix + (".".join(str(p) for p in err["loc"]) or "body"),
+        ErrorDetail(field=prefix + ".".join(str(p) for p in err["loc"]) if err["loc"] else where,
                     reason=err["msg"].removeprefix("Value error, "))
         for err in exc.errors()
     ]
@@ -104,7 +113,7 @@ def _query(request: web.Request, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate({k: v for k, v in request.query.items() if k in known})
     except ValidationError as exc:
-        raise _validation(exc, "query.") from None
+        raise _validation(exc, "query") from None
 
 
 def _authorized(request: web.Request, token: str) -> bool:
@@ -116,7 +125,7 @@ def _authorized(request: web.Request, token: str) -> bool:
 def _wrap(op: Operation, endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         bot = request.app[BOT]
-        token = bot.settings.finance_api_token
+        token = bot.settings.finance_api_token.get_secret_value()
         if not token:
             raise web.HTTPNotFound()
         try:
@@ -124,7 +133,7 @@ def _wrap(op: Operation, endpoint: Endpoint) -> Callable[[web.Request], Awaitabl
                 raise ApiError(401, "unauthorized", "a valid bearer token is required")
             params = dict(request.match_info)
             for name, pattern in op.path_params.items():
-                if not re.match(pattern, params[name]):
+                if not re.fullmatch(pattern, params[name]):
                     detail = [ErrorDetail(field=f"path.{name}", reason=f"must match {pattern}")]
                     raise ApiError(422, "validation", "the request is not valid", detail)
             return await endpoint(request, bot, params)
@@ -186,13 +195,20 @@ async def list_budgets(request: web.Request, bot: Bot, params: dict[str, Any]) -
 
 # expenses --------------------------------------------------------------------------------------
 async def list_expenses(request: web.Request, bot: Bot, params: dict[str, Any]) -> web.Response:
+    """A page over possibly millions of expenses: read and serialised in a worker thread on a
+    connection of its own, so callback acks are never held behind it."""
     q: ExpenseQuery = _query(request, ExpenseQuery)
     f = ExpenseFilter(q.status, q.submitter, q.department_id, q.date_from, q.date_to)
-    async with bot.db.read() as tx:
-        found, total = await tx.repo(ExpenseSearchRepo).search(f, limit=q.limit, offset=q.offset)
-        repo = tx.repo(ExpenseRepo)
-        items = [await expense_json(repo, e) for e in found]
-    return respond(ExpenseList(items=items, total=total, limit=q.limit, offset=q.offset))
+
+    def page(conn: sqlite3.Connection) -> bytes:
+        found = search_expenses(conn, f, limit=q.limit, before_id=q.before_id, offset=q.offset)
+        items = [expense_document(e, found.timelines[e.id]) for e in found.expenses]
+        more = len(found.expenses) == q.limit
+        return ExpenseList(items=items, total=found.total, limit=q.limit, offset=q.offset,
+                           next_after=encode_cursor(found.expenses[-1].id) if more else None).model_dump_json().encode()
+
+    body = await request.app[API_READS].run(page)
+    return web.Response(body=body, content_type="application/json")
 
 
 async def get_expense(request: web.Request, bot: Bot, params: dict[str, Any]) -> web.Response:
@@ -219,17 +235,41 @@ async def pay_expense(request: web.Request, bot: Bot, params: dict[str, Any]) ->
 
 
 # notifications ---------------------------------------------------------------------------------
+def _idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        detail = [ErrorDetail(field=f"header.{IDEMPOTENCY_HEADER}", reason="1 to 255 visible ASCII characters")]
+        raise ApiError(422, "validation", "the request is not valid", detail)
+    return key
+
+
 async def post_notification(request: web.Request, bot: Bot, params: dict[str, Any]) -> web.Response:
+    """With an Idempotency-Key, the first request's answer is remembered in the transaction that queues
+    the messages; a retry (even a concurrent one) gets that answer again and sends nothing."""
+    key = _idempotency_key(request)
     body: NotificationIn = await _body(request, NotificationIn)
+    fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
     note = Notification(
         msgtype=body.msgtype, content=body.content, title=body.title, url=body.url, button=body.button,
         users=tuple(body.to.users), departments=tuple(body.to.departments), tags=tuple(body.to.tags),
         chat_id=body.to.chat_id,
     )
     async with bot.db.transaction() as tx:
+        remembered = None if key is None else await tx.repo(IdempotencyRepo).get("notify", key)
+        if remembered is not None:
+            if remembered.request_sha256 != fingerprint:
+                detail = [ErrorDetail(field=f"header.{IDEMPOTENCY_HEADER}",
+                                      reason="already used for a different request")]
+                raise ApiError(422, "validation", "the request is not valid", detail)
+            replay = web.json_response(remembered.response, status=remembered.status)
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
         delivery = await notify(_api(bot, tx, "notify"), note)
-    out = NotificationOut(recipients=len(delivery.recipients), unknown_users=delivery.unknown_users,
-                          chat_id=delivery.chat_id)
+        out = NotificationOut(recipients=len(delivery.recipients), unknown_users=delivery.unknown_users,
+                              chat_id=delivery.chat_id)
+        if key is not None:
+            await tx.repo(IdempotencyRepo).remember("notify", key, fingerprint, 202, out.model_dump(mode="json"),
+                                                    bot.clock.now())
     return respond(out, 202)
 
 
@@ -296,8 +336,7 @@ async def _settle_event(bot: Bot, event_id: str, action: str,
             raise ApiError(404, "not_found", f"no event {event_id}")
         if not await change(repo, event_id):
             raise ApiError(409, "conflict", f"event {event_id} is not failed")
-        await tx.repo(AuditRepo).append(at=bot.clock.now(), actor=API_USER, action=action,
-                                        subject=f"event:{event_id}", data={})
+        await _api(bot, tx, action).audit(action, f"event:{event_id}", {})
         event = await repo.by_event_id(event_id)
         tx.after_commit(bot.services.wake_sender)
     assert event is not None
@@ -379,20 +418,26 @@ ENDPOINTS: dict[str, Endpoint] = {
     "get_stats": get_stats,
 }
 OPENAPI_DOC = web.AppKey("finance_openapi", dict)
+API_READS = web.AppKey("finance_reads", ThreadReads)
 
 
 class FinanceApi:
-    """Plugin: the /api/v1 routes; it has no loop of its own."""
+    """Plugin: the /api/v1 routes and the worker-thread connections of the heavy lists."""
+
+    def __init__(self) -> None:
+        self.reads = ThreadReads()
 
     def routes(self, app: web.Application) -> None:
         app[OPENAPI_DOC] = openapi()
+        app[API_READS] = self.reads
         app.router.add_get("/api/v1/openapi.json", get_openapi)
         for op in OPERATIONS:
             app.router.add_route(op.method, op.path, _wrap(op, ENDPOINTS[op.name]))
 
     async def start(self, bot: Bot) -> None:
         log.info("finance API %s", "enabled" if bot.settings.finance_api_token else "disabled (no FINANCE_API_TOKEN)")
+        self.reads.open(bot.db.path)
         bot.scheduler.every("budget-scan", timedelta(hours=1), lambda: scan_budgets(bot))
 
     async def stop(self) -> None:
-        return None
+        self.reads.close()

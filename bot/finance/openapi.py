@@ -7,10 +7,12 @@ own JSON Schemas.
 
 from __future__ import annotations
 
+import base64
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import models_json_schema
@@ -21,6 +23,13 @@ from handlers.expense_json import ExpenseJSON, ExpenseStatus
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 NUMBER_PATTERN = r"^BX\d{8}-\d{4,}$"
 MAX_AMOUNT = Decimal("1000000000000")
+MAX_INT = 2**63 - 1  # what SQLite stores; a larger number is refused, never passed down
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 
 def _money(value: Decimal | None, *, positive: bool) -> Decimal | None:
@@ -44,7 +53,7 @@ class Strict(BaseModel):
 
 # budgets ---------------------------------------------------------------------------------------
 class BudgetIn(Strict):
-    department_id: int = Field(ge=1, description="WeCom department id")
+    department_id: Id = Field(description="WeCom department id")
     period: str = Field(description="YYYY-MM, YYYY-Qn or YYYY", examples=["2026-11", "2026-Q4", "2026"])
     category: str | None = Field(default=None, min_length=1, max_length=32, description="null: all categories")
     amount: Decimal = Field(description='decimal string like "10000.00"; a JSON number is accepted too')
@@ -95,10 +104,10 @@ class BudgetOut(BaseModel):
 
 
 class BudgetQuery(BaseModel):
-    department_id: int | None = Field(default=None, ge=1)
+    department_id: Id | None = None
     period: str | None = None
     limit: int = Field(default=100, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: Count = 0
 
     @field_validator("period")
     @classmethod
@@ -119,27 +128,60 @@ class BudgetList(BaseModel):
 
 
 # expenses --------------------------------------------------------------------------------------
+def encode_cursor(expense_id: int) -> str:
+    """An opaque page cursor: clients pass it back, never build it."""
+    return base64.urlsafe_b64encode(f"e{expense_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not re.fullmatch(r"e[1-9][0-9]{0,18}", text) or int(text[1:]) > MAX_INT:
+        return None
+    return int(text[1:])
+
+
 class ExpenseQuery(BaseModel):
     status: ExpenseStatus | None = None
     submitter: str | None = Field(default=None, min_length=1)
-    department_id: int | None = Field(default=None, ge=1)
+    department_id: Id | None = None
     date_from: date | None = Field(default=None, description="expense_date on or after")
     date_to: date | None = Field(default=None, description="expense_date on or before")
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    after: str | None = Field(default=None, max_length=64,
+                              description="cursor: the `next_after` of the previous page. Pages by key, so a page"
+                                          " deep in the list is as fast as the first; use it instead of `offset`")
+    offset: Count = Field(default=0, description="deprecated, kept for old clients: rows to skip, slower the"
+                                                 " deeper it goes; `after` replaces it (not both)")
+
+    @field_validator("after")
+    @classmethod
+    def _cursor(cls, value: str | None) -> str | None:
+        if value is not None and decode_cursor(value) is None:
+            raise ValueError("not a cursor this API handed out (use `next_after` as it came)")
+        return value
 
     @model_validator(mode="after")
     def _range(self) -> ExpenseQuery:
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError("date_from is after date_to")
+        if self.after is not None and self.offset:
+            raise ValueError("use either after or offset, not both")
         return self
+
+    @property
+    def before_id(self) -> int | None:
+        return None if self.after is None else decode_cursor(self.after)
 
 
 class ExpenseList(BaseModel):
     items: list[ExpenseJSON]
-    total: int
+    total: int = Field(description="expenses matching the filters, on every page")
     limit: int
     offset: int
+    next_after: str | None = Field(default=None, description="pass as `after` for the next page; null on the last")
 
 
 class PaymentIn(Strict):
@@ -150,7 +192,7 @@ class PaymentIn(Strict):
 # notifications ---------------------------------------------------------------------------------
 class Recipients(Strict):
     users: list[str] = Field(default_factory=list, max_length=1000)
-    departments: list[int] = Field(default_factory=list, max_length=100)
+    departments: list[Id] = Field(default_factory=list, max_length=100)
     tags: list[str] = Field(default_factory=list, max_length=100, description="tag names")
     chat_id: str | None = Field(default=None, min_length=1, max_length=64)
 
@@ -211,20 +253,29 @@ class PayableOut(BaseModel):
 class EventQuery(BaseModel):
     status: Literal["pending", "delivered", "failed", "discarded"] | None = None
     number: str | None = Field(default=None, pattern=NUMBER_PATTERN)
-    after: int = Field(default=0, ge=0, description="cursor: the `next_after` of the previous page")
+    after: Count = Field(default=0, description="cursor: the `next_after` of the previous page")
     limit: int = Field(default=100, ge=1, le=500)
+
+
+class AuditAnchorJSON(BaseModel):
+    """`audit.anchor`: the head of the audit log's keyed hash chain, sent every hour it moved; keep it
+    to prove later that the log was neither rewritten nor shortened."""
+
+    head_id: int
+    head_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    anchored_at: str = Field(description="ISO 8601 UTC")
 
 
 class EventOut(BaseModel):
     id: str = Field(description="event uuid, the same on every delivery attempt")
     type: str
-    number: str
+    number: str = Field(description="the expense number; `audit` for audit anchors")
     status: Literal["pending", "delivered", "failed", "discarded"]
     attempts: int
     created_at: str
     delivered_at: str | None
     last_error: str | None
-    data: ExpenseJSON
+    data: ExpenseJSON | AuditAnchorJSON
 
 
 class EventList(BaseModel):
@@ -364,6 +415,7 @@ class Operation:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     path_params: dict[str, str] = field(default_factory=dict)
+    idempotent: bool = False  # takes an Idempotency-Key header
 
 
 ERRORS = {401: Error, 422: Error}
@@ -374,7 +426,7 @@ OPERATIONS: tuple[Operation, ...] = (
               {200: BudgetOut, 404: Error, **ERRORS}, path_params={"budget_id": ID_PATTERN}),
     Operation("GET", "/api/v1/budgets", "list_budgets", "Budgets with used, pending, remaining, percent",
               {200: BudgetList, **ERRORS}, query=BudgetQuery),
-    Operation("GET", "/api/v1/expenses", "list_expenses", "Expenses, newest first, paginated",
+    Operation("GET", "/api/v1/expenses", "list_expenses", "Expenses, newest first, a page at a time (cursor `after`)",
               {200: ExpenseList, **ERRORS}, query=ExpenseQuery),
     Operation("GET", "/api/v1/expenses/{number}", "get_expense", "One expense with its route and timeline",
               {200: ExpenseJSON, 404: Error, **ERRORS}, path_params={"number": NUMBER_PATTERN}),
@@ -383,7 +435,7 @@ OPERATIONS: tuple[Operation, ...] = (
               {200: ExpenseJSON, 404: Error, 409: Error, **ERRORS}, body=PaymentIn,
               path_params={"number": NUMBER_PATTERN}),
     Operation("POST", "/api/v1/notifications", "notify", "Push a message to users, departments, tags or a group chat",
-              {202: NotificationOut, **ERRORS}, body=NotificationIn),
+              {202: NotificationOut, **ERRORS}, body=NotificationIn, idempotent=True),
     Operation("PUT", "/api/v1/payables/{payable_id}", "put_payable",
               "Create or replace a payable; its owner is reminded daily as it falls due",
               {200: PayableOut, 201: PayableOut, **ERRORS}, body=PayableIn, path_params={"payable_id": ID_PATTERN}),
@@ -424,6 +476,14 @@ def openapi() -> dict[str, Any]:
                 entry["parameters"].append(
                     {"name": name, "in": "query", "required": name in query.get("required", []), "schema": schema}
                 )
+        if op.idempotent:
+            entry["parameters"].append({
+                "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+                "schema": {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY.pattern}$"},
+                "description": "a retry with the same key and body gets the first answer again (header"
+                               " Idempotent-Replayed: true) and sends nothing; the same key with another body"
+                               " is refused (422). Keys are remembered for at least 24 hours.",
+            })
         if op.body is not None:
             entry["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": refs[(op.body, "validation")]}}}

@@ -209,7 +209,8 @@ class WebhookDelivery:
         async def parked(tx: Tx, event: WebhookEvent, error: str) -> None:
             await webhook_parked(bot.context(tx, "webhook_parked"), event, error)
 
-        sender = WebhookSender(bot.db, url, bot.settings.finance_webhook_secret, bot.clock.now, parked=parked)
+        sender = WebhookSender(bot.db, url, bot.settings.finance_webhook_secret.get_secret_value(), bot.clock.now,
+                               parked=parked)
         self.sender = sender
         wake_others = bot.services.wake_sender
 

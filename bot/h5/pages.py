@@ -5,21 +5,28 @@ Self-built apps never receive file messages, so the bot serves this page. The pe
 identified by WeCom OAuth2 (see `bot.h5.sessions`). An upload is stored and then goes through the
 normal inbox as a `file` item from source `upload`, so the expense dialog continues in the chat
 exactly as if the file had been sent there.
+
+Each member may upload `BOT_UPLOAD_PER_HOUR` files an hour and keep `BOT_UPLOAD_QUOTA_MB` of them
+until they are filed or abandoned (then the retention job deletes them); the limits are checked
+before the body is read and again, with the file's size, in the transaction that stores it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import html
 import logging
+from datetime import timedelta
 
 from aiohttp import BodyPartReader, web
 
 from bot.h5.sessions import Sessions
 from bot.parts import BOT, Bot
+from config import Settings
 from handlers.status import status_text
 from storage.inbox import InboxItem, InboxRepo
-from storage.uploads import UploadRepo
+from storage.uploads import UploadFiles, UploadRepo, UploadUsage
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +77,11 @@ class UploadPage:
 
     def __init__(self) -> None:
         self._sessions: Sessions | None = None
+        self._files: UploadFiles | None = None
 
     async def start(self, bot: Bot) -> None:
         self._sessions = Sessions(bot, _page)
+        self._files = UploadFiles(bot.settings.data_dir)
 
     async def stop(self) -> None:
         return None
@@ -103,9 +112,13 @@ class UploadPage:
     # POST: store the file and hand it to the chat ------------------------------------------------
     async def receive(self, request: web.Request) -> web.Response:
         bot = request.app[BOT]
-        user_id = self.sessions.user(request)
+        user_id = await self.sessions.user(request)
         if user_id is None:
             return _page("登录已过期", f'<p>请重新打开<a href="{PATH}">上传页面</a>。</p>', status=401)
+        async with bot.db.read() as tx:
+            refused = _over_limit(await _usage(tx.repo(UploadRepo), bot, user_id), 0, bot.settings)
+        if refused is not None:
+            return refused
         try:
             csrf, filename, data = await self._read_form(request)
         except _TooLarge:
@@ -115,7 +128,10 @@ class UploadPage:
         content_type = sniff(data)
         if content_type is None:
             return _page("文件类型不支持", f'<p>只支持 PDF、JPG、PNG。<a href="{PATH}">重新选择</a></p>', status=415)
-        item = await self._store(bot, user_id, filename, content_type, data)
+        try:
+            item = await self._store(bot, user_id, filename, content_type, data)
+        except _Refused as exc:
+            return exc.page
         bot.dispatcher.dispatch(item)
         return _page("已收到，请回到聊天确认", "<p>发票已收到，识别结果会发到企业微信聊天中，请回到聊天确认报销。</p>")
 
@@ -140,19 +156,53 @@ class UploadPage:
                 data = b"".join(chunks)
         return csrf, filename, data
 
-    @staticmethod
-    async def _store(bot: Bot, user_id: str, filename: str, content_type: str, data: bytes) -> InboxItem:
+    async def _store(self, bot: Bot, user_id: str, filename: str, content_type: str, data: bytes) -> InboxItem:
+        """The file first, then its row and inbox item in one transaction that checks the limits again
+        (uploads of the same member may race); a refused or failed upload leaves no file behind."""
+        assert self._files is not None, "the page plugin has not started"
         now = bot.clock.now()
-        async with bot.db.transaction() as tx:
-            upload_id = await tx.repo(UploadRepo).add(user_id, filename, content_type, data, now)
-            item = await tx.repo(InboxRepo).add(InboxItem(
-                dedupe_key=f"upload:{upload_id}", source="upload", user_id=user_id, msg_type="file", event=None,
-                payload={"upload_id": upload_id, "filename": filename, "content_type": content_type},
-                received_at=now,
-            ))
+        name = await self._files.write(data)
+        try:
+            async with bot.db.transaction() as tx:
+                repo = tx.repo(UploadRepo)
+                refused = _over_limit(await _usage(repo, bot, user_id), len(data), bot.settings)
+                if refused is not None:
+                    raise _Refused(refused)
+                upload_id = await repo.add(user_id, filename, content_type, hashlib.sha256(data).hexdigest(),
+                                           len(data), name, now)
+                item = await tx.repo(InboxRepo).add(InboxItem(
+                    dedupe_key=f"upload:{upload_id}", source="upload", user_id=user_id, msg_type="file", event=None,
+                    payload={"upload_id": upload_id, "filename": filename, "content_type": content_type},
+                    received_at=now,
+                ))
+        except BaseException:
+            await self._files.remove([name])
+            raise
         assert item is not None  # the upload id is new, so its key is too
         return item
 
 
+async def _usage(repo: UploadRepo, bot: Bot, user_id: str) -> UploadUsage:
+    return await repo.usage(user_id, since=bot.clock.now() - timedelta(hours=1))
+
+
+def _over_limit(usage: UploadUsage, size: int, settings: Settings) -> web.Response | None:
+    """The page that refuses one more upload of `size` bytes, or None when it is within the limits."""
+    if usage.recent >= settings.bot_upload_per_hour:
+        return _page("上传太频繁", f"<p>每小时最多上传 {settings.bot_upload_per_hour} 个文件，请稍后再试。</p>", 429)
+    if usage.bytes_kept + size > settings.bot_upload_quota_mb * 1024 * 1024:
+        return _page("上传空间已满", f"<p>待处理的上传最多 {settings.bot_upload_quota_mb} MB。"
+                                 "请先在聊天中确认或取消已上传的发票，稍后再试。</p>", 429)
+    return None
+
+
 class _TooLarge(Exception):
     """The upload passed the 10 MB cap."""
+
+
+class _Refused(Exception):
+    """The upload is over the member's limits; `page` says so."""
+
+    def __init__(self, page: web.Response) -> None:
+        super().__init__("upload refused")
+        self.page = page

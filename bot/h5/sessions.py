@@ -2,6 +2,14 @@
 
 Without a session a page redirects to WeCom's authorize URL; the redirect back carries a single-use
 `code`, `auth/getuserinfo` turns it into a userid, and an HMAC-signed cookie remembers it.
+
+- A session holds only while the org mirror shows the member active: one who leaves or is disabled
+  is signed out on their next request, not when the cookie expires.
+- Every address handed out comes from the settings (`BOT_PUBLIC_URL`), never from the request's
+  `Host`; cookies are `Secure` when that address is https (the bot usually sits behind a TLS proxy
+  and sees plain http itself).
+- Sessions are signed with a key derived from WECOM_SECRET; in demo mode that secret is the
+  simulator's well-known one, so a demo signs with a random key of its own run instead.
 """
 
 from __future__ import annotations
@@ -70,11 +78,20 @@ class Sessions:
 
     def __init__(self, bot: Bot, error_page: ErrorPage) -> None:
         self.bot = bot
-        self.signer = SessionSigner(bot.settings.wecom_secret)
+        settings = bot.settings
+        self.signer = SessionSigner(secrets.token_hex(32) if settings.demo else settings.wecom_secret.get_secret_value())
+        self.secure = settings.public_url.startswith("https://")
         self.error_page = error_page
 
-    def user(self, request: web.Request) -> str | None:
-        return self.signer.verify(self.token(request), self.bot.clock.now())
+    async def user(self, request: web.Request) -> str | None:
+        """The member of a valid session who is still active in the org mirror."""
+        user_id = self.signer.verify(self.token(request), self.bot.clock.now())
+        return user_id if user_id is not None and await self._active(user_id) else None
+
+    async def _active(self, user_id: str) -> bool:
+        async with self.bot.db.read() as tx:
+            user = await tx.repo(OrgRepo).user(user_id)
+        return user is not None and user.active
 
     @staticmethod
     def token(request: web.Request) -> str:
@@ -86,7 +103,7 @@ class Sessions:
     async def viewer(self, request: web.Request, back: str) -> str | web.Response:
         """The signed-in member; else log in through WeCom OAuth2 and come back to `back` (raises
         the redirect), or an error page when WeCom does not know the person."""
-        user_id = self.user(request)
+        user_id = await self.user(request)
         if user_id is not None:
             return user_id
         code = request.query.get("code")
@@ -95,7 +112,7 @@ class Sessions:
         state = secrets.token_hex(16)
         response = web.HTTPFound(self._authorize_url(state, back))
         response.set_cookie(STATE_COOKIE, state, max_age=600, path="/h5", httponly=True, samesite="Lax",
-                            secure=request.secure)
+                            secure=self.secure)
         raise response
 
     def _authorize_url(self, state: str, back: str) -> str:
@@ -116,15 +133,12 @@ class Sessions:
         except WeComError as exc:
             log.info("upload page login failed: %s", exc)
             user_id = None
-        if user_id is not None:
-            async with bot.db.read() as tx:
-                user = await tx.repo(OrgRepo).user(user_id)
-            if user is None or not user.active:
-                user_id = None
+        if user_id is not None and not await self._active(user_id):
+            user_id = None
         if user_id is None:
             return self.error_page("无法识别身份", "<p>只有企业成员可以上传发票，请在企业微信中打开此页面。</p>", 403)
         response = web.HTTPFound(back)
         response.set_cookie(SESSION_COOKIE, self.signer.issue(user_id, bot.clock.now()), max_age=SESSION_SECONDS,
-                            path="/h5", httponly=True, samesite="Lax", secure=request.secure)
+                            path="/h5", httponly=True, samesite="Lax", secure=self.secure)
         response.del_cookie(STATE_COOKIE, path="/h5")
         raise response

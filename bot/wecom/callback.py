@@ -199,11 +199,12 @@ class CallbackRoutes:
         self.writer = writer
         corp = settings.wecom_corp_id
         self.configs = {
-            "app": CallbackConfig("app", settings.wecom_token, settings.wecom_aes_key, corp),
+            "app": CallbackConfig("app", settings.wecom_token.get_secret_value(),
+                                  settings.wecom_aes_key.get_secret_value(), corp),
             "contacts": CallbackConfig(
                 "contacts",
-                settings.wecom_contact_token or settings.wecom_token,
-                settings.wecom_contact_aes_key or settings.wecom_aes_key,
+                (settings.wecom_contact_token or settings.wecom_token).get_secret_value(),
+                (settings.wecom_contact_aes_key or settings.wecom_aes_key).get_secret_value(),
                 corp,
             ),
         }

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +21,7 @@ import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot.ops import metrics
+from bot.ops.logs import redact
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +29,6 @@ TOKEN_ERRORS = frozenset({40014, 42001})
 BAD_SECRET = 40001
 RATE_LIMITED = frozenset({45009, 45033})
 REFRESH_MARGIN = 300.0
-
-
-SECRET_PARAMS = re.compile(r"(access_token|corpsecret|key|code)=[^&\s'\"]+")
-
-
-def redact(text: str) -> str:
-    """Errors may quote request URLs; credentials in them must never reach logs or the database."""
-    return SECRET_PARAMS.sub(r"\1=***", text)
 
 
 class WeComError(Exception):

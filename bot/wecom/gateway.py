@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING
 
 from bot.wecom.client import WeComClient, WeComError
 from bot.wecom.orgsync import department_from_api, user_from_api
-from storage.db import Database
 from storage.org import Department, OrgUser
-from storage.uploads import UploadRepo
+from storage.uploads import Uploads
 
 if TYPE_CHECKING:
     from ocr.models import Invoice
@@ -22,9 +21,9 @@ class MediaError(Exception):
 
 
 class BotGateway:
-    def __init__(self, client: WeComClient, db: Database, ocr_engine: str, ocr_workers: int) -> None:
+    def __init__(self, client: WeComClient, uploads: Uploads, ocr_engine: str, ocr_workers: int) -> None:
         self.client = client
-        self.db = db
+        self.uploads = uploads
         self.ocr_engine = ocr_engine
         self.ocr_workers = ocr_workers
         self._ocr: OcrPool | None = None
@@ -43,8 +42,7 @@ class BotGateway:
         return data
 
     async def fetch_upload(self, upload_id: int) -> bytes:
-        async with self.db.read() as tx:
-            data = await tx.repo(UploadRepo).data(upload_id)
+        data = await self.uploads.read(upload_id)
         if data is None:
             raise MediaError(f"upload {upload_id} not found")
         return data

@@ -14,6 +14,7 @@ from typing import Any
 
 from chat.context import Context
 from chat.events import EventBus
+from chat.render import plain
 from chat.router import Priority, Router
 from dialogs import DialogSpec, Invalid, Slot, Turn, active_dialog, end_dialog, register, start_dialog
 from handlers import pick
@@ -131,7 +132,7 @@ async def _reject_with_reason(turn: Turn) -> None:
         return
     text = str(turn.data["reason"])
     await flow.decide(ctx, expense, task, "reject", text, "card")
-    await turn.finish(turn.t(f"已驳回 {number}：{text}", f"Rejected {number}: {text}"))
+    await turn.finish(turn.t(f"已驳回 {number}：{plain(text)}", f"Rejected {number}: {plain(text)}"))
 
 
 REJECT_REASON = register(DialogSpec(
@@ -161,7 +162,7 @@ async def waiting_lines(ctx: Context) -> list[Candidate]:
     rows = await waiting_for(ctx)
     names = await ctx.repo(OrgRepo).names(e.submitter for e, _ in rows)
     return [Candidate(e.number, f"{e.number} {names.get(e.submitter, e.submitter)} ¥{e.amount:,.2f} {e.category} "
-                                f"{e.description[:20]}".rstrip()) for e, _ in rows]
+                                f"{plain(e.description[:20])}".rstrip()) for e, _ in rows]
 
 
 async def own_expenses(ctx: Context, *statuses: str) -> list[Candidate]:
@@ -204,7 +205,7 @@ async def decide_number(ctx: Context, verdict: Verdict, number: str, comment: st
         await end_dialog(ctx)  # decided in text while the reason was being asked for
     await flow.decide(ctx, expense, task, verdict, comment, "text")
     done = ctx.t("已同意" if verdict == "approve" else "已驳回", "Approved" if verdict == "approve" else "Rejected")
-    await ctx.reply(f"{done} {number}（¥{expense.amount:,.2f} {expense.category}）" + (f"：{comment}" if comment else ""))
+    await ctx.reply(f"{done} {number}（¥{expense.amount:,.2f} {expense.category}）" + (f"：{plain(comment)}" if comment else ""))
 
 
 @router.command("同意", "批准", "approve", priority=Priority.GLOBAL, when=names_a_number)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chat.context import Context
+from chat.render import plain
 from handlers.approval.cards import approval_card, new_task_id, with_first_hint
 from handlers.approval.model import Decision, Route, Step, Verdict
 from handlers.approval.routing import Directory, plan_route, replace_leavers, successors, swap
@@ -177,7 +178,7 @@ async def decide(
     await record(ctx, expense, verdict, comment=comment, actor=task.approver,
                  data={"step": task.step, "step_name": step.name, "via": via})
     decider = await names_of(ctx, [task.approver])
-    head = f"{expense.number}：{decider} {VERDICT_ZH[verdict]}（{step.name}）" + (f"：{comment}" if comment else "")
+    head = f"{expense.number}：{decider} {VERDICT_ZH[verdict]}（{step.name}）" + (f"：{plain(comment)}" if comment else "")
     if verdict == "reject":
         step.status, step.decided_at = "rejected", ctx.now.isoformat()
         await _close_others(ctx, expense, task, "已驳回")

@@ -5,20 +5,16 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 from bot.ops.audit_cli import verify
+from tests.commands import Finished, run_bot_command
 from tests.handlers.approval_helpers import click, file_expense, wait_card
-from tests.paths import ROOT
 from tests.world import World
 
 
-def run_verify(db: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BOT_DB": str(db)}
-    return subprocess.run([sys.executable, "run_bot.py", "audit", "verify"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+async def run_verify(db: Path) -> Finished:
+    return await run_bot_command("audit", "verify", env={**os.environ, "BOT_DB": str(db)})
 
 
 async def test_audit_chain_after_full_flow(world: World) -> None:
@@ -37,7 +33,7 @@ async def test_audit_chain_after_full_flow(world: World) -> None:
     assert ("wangfang", "expense.approve") in actions and ("wuqiang", "expense.approve") in actions
     assert actions[-1] == ("bot", "expense.approved")
     assert await verify(settings) == 0
-    ok = run_verify(w.db_path)
+    ok = await run_verify(w.db_path)
     assert ok.returncode == 0 and "OK" in ok.stdout
 
     # someone with file access rewrites the leader's decision: the chain names that row
@@ -48,7 +44,7 @@ async def test_audit_chain_after_full_flow(world: World) -> None:
     conn.execute("UPDATE audit_log SET data = ? WHERE id = ?", (json.dumps(data), leader_row[0]))
     conn.commit()
     conn.close()
-    broken = run_verify(w.db_path)
+    broken = await run_verify(w.db_path)
     assert broken.returncode == 1
     assert f"row {leader_row[0]}" in broken.stdout and "BROKEN" in broken.stdout
     assert await verify(settings) == 1

@@ -4,63 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import aiohttp
 
 from bot.h5.pages import sniff
 from bot.h5.sessions import SessionSigner
 from simulator.invoice_art import render_invoice_pdf, sample_fields
+from tests.bot.h5.h5_support import browser, login, rows, upload
 from tests.world import World, message_text
-
-
-def _rows(world: World, sql: str) -> list[Any]:
-    conn = sqlite3.connect(world.db_path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
-async def _login(session: aiohttp.ClientSession, world: World, user: str) -> str:
-    """Open the page, follow the OAuth redirect as `user`, and return the form's csrf token."""
-    async with session.get(f"{world.url}/h5/upload", allow_redirects=False) as resp:
-        assert resp.status == 302
-        authorize = resp.headers["Location"]
-    assert authorize.startswith(f"{world.sim.base_url}/connect/oauth2/authorize?")
-    for part in ("scope=snsapi_base", "response_type=code", f"appid={world.sim.corp_id}",
-                 f"agentid={world.sim.agent_id}", "#wechat_redirect"):
-        assert part in authorize
-    picked = authorize.replace("#wechat_redirect", "") + f"&sim_user={user}"
-    async with session.get(picked) as resp:
-        page = await resp.text()
-        assert resp.status == 200, page
-    assert "上传发票" in page and str(resp.url).endswith("/h5/upload")  # the code is gone from the address
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
-    assert match is not None
-    return match.group(1)
-
-
-async def _upload(session: aiohttp.ClientSession, world: World, csrf: str, data: bytes,
-                  name: str = "invoice.pdf") -> tuple[int, str]:
-    form = aiohttp.FormData()
-    form.add_field("csrf", csrf)
-    form.add_field("file", data, filename=name, content_type="application/octet-stream")
-    async with session.post(f"{world.url}/h5/upload", data=form) as resp:
-        return resp.status, await resp.text()
 
 
 async def test_pdf_through_the_upload_page_is_filed_once(world: World) -> None:
     fields = sample_fields(11)
     pdf = render_invoice_pdf(fields)
-    jar = aiohttp.CookieJar(unsafe=True)  # cookies on 127.0.0.1
-    async with aiohttp.ClientSession(cookie_jar=jar) as session:
-        csrf = await _login(session, world, "liuyang")
+    async with browser() as session:
+        csrf = await login(session, world, "liuyang")
         after = len(world.sim.messages)
-        status, page = await _upload(session, world, csrf, pdf)
+        status, page = await upload(session, world, csrf, pdf)
         assert status == 200 and "已收到，请回到聊天确认" in page
         msg = await world.sim.wait_for_message(to="liuyang", contains="已识别发票", after=after, timeout=30)
         found = message_text(msg)
@@ -73,7 +35,7 @@ async def test_pdf_through_the_upload_page_is_filed_once(world: World) -> None:
         done = await world.reply_to("liuyang", "确认", contains="已提交报销")
         number = re.search(r"BX\d{8}-\d{4}", done)
         assert number is not None
-        [row] = _rows(world, "SELECT amount_fen, expense_date, invoice_key, file_sha256, category, description"
+        [row] = rows(world, "SELECT amount_fen, expense_date, invoice_key, file_sha256, category, description"
                              " FROM expenses")
         key = fields["invoice_number"] if len(fields["invoice_number"]) == 20 else \
             fields["invoice_code"] + fields["invoice_number"]
@@ -81,28 +43,27 @@ async def test_pdf_through_the_upload_page_is_filed_once(world: World) -> None:
                        hashlib.sha256(pdf).hexdigest(), "办公", fields["seller_name"])
 
         after = len(world.sim.messages)
-        status, _ = await _upload(session, world, csrf, pdf)
+        status, _ = await upload(session, world, csrf, pdf)
         assert status == 200
         refused = await world.sim.wait_for_message(to="liuyang", contains="不能重复报销", after=after, timeout=30)
         assert number.group(0) in message_text(refused)
-    assert len(_rows(world, "SELECT * FROM expenses")) == 1
-    assert len(_rows(world, "SELECT * FROM uploads WHERE user_id = 'liuyang'")) == 2
+    assert len(rows(world, "SELECT * FROM expenses")) == 1
+    assert len(rows(world, "SELECT * FROM uploads WHERE user_id = 'liuyang'")) == 2
 
 
 async def test_upload_page_refuses_what_it_should(world: World) -> None:
-    jar = aiohttp.CookieJar(unsafe=True)
-    async with aiohttp.ClientSession(cookie_jar=jar) as session:
-        status, _ = await _upload(session, world, "x", b"%PDF-1.4 nothing")
+    async with browser() as session:
+        status, _ = await upload(session, world, "x", b"%PDF-1.4 nothing")
         assert status == 401  # no session yet
         async with session.get(f"{world.url}/h5/upload?code=forged&state=abc", allow_redirects=False) as resp:
             assert resp.status == 400  # no login was started here, so the state cannot match
-        csrf = await _login(session, world, "liuyang")
-        assert (await _upload(session, world, "0" * 64, b"%PDF-1.4 x"))[0] == 403  # wrong csrf
-        assert (await _upload(session, world, csrf, b"MZ\x90\x00 not an invoice", "a.pdf"))[0] == 415
+        csrf = await login(session, world, "liuyang")
+        assert (await upload(session, world, "0" * 64, b"%PDF-1.4 x"))[0] == 403  # wrong csrf
+        assert (await upload(session, world, csrf, b"MZ\x90\x00 not an invoice", "a.pdf"))[0] == 415
         big = b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024)
-        assert (await _upload(session, world, csrf, big))[0] == 413
-    assert not _rows(world, "SELECT * FROM uploads")
-    assert not _rows(world, "SELECT * FROM inbox WHERE source = 'upload'")
+        assert (await upload(session, world, csrf, big))[0] == 413
+    assert not rows(world, "SELECT * FROM uploads")
+    assert not rows(world, "SELECT * FROM inbox WHERE source = 'upload'")
 
 
 async def test_only_members_get_a_session(world: World) -> None:
