@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE)
     args = parser.parse_args(argv)
     invoice = read_invoice(args.file.read_bytes(), engine=args.engine)
-    json.dump(invoice.to_json_dict(), sys.stdout, ensure_ascii=False)
+    json.dump(invoice.to_json_dict(with_confidence=True), sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0
 

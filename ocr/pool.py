@@ -24,6 +24,11 @@ def _init_worker(engine: str) -> None:
     _worker_engine = engine
 
 
+def _ready() -> bool:
+    """A no-op that returns once the worker (and its engine) is up."""
+    return _worker_engine is not None
+
+
 def _read_in_worker(data: bytes) -> dict[str, object]:
     invoice = read_invoice(data, engine=_worker_engine)
     return invoice.model_dump(mode="json")
@@ -36,6 +41,7 @@ class OcrPool:
         if engine not in ENGINES:
             raise ValueError(f"unknown OCR engine {engine!r}; choose one of {', '.join(ENGINES)}")
         self.engine = engine
+        self._workers = max_workers
         self._executor = ProcessPoolExecutor(
             max_workers=max_workers,
             mp_context=multiprocessing.get_context("spawn"),  # no forked event loops or sockets
@@ -43,6 +49,11 @@ class OcrPool:
             initargs=(engine,),
         )
         self._slots = asyncio.Semaphore(max_workers * 2)
+
+    async def start(self) -> None:
+        """Start every worker and load its engine now, so the first invoice does not pay for it."""
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._executor, _ready) for _ in range(self._workers)))
 
     async def read(self, data: bytes) -> Invoice:
         """Read one invoice in a worker process."""
