@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from ocr.engines import ENGINES, get_engine
 from ocr.models import Invoice
-from ocr.reader import read_invoice
+from ocr.reader import read_document
 
 _worker_engine: str | None = None
 
@@ -29,13 +29,12 @@ def _ready() -> bool:
     return _worker_engine is not None
 
 
-def _read_in_worker(data: bytes) -> dict[str, object]:
-    invoice = read_invoice(data, engine=_worker_engine)
-    return invoice.model_dump(mode="json")
+def _read_in_worker(data: bytes) -> list[dict[str, object]]:
+    return [inv.model_dump(mode="json") for inv in read_document(data, engine=_worker_engine)]
 
 
 class OcrPool:
-    """A small process pool for ``read_invoice`` with bounded concurrency."""
+    """A small process pool for ``read_document`` with bounded concurrency."""
 
     def __init__(self, engine: str, max_workers: int = 1) -> None:
         if engine not in ENGINES:
@@ -55,12 +54,16 @@ class OcrPool:
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(self._executor, _ready) for _ in range(self._workers)))
 
-    async def read(self, data: bytes) -> Invoice:
-        """Read one invoice in a worker process."""
+    async def read_document(self, data: bytes) -> list[Invoice]:
+        """Every invoice in an upload (see ``ocr.read_document``), read in a worker process."""
         async with self._slots:
             loop = asyncio.get_running_loop()
             dumped = await loop.run_in_executor(self._executor, _read_in_worker, data)
-        return Invoice.model_validate(dumped)
+        return [Invoice.model_validate(d) for d in dumped]
+
+    async def read(self, data: bytes) -> Invoice:
+        """The (first) invoice in an upload, read in a worker process."""
+        return (await self.read_document(data))[0]
 
     async def close(self) -> None:
         """Stop the workers, waiting for reads in flight."""

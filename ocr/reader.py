@@ -7,6 +7,7 @@ import numpy as np
 
 from ocr.candidates import uscc_readings
 from ocr.constrained import best_valid_uscc
+from ocr.einvoice import is_ofd, is_xml, read_invoice_xml, read_ofd
 from ocr.engines import ENGINES, Box, BoxFilter, CharAlternatives, OcrEngine, TextLine, get_engine
 from ocr.extract import extract_invoice
 from ocr.layout import Page, after_label
@@ -100,23 +101,52 @@ def _read_page_image(image: np.ndarray, engine: OcrEngine, qr: QrData | None) ->
     return extract_invoice(Page((*lines, *more), *size), qr, source)
 
 
-def read_invoice(data: bytes, *, engine: str | None = None) -> Invoice:
-    """Read an invoice from image (JPEG/PNG/...) or PDF bytes with the named OCR engine."""
+def _check_engine(engine: str | None) -> str:
     name = engine or DEFAULT_ENGINE
     if name not in ENGINES:
         raise ValueError(f"unknown OCR engine {name!r}; choose one of {', '.join(ENGINES)}")
-    if is_pdf(data):
-        # PDF libraries load only when a PDF arrives: most invoices are photos.
-        from ocr.pdf import has_text_layer, render_first_page, text_layer_lines
+    return name
 
-        lines, width, height = text_layer_lines(data)
-        rendered = render_first_page(data, _PDF_RENDER_WIDTH)
-        qr = decode_invoice_qr(rendered)
-        if has_text_layer(lines):
-            return extract_invoice(Page(tuple(lines), width, height), qr, _source(qr, "pdf-text"))
-        return _read_page_image(rendered, get_engine(name), qr)
+
+def _looks_like_invoice(inv: Invoice) -> bool:
+    """A page that yielded an invoice number or a total (not a 销货清单 or a cover page)."""
+    return inv.invoice_number is not None or inv.total is not None
+
+
+def _read_pdf(data: bytes, engine: str) -> list[Invoice]:
+    """Every page of a PDF: its text layer when it has one, else OCR of the rendering."""
+    # PDF libraries load only when a PDF arrives: most invoices are photos.
+    from ocr.pdf import has_text_layer, pdf_pages
+
+    found: list[Invoice] = []
+    for page in pdf_pages(data, _PDF_RENDER_WIDTH):
+        qr = decode_invoice_qr(page.image)
+        if has_text_layer(page.lines):
+            inv = extract_invoice(Page(tuple(page.lines), page.width, page.height), qr, _source(qr, "pdf-text"))
+        else:
+            inv = _read_page_image(page.image, get_engine(engine), qr)
+        found.append(inv)
+    invoices = [inv for inv in found if _looks_like_invoice(inv)]
+    return invoices or found[:1]
+
+
+def read_document(data: bytes, *, engine: str | None = None) -> list[Invoice]:
+    """Every invoice in an upload: a photo or scan (one), a PDF (one per invoice page), an OFD
+    package (one per document) or a 数电票 XML (one). E-invoice files are read as data, not by OCR."""
+    name = _check_engine(engine)
+    if is_ofd(data):
+        return read_ofd(data)
+    if is_pdf(data):
+        return _read_pdf(data, name)
+    if is_xml(data):
+        return [read_invoice_xml(data)]
     image = load_image(data)
     qr = decode_invoice_qr(image)
     if qr is not None:
         image = turn_upright(image, qr.orientation)  # photos without EXIF may lie on their side
-    return _read_page_image(image, get_engine(name), qr)
+    return [_read_page_image(image, get_engine(name), qr)]
+
+
+def read_invoice(data: bytes, *, engine: str | None = None) -> Invoice:
+    """The (first) invoice in image, PDF, OFD or XML bytes, read with the named OCR engine if OCR is needed."""
+    return read_document(data, engine=engine)[0]
