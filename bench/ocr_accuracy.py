@@ -87,7 +87,8 @@ def _truths(folder: Path) -> list[tuple[dict[str, Any], Path]]:
 
 
 def _with_conditions(base: list[tuple[dict[str, Any], Path]], seed: int, out: Path) -> list[tuple[dict[str, Any], Path]]:
-    """Give each base photo one phone condition in turn; the truth moves along with a new difficulty."""
+    """Give each base photo one phone condition in turn; the truth moves along with a new difficulty
+    (written beside the image, so a kept draw can be scored again with ``--dir``)."""
     names = list(CONDITIONS)
     made = []
     for i, (truth, image) in enumerate(base):
@@ -96,7 +97,9 @@ def _with_conditions(base: list[tuple[dict[str, Any], Path]], seed: int, out: Pa
         photo = cv2.imdecode(np.frombuffer(image.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
         path = out / f"inv_{name}_{i:03d}.jpg"
         path.write_bytes(CONDITIONS[name](photo, rng))
-        made.append(({**truth, "difficulty": name, "image": path.name}, path))
+        moved = {**truth, "difficulty": name, "image": path.name}
+        path.with_suffix(".json").write_text(json.dumps(moved, ensure_ascii=False), encoding="utf-8")
+        made.append((moved, path))
     return made
 
 

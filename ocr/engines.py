@@ -41,7 +41,8 @@ class TextLine:
 
 class OcrEngine(Protocol):
     """What the reader needs from an engine: the lines of a page (optionally only the boxes ``keep``
-    accepts), the text of a one-line crop, and how it likes its page prepared."""
+    accepts), the text of a one-line crop, how it likes its page prepared, and how far the page's
+    text is turned (clockwise degrees: 0, 90, 180 or 270) when no QR code said so."""
 
     name: str
     page_width: int  # width the page is scaled to before reading; engines differ in what suits them
@@ -52,6 +53,8 @@ class OcrEngine(Protocol):
     def read_lines(self, image: np.ndarray, keep: BoxFilter | None = None) -> list[TextLine]: ...
 
     def read_line(self, crop: np.ndarray) -> tuple[str, float]: ...
+
+    def rotation(self, page: np.ndarray) -> int: ...
 
 
 def _bbox(quad: np.ndarray) -> Box:
@@ -99,13 +102,16 @@ class RapidOcrEngine:
     name = "rapidocr"
     page_width = 1600
     detect_width = 1280  # finding text boxes needs less detail than reading them
+    orient_side = 800  # which way the text runs shows at this size
+    orient_lines = 16  # the largest lines vote on upright vs upside down
     fades_seals = False
 
     def __init__(self) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
-        # Invoices are upright after preprocessing, so the angle classifier only costs time.
-        self._ocr = RapidOCR(use_cls=False)
+        # Pages are turned upright before reading, so classifying every line's direction only costs
+        # time. The detector sees images at the size given ("max": never upscaled to a minimum side).
+        self._ocr = RapidOCR(use_cls=False, det_limit_type="max", det_limit_side_len=2000)
 
     def prepare(self, page: np.ndarray) -> np.ndarray:
         """The colour page as is: the detector copes with shading and seals."""
@@ -134,6 +140,42 @@ class RapidOcrEngine:
             if float(score) >= ocr.text_score and str(text).strip():
                 lines.append(TextLine(str(text), _bbox(quad), float(score)))
         return lines
+
+    def rotation(self, page: np.ndarray) -> int:
+        """Clockwise degrees the page's text is turned, from the text itself (photos without EXIF).
+
+        Text lines are wider than tall, so detector boxes that run down the image mean a quarter
+        turn; the direction classifier then votes, over the largest lines, between upright and
+        upside down. Works on a small copy: boxes and directions need no fine detail.
+        """
+        scale = min(1.0, self.orient_side / max(page.shape[:2]))
+        small = page if scale == 1.0 else cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        found, _ = self._ocr.text_det(small)
+        if found is None or len(found) == 0:
+            return 0
+        quads = [np.asarray(q, dtype=np.float32) for q in found]
+        sizes = [(q[:, 0].max() - q[:, 0].min(), q[:, 1].max() - q[:, 1].min()) for q in quads]
+        across = sum(w * h for w, h in sizes if w >= 2 * h)
+        down = sum(w * h for w, h in sizes if h >= 2 * w)
+        turned = 0
+        if down > across:
+            # Turn a quarter clockwise: (x, y) moves to (H - 1 - y, x) and the old bottom-left
+            # corner becomes the top-left one, as the cropper expects corners in that order.
+            height = small.shape[0]
+            small = cv2.rotate(small, cv2.ROTATE_90_CLOCKWISE)
+            quads = [np.roll(np.stack([height - 1 - q[:, 1], q[:, 0]], axis=1), 1, axis=0) for q in quads]
+            turned = 90
+        lines = sorted((q for q in quads if np.ptp(q[:, 0]) >= 2 * np.ptp(q[:, 1])),
+                       key=lambda q: -np.ptp(q[:, 0]) * np.ptp(q[:, 1]))[: self.orient_lines]
+        if not lines:
+            return (360 - turned) % 360
+        crops = self._ocr.get_crop_img_list(small, lines)
+        _, votes, _ = self._ocr.text_cls(crops)
+        flipped = sum(float(score) for label, score in votes if label == "180")
+        upright = sum(float(score) for label, score in votes if label == "0")
+        if flipped > upright:
+            turned += 180
+        return (360 - turned) % 360
 
     def char_alternatives(self, crop: np.ndarray, top: int = 5) -> list[list[tuple[str, float]]]:
         """Per emitted character, the recogniser's top candidates with probabilities (CTC greedy path)."""
@@ -205,6 +247,14 @@ class TesseractEngine:
             if keep is None or keep(box):
                 lines.append(TextLine(text, box, score))
         return lines
+
+    def rotation(self, page: np.ndarray) -> int:
+        """Clockwise degrees the text is turned, by Tesseract's orientation detection (OSD)."""
+        try:
+            osd = self._tess.image_to_osd(page, output_type=self._tess.Output.DICT)
+        except self._tess.TesseractError:  # too little text to decide
+            return 0
+        return int(osd.get("orientation", 0)) % 360
 
     def read_line(self, crop: np.ndarray) -> tuple[str, float]:
         data = self._tess.image_to_data(

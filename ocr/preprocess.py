@@ -161,12 +161,15 @@ def drop_red(image: np.ndarray) -> np.ndarray:
     return image[:, :, 2].copy()
 
 
-def prepare_page(image: np.ndarray, width: int) -> np.ndarray:
-    """Flatten, deskew and scale a photo or scan to an upright page of the given width."""
+def crop_page(image: np.ndarray) -> np.ndarray:
+    """The paper alone, flat, when the photo shows it on a desk; otherwise the image as it is."""
     corners = find_page(image)
-    if corners is not None:
-        image = warp_page(image, corners)
-    angle = skew_angle(image)
+    return warp_page(image, corners) if corners is not None else image
+
+
+def straighten(page: np.ndarray, width: int) -> np.ndarray:
+    """Deskew an upright page and scale it to the given width."""
+    angle = skew_angle(page)
     if abs(angle) > 0.2:
-        image = rotate(image, angle)
-    return scale_to_width(image, width)
+        page = rotate(page, angle)
+    return scale_to_width(page, width)

@@ -12,11 +12,13 @@ from ocr.engines import ENGINES, Box, BoxFilter, CharAlternatives, OcrEngine, Te
 from ocr.extract import extract_invoice
 from ocr.layout import Page, after_label
 from ocr.models import DEFAULT_THRESHOLD, Invoice
-from ocr.preprocess import drop_red, load_image, prepare_page, red_mask, turn_upright
+from ocr.preprocess import crop_page, drop_red, load_image, red_mask, straighten, turn_upright
 from ocr.qr import QrData, decode_invoice_qr
 from ocr.validate import is_valid_uscc
 
 DEFAULT_ENGINE = "rapidocr"
+_PLAIN = 0.999  # relative likelihood of a constrained decode that is the plain reading itself
+_REPAIRED_SCORE = 0.5  # a code only the check character produced: below any "certain" threshold
 _PDF_RENDER_WIDTH = 2400  # enough for any engine's page width; pages are scaled down from here
 
 
@@ -44,9 +46,11 @@ def _crop(image: np.ndarray, line: TextLine) -> np.ndarray:
 def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
     """Read again, line by line, every tax id that fails its check character.
 
-    With per-character probabilities the most likely valid code is decoded exactly; its score says
-    how much less likely it is than the plain reading. Otherwise the crop alone is re-recognised,
-    which is often cleaner than the same text read within the whole page.
+    With per-character probabilities the most likely valid code is decoded exactly. When that code
+    is the plain reading of the crop, it was read; when the check character made the decoder pick
+    runner-up glyphs, it was repaired, and a repair only ever enters as an uncertain candidate (the
+    check filters readings, it never vouches for a code nobody read). Engines without
+    alternatives re-recognise the crop alone, often cleaner than the same text within the page.
     """
     extra: list[TextLine] = []
     for ln in lines:
@@ -60,7 +64,7 @@ def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -
             found = best_valid_uscc(engine.char_alternatives(crop))
             if found and found[1] >= 0.1:  # far less likely decodes are left to the other readings
                 code, relative = found
-                extra.append(TextLine(code, ln.box, 0.95 if relative > 0.5 else 0.8))
+                extra.append(TextLine(code, ln.box, 0.95 if relative >= _PLAIN else _REPAIRED_SCORE))
         else:
             text, score = engine.read_line(engine.prepare(crop))
             if text:
@@ -85,9 +89,11 @@ def _under_seal_or_unread(seal: np.ndarray, lines: list[TextLine]) -> BoxFilter:
 def _read_page_image(image: np.ndarray, engine: OcrEngine, qr: QrData | None) -> Invoice:
     """OCR the prepared page and re-read failing tax ids; if checks still fail, read what the seals
     cover (or what was missed) again with red ink faded, pooling all readings for the extractor."""
-    page_img = prepare_page(image, engine.page_width)
+    page = crop_page(image)
     if qr is None:
-        qr = decode_invoice_qr(page_img)
+        qr = decode_invoice_qr(page)
+    rotation = qr.orientation if qr is not None else engine.rotation(page)
+    page_img = straighten(turn_upright(page, rotation), engine.page_width)
     size = (float(page_img.shape[1]), float(page_img.shape[0]))
     source = _source(qr, "ocr")
     lines = engine.read_lines(engine.prepare(page_img))
@@ -141,10 +147,7 @@ def read_document(data: bytes, *, engine: str | None = None) -> list[Invoice]:
     if is_xml(data):
         return [read_invoice_xml(data)]
     image = load_image(data)
-    qr = decode_invoice_qr(image)
-    if qr is not None:
-        image = turn_upright(image, qr.orientation)  # photos without EXIF may lie on their side
-    return [_read_page_image(image, get_engine(name), qr)]
+    return [_read_page_image(image, get_engine(name), decode_invoice_qr(image))]
 
 
 def read_invoice(data: bytes, *, engine: str | None = None) -> Invoice:
