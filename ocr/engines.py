@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from ocr.preprocess import drop_red, flatten_light
+from ocr.preprocess import fade_red
 
 ENGINES: tuple[str, ...] = ("rapidocr", "tesseract")
 
@@ -39,10 +39,19 @@ class TextLine:
         return self.box[3] - self.box[1]
 
 
+@dataclass(frozen=True)
+class Survey:
+    """A quick look at a whole photo: text quads (4 x 2 corners, image pixels) and the clockwise
+    degrees (0, 90, 180, 270) its text is turned."""
+
+    text: tuple[np.ndarray, ...]
+    rotation: int
+
+
 class OcrEngine(Protocol):
     """What the reader needs from an engine: the lines of a page (optionally only the boxes ``keep``
-    accepts), the text of a one-line crop, how it likes its page prepared, and how far the page's
-    text is turned (clockwise degrees: 0, 90, 180 or 270) when no QR code said so."""
+    accepts), the text of a one-line crop, how it likes its page prepared, and a quick survey of a
+    whole photo (where its text is, and how far it is turned when no QR code says so)."""
 
     name: str
     page_width: int  # width the page is scaled to before reading; engines differ in what suits them
@@ -54,7 +63,7 @@ class OcrEngine(Protocol):
 
     def read_line(self, crop: np.ndarray) -> tuple[str, float]: ...
 
-    def rotation(self, page: np.ndarray) -> int: ...
+    def survey(self, image: np.ndarray) -> Survey: ...
 
 
 def _bbox(quad: np.ndarray) -> Box:
@@ -102,7 +111,7 @@ class RapidOcrEngine:
     name = "rapidocr"
     page_width = 1600
     detect_width = 1280  # finding text boxes needs less detail than reading them
-    orient_side = 800  # which way the text runs shows at this size
+    survey_side = 800  # where text is and which way it runs shows at this size
     orient_lines = 16  # the largest lines vote on upright vs upside down
     fades_seals = False
 
@@ -141,20 +150,23 @@ class RapidOcrEngine:
                 lines.append(TextLine(str(text), _bbox(quad), float(score)))
         return lines
 
-    def rotation(self, page: np.ndarray) -> int:
-        """Clockwise degrees the page's text is turned, from the text itself (photos without EXIF).
+    def survey(self, image: np.ndarray) -> Survey:
+        """Where the text is and which way it runs, from the detector on a small copy of the photo.
 
         Text lines are wider than tall, so detector boxes that run down the image mean a quarter
         turn; the direction classifier then votes, over the largest lines, between upright and
-        upside down. Works on a small copy: boxes and directions need no fine detail.
+        upside down. Boxes and directions need no fine detail, so this costs a fraction of a read.
         """
-        scale = min(1.0, self.orient_side / max(page.shape[:2]))
-        small = page if scale == 1.0 else cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        scale = min(1.0, self.survey_side / max(image.shape[:2]))
+        small = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         found, _ = self._ocr.text_det(small)
         if found is None or len(found) == 0:
-            return 0
+            return Survey((), 0)
         quads = [np.asarray(q, dtype=np.float32) for q in found]
-        sizes = [(q[:, 0].max() - q[:, 0].min(), q[:, 1].max() - q[:, 1].min()) for q in quads]
+        return Survey(tuple(q / scale for q in quads), self._rotation(small, quads))
+
+    def _rotation(self, small: np.ndarray, quads: list[np.ndarray]) -> int:
+        sizes = [(np.ptp(q[:, 0]), np.ptp(q[:, 1])) for q in quads]
         across = sum(w * h for w, h in sizes if w >= 2 * h)
         down = sum(w * h for w, h in sizes if h >= 2 * w)
         turned = 0
@@ -167,14 +179,12 @@ class RapidOcrEngine:
             turned = 90
         lines = sorted((q for q in quads if np.ptp(q[:, 0]) >= 2 * np.ptp(q[:, 1])),
                        key=lambda q: -np.ptp(q[:, 0]) * np.ptp(q[:, 1]))[: self.orient_lines]
-        if not lines:
-            return (360 - turned) % 360
-        crops = self._ocr.get_crop_img_list(small, lines)
-        _, votes, _ = self._ocr.text_cls(crops)
-        flipped = sum(float(score) for label, score in votes if label == "180")
-        upright = sum(float(score) for label, score in votes if label == "0")
-        if flipped > upright:
-            turned += 180
+        if lines:
+            _, votes, _ = self._ocr.text_cls(self._ocr.get_crop_img_list(small, lines))
+            flipped = sum(float(score) for label, score in votes if label == "180")
+            upright = sum(float(score) for label, score in votes if label == "0")
+            if flipped > upright:
+                turned += 180
         return (360 - turned) % 360
 
     def char_alternatives(self, crop: np.ndarray, top: int = 5) -> list[list[tuple[str, float]]]:
@@ -215,6 +225,7 @@ class TesseractEngine:
     page_width = 2400
     fades_seals = True
     lang = "chi_sim+eng"
+    survey_side = 1200
 
     def __init__(self) -> None:
         import pytesseract
@@ -224,7 +235,7 @@ class TesseractEngine:
 
     def prepare(self, page: np.ndarray) -> np.ndarray:
         """Even light and pale seals; Tesseract binarises by itself and keeps bold titles whole that way."""
-        return flatten_light(cv2.cvtColor(drop_red(page), cv2.COLOR_GRAY2BGR))
+        return fade_red(page)
 
     def read_lines(self, image: np.ndarray, keep: BoxFilter | None = None) -> list[TextLine]:
         data: dict[str, list[Any]] = self._tess.image_to_data(
@@ -248,13 +259,22 @@ class TesseractEngine:
                 lines.append(TextLine(text, box, score))
         return lines
 
-    def rotation(self, page: np.ndarray) -> int:
-        """Clockwise degrees the text is turned, by Tesseract's orientation detection (OSD)."""
+    def survey(self, image: np.ndarray) -> Survey:
+        """Word boxes on a small copy, and the rotation by Tesseract's orientation detection (OSD)."""
+        scale = min(1.0, self.survey_side / max(image.shape[:2]))
+        small = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        data = self._tess.image_to_data(small, config="--psm 11", output_type=self._tess.Output.DICT)
+        text = tuple(
+            np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], dtype=np.float32) / scale
+            for x, y, w, h, word in zip(data["left"], data["top"], data["width"], data["height"], data["text"],
+                                        strict=True)
+            if str(word).strip()
+        )
         try:
-            osd = self._tess.image_to_osd(page, output_type=self._tess.Output.DICT)
+            rotation = int(self._tess.image_to_osd(small, output_type=self._tess.Output.DICT).get("orientation", 0))
         except self._tess.TesseractError:  # too little text to decide
-            return 0
-        return int(osd.get("orientation", 0)) % 360
+            rotation = 0
+        return Survey(text, rotation % 360)
 
     def read_line(self, crop: np.ndarray) -> tuple[str, float]:
         data = self._tess.image_to_data(

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
 _DETECT_SIDE = 640  # page and skew detection work on a small copy: fast and robust to noise
+_SEAL_TONE = 0.8  # red-channel brightness of seal ink relative to paper: from here up becomes white
+_TEXT_MARGIN = 0.04  # around the text, as a share of its extent: the form's outer rules and the QR code
 
 
 def load_image(data: bytes) -> np.ndarray:
@@ -140,9 +143,8 @@ def scale_to_width(image: np.ndarray, width: int) -> np.ndarray:
     return cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=interp)
 
 
-def flatten_light(image: np.ndarray) -> np.ndarray:
+def flatten_light(gray: np.ndarray) -> np.ndarray:
     """Even out shadows and uneven light by dividing by a blurred background estimate."""
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     k = max(31, (min(gray.shape) // 20) | 1)
     background = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     return cv2.divide(gray, background, scale=255)
@@ -156,14 +158,39 @@ def red_mask(image: np.ndarray) -> np.ndarray:
     return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
 
 
-def drop_red(image: np.ndarray) -> np.ndarray:
-    """Grey image where red ink (seals) turns pale while black text stays dark: the red channel."""
-    return image[:, :, 2].copy()
+def fade_red(image: np.ndarray) -> np.ndarray:
+    """Grey page where red ink (seals) vanishes while black print stays dark.
+
+    Red ink barely darkens the red channel, black ink darkens all three; so the red channel,
+    evened out, shows a seal as a pale tone just under paper white, which the levels lift to white.
+    """
+    even = flatten_light(image[:, :, 2])
+    return cv2.convertScaleAbs(even, alpha=1.0 / _SEAL_TONE)
 
 
-def crop_page(image: np.ndarray) -> np.ndarray:
-    """The paper alone, flat, when the photo shows it on a desk; otherwise the image as it is."""
+def _text_rect(points: np.ndarray) -> np.ndarray:
+    """The rotated rectangle around all text, grown by a margin for the form's rules and the QR code
+    (corners may fall outside the photo: the warp repeats its border there)."""
+    (cx, cy), (w, h), angle = cv2.minAreaRect(points.astype(np.float32))
+    grow = _TEXT_MARGIN * max(w, h)
+    return _order_corners(cv2.boxPoints(((cx, cy), (w + 2 * grow, h + 2 * grow), angle)))
+
+
+def crop_page(image: np.ndarray, text: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """The paper alone, flat, when the photo shows it on a desk; otherwise the image as it is.
+
+    Shadows and pale desks make the paper outline unreliable, so an outline that would cut off
+    any of the text found on the photo is not used; the page is then cut around the text itself.
+    """
     corners = find_page(image)
+    if text:
+        points = np.concatenate(text)
+        slack = -0.01 * max(image.shape[:2])
+        cuts_text = corners is not None and any(
+            cv2.pointPolygonTest(corners, (float(q[:, 0].mean()), float(q[:, 1].mean())), True) < slack
+            for q in text)
+        if corners is None or cuts_text:
+            corners = _text_rect(points)
     return warp_page(image, corners) if corners is not None else image
 
 

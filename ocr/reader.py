@@ -12,13 +12,15 @@ from ocr.engines import ENGINES, Box, BoxFilter, CharAlternatives, OcrEngine, Te
 from ocr.extract import extract_invoice
 from ocr.layout import Page, after_label
 from ocr.models import DEFAULT_THRESHOLD, Invoice
-from ocr.preprocess import crop_page, drop_red, load_image, red_mask, straighten, turn_upright
+from ocr.preprocess import crop_page, fade_red, load_image, red_mask, straighten, turn_upright
 from ocr.qr import QrData, decode_invoice_qr
 from ocr.validate import is_valid_uscc
 
 DEFAULT_ENGINE = "rapidocr"
+_LEAST_LIKELY = 0.001  # constrained decodes less likely than this are left to the other readings
 _PLAIN = 0.999  # relative likelihood of a constrained decode that is the plain reading itself
 _REPAIRED_SCORE = 0.5  # a code only the check character produced: below any "certain" threshold
+_QR_ZOOM = 2.0
 _PDF_RENDER_WIDTH = 2400  # enough for any engine's page width; pages are scaled down from here
 
 
@@ -62,7 +64,7 @@ def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -
             continue
         if isinstance(engine, CharAlternatives):
             found = best_valid_uscc(engine.char_alternatives(crop))
-            if found and found[1] >= 0.1:  # far less likely decodes are left to the other readings
+            if found and found[1] >= _LEAST_LIKELY:
                 code, relative = found
                 extra.append(TextLine(code, ln.box, 0.95 if relative >= _PLAIN else _REPAIRED_SCORE))
         else:
@@ -86,14 +88,21 @@ def _under_seal_or_unread(seal: np.ndarray, lines: list[TextLine]) -> BoxFilter:
     return keep
 
 
+def _qr_on_page(page: np.ndarray) -> QrData | None:
+    """The QR code on the upright page, enlarged: on small photos its modules are a pixel or two."""
+    gray = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
+    return decode_invoice_qr(gray) or decode_invoice_qr(
+        cv2.resize(gray, None, fx=_QR_ZOOM, fy=_QR_ZOOM, interpolation=cv2.INTER_CUBIC))
+
+
 def _read_page_image(image: np.ndarray, engine: OcrEngine, qr: QrData | None) -> Invoice:
     """OCR the prepared page and re-read failing tax ids; if checks still fail, read what the seals
     cover (or what was missed) again with red ink faded, pooling all readings for the extractor."""
-    page = crop_page(image)
-    if qr is None:
-        qr = decode_invoice_qr(page)
-    rotation = qr.orientation if qr is not None else engine.rotation(page)
-    page_img = straighten(turn_upright(page, rotation), engine.page_width)
+    survey = engine.survey(image)
+    page = crop_page(image, survey.text)
+    qr = qr or decode_invoice_qr(page)
+    page_img = straighten(turn_upright(page, qr.orientation if qr else survey.rotation), engine.page_width)
+    qr = qr or _qr_on_page(page_img)
     size = (float(page_img.shape[1]), float(page_img.shape[0]))
     source = _source(qr, "ocr")
     lines = engine.read_lines(engine.prepare(page_img))
@@ -101,7 +110,7 @@ def _read_page_image(image: np.ndarray, engine: OcrEngine, qr: QrData | None) ->
     invoice = extract_invoice(Page(tuple(lines), *size), qr, source)
     if engine.fades_seals or not _fails_checks(invoice):
         return invoice
-    faded = cv2.cvtColor(drop_red(page_img), cv2.COLOR_GRAY2BGR)
+    faded = cv2.cvtColor(fade_red(page_img), cv2.COLOR_GRAY2BGR)
     more = engine.read_lines(engine.prepare(faded), keep=_under_seal_or_unread(red_mask(page_img), lines))
     more += _reread_codes(faded, engine, more)
     return extract_invoice(Page((*lines, *more), *size), qr, source)

@@ -57,7 +57,7 @@ def test_photo_on_its_side_is_turned_by_the_qr_code() -> None:
 def test_rotation_is_found_from_the_text_alone(turn: int | None, degrees: int) -> None:
     page = load_image(render_invoice_png(sample_fields(24), with_qr=False))
     turned = page if turn is None else cv2.rotate(page, turn)
-    assert get_engine(DEFAULT_ENGINE).rotation(turned) == degrees
+    assert get_engine(DEFAULT_ENGINE).survey(turned).rotation == degrees
 
 
 def test_upside_down_photo_without_qr_is_read() -> None:
