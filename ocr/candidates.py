@@ -14,7 +14,7 @@ from difflib import SequenceMatcher
 from itertools import product
 
 from common.cn_money import cn_capital_to_decimal, decimal_to_cn_capital
-from ocr.validate import USCC_ALPHABET, is_valid_uscc
+from ocr.validate import USCC_ALPHABET, capital_matches, is_valid_uscc
 
 # Letters a USCC never contains, mapped to the character OCR most likely mistook for them.
 _USCC_FIX = str.maketrans({"O": "0", "I": "1", "Z": "2", "S": "5", "V": "Y"})
@@ -148,7 +148,7 @@ def capital_similarity(value: Decimal, capital_text: str | None) -> float:
     """How well an OCR'd capital-letter total spells value: 1.0 exact, lower for look-alike misreads."""
     if not capital_text:
         return 0.0
-    if cn_capital_to_decimal(capital_text) == value:
+    if capital_matches(capital_text, value):
         return 1.0
     try:
         expected = decimal_to_cn_capital(value).replace("圆", "")
@@ -193,9 +193,12 @@ def choose_money(amounts: list[MoneyReading], taxes: list[MoneyReading], totals:
         complete = av is not None and tv is not None and sv is not None and av + tv == sv
         cap = capital_similarity(sv, capital_text) if sv is not None else 0.0
         plausible_rate = av is not None and tv is not None and av > 0 and tv <= av * Decimal("0.2")
-        score += (3.0 if complete and not derived else 1.5 if complete else 0.0)
+        # Three readings that add up check each other; so do two that add up to the capitals'
+        # total. Any other derived value rests on unchecked readings and stays uncertain.
+        checked = complete and (not derived or (derived == "total" and cap == 1.0))
+        score += (3.0 if checked else 1.5 if complete else 0.0)
         score += 2.0 * cap * (cap >= 0.7) + 0.5 * plausible_rate
-        conf_sum = 0.97 if complete and not derived else (0.85 if complete else 0.5)
+        conf_sum = 0.97 if checked else (0.7 if complete else 0.5)
         confidence = {
             name: _money_conf(reading, conf_sum, derived == name)
             for name, reading in (("amount", a), ("tax", t), ("total", s))
