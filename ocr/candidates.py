@@ -36,13 +36,18 @@ class Reading:
     score: float
 
 
+def as_uscc_chars(text: str) -> str:
+    """Upper case, letters a USCC never contains read as what OCR most likely mistook for them."""
+    return text.upper().translate(_USCC_FIX)
+
+
 def uscc_readings(text: str) -> list[str]:
     """18-character code candidates in a line of OCR text, after fixing letters a USCC cannot hold.
 
     Only unbroken letter/digit runs count (spaces aside): the 密码区 cipher lines mix digits with
     symbols and must not yield codes.
     """
-    s = re.sub(r"\s+", "", text).upper().translate(_USCC_FIX)
+    s = as_uscc_chars(re.sub(r"\s+", "", text))
     out: list[str] = []
     for m in re.finditer(r"[0-9A-Z]{18,}", s):
         run = m.group(0)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 
-from ocr.candidates import uscc_readings
+from ocr.candidates import as_uscc_chars
 from ocr.constrained import best_valid_uscc
 from ocr.einvoice import is_ofd, is_xml, read_invoice_xml, read_ofd
 from ocr.engines import ENGINES, Box, BoxFilter, CharAlternatives, OcrEngine, TextLine, get_engine
 from ocr.extract import extract_invoice
-from ocr.layout import Page, after_label
+from ocr.layout import Page, compact
 from ocr.models import DEFAULT_THRESHOLD, Invoice
 from ocr.preprocess import crop_page, fade_red, load_image, red_mask, straighten, turn_upright
 from ocr.qr import QrData, decode_invoice_qr
-from ocr.validate import is_valid_uscc
 
 DEFAULT_ENGINE = "rapidocr"
+_CODE_LIKE = re.compile(r"[0-9A-Z]{16,20}")  # a tax id as OCR may read it: a glyph lost or doubled
+_NOT_A_CODE_LINE = re.compile(r"银行|账号|电话|开户|地址|[<>*+/-].*[<>*+/-]")  # accounts, phones, 密码区 cipher
 _LEAST_LIKELY = 0.001  # constrained decodes less likely than this are left to the other readings
 _PLAIN = 0.999  # relative likelihood of a constrained decode that is the plain reading itself
 _REPAIRED_SCORE = 0.5  # a code only the check character produced: below any "certain" threshold
@@ -45,8 +48,25 @@ def _crop(image: np.ndarray, line: TextLine) -> np.ndarray:
     return image[max(0, int(y0 - pad_y)):min(h, int(y1 + pad_y) + 1), max(0, int(x0 - pad_x)):min(w, int(x1 + pad_x) + 1)]
 
 
+def _code_box(line: TextLine) -> Box | None:
+    """The part of a line where a tax-id-like run stands (after its label), by glyph widths:
+    Chinese characters are square, letters and digits about half as wide."""
+    text = compact(line.text)
+    runs = list(_CODE_LIKE.finditer(as_uscc_chars(text)))
+    if not runs or _NOT_A_CODE_LINE.search(text):
+        return None
+    if runs[-1].group(0).isdigit() and not re.search(r"识别号|信用代码", text):
+        return None  # invoice numbers, check codes and accounts are digits; most tax ids hold a letter
+    widths = [1.0 if ord(ch) > 0x2E80 else 0.55 for ch in text]
+    total = sum(widths)
+    x0, y0, x1, y1 = line.box
+    left = x0 + (x1 - x0) * sum(widths[: runs[-1].start()]) / total
+    right = x0 + (x1 - x0) * sum(widths[: runs[-1].end()]) / total
+    return (max(x0, left - 0.5 * line.height), y0, min(x1, right + 0.5 * line.height), y1)
+
+
 def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
-    """Read again, line by line, every tax id that fails its check character.
+    """Read every tax-id-like run again from a crop of the code alone (without its label).
 
     With per-character probabilities the most likely valid code is decoded exactly. When that code
     is the plain reading of the crop, it was read; when the check character made the decoder pick
@@ -56,21 +76,19 @@ def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -
     """
     extra: list[TextLine] = []
     for ln in lines:
-        codes = uscc_readings(after_label(ln.text, r"识别号|信用代码"))
-        if not codes or all(is_valid_uscc(c) for c in codes):
-            continue
-        crop = _crop(image, ln)
-        if crop.size == 0:
+        box = _code_box(ln)
+        crop = _crop(image, TextLine(ln.text, box, ln.score)) if box else None
+        if box is None or crop is None or crop.size == 0:
             continue
         if isinstance(engine, CharAlternatives):
             found = best_valid_uscc(engine.char_alternatives(crop))
             if found and found[1] >= _LEAST_LIKELY:
                 code, relative = found
-                extra.append(TextLine(code, ln.box, 0.95 if relative >= _PLAIN else _REPAIRED_SCORE))
+                extra.append(TextLine(code, box, 0.95 if relative >= _PLAIN else _REPAIRED_SCORE))
         else:
             text, score = engine.read_line(engine.prepare(crop))
             if text:
-                extra.append(TextLine(text, ln.box, score))
+                extra.append(TextLine(text, box, score))
     return extra
 
 
