@@ -168,12 +168,22 @@ def fade_red(image: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(even, alpha=1.0 / _SEAL_TONE)
 
 
-def _text_rect(points: np.ndarray) -> np.ndarray:
-    """The rotated rectangle around all text, grown by a margin for the form's rules and the QR code
-    (corners may fall outside the photo: the warp repeats its border there)."""
-    (cx, cy), (w, h), angle = cv2.minAreaRect(points.astype(np.float32))
-    grow = _TEXT_MARGIN * max(w, h)
-    return _order_corners(cv2.boxPoints(((cx, cy), (w + 2 * grow, h + 2 * grow), angle)))
+def _text_rect(text: Sequence[np.ndarray]) -> np.ndarray:
+    """The rectangle around all text, turned like its lines run and grown by a margin for the
+    form's rules and the QR code (corners may fall outside the photo: the warp repeats its border).
+
+    The lines' own direction is used, not the smallest enclosing rectangle, whose angle follows
+    the outline of a page in perspective rather than its rows.
+    """
+    wide = [q for q in text if np.ptp(q[:, 0]) > 2 * np.ptp(q[:, 1])] or list(text)
+    angle = float(np.median([math.atan2(q[1, 1] - q[0, 1], q[1, 0] - q[0, 0]) for q in wide]))
+    turn = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]], dtype=np.float32)
+    points = np.concatenate(text) @ turn  # into the frame where the lines run level
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    grow = _TEXT_MARGIN * max(x1 - x0, y1 - y0)
+    box = np.array([[x0 - grow, y0 - grow], [x1 + grow, y0 - grow], [x1 + grow, y1 + grow], [x0 - grow, y1 + grow]],
+                   dtype=np.float32)
+    return box @ turn.T
 
 
 def crop_page(image: np.ndarray, text: Sequence[np.ndarray] = ()) -> np.ndarray:
@@ -184,13 +194,12 @@ def crop_page(image: np.ndarray, text: Sequence[np.ndarray] = ()) -> np.ndarray:
     """
     corners = find_page(image)
     if text:
-        points = np.concatenate(text)
         slack = -0.01 * max(image.shape[:2])
         cuts_text = corners is not None and any(
             cv2.pointPolygonTest(corners, (float(q[:, 0].mean()), float(q[:, 1].mean())), True) < slack
             for q in text)
         if corners is None or cuts_text:
-            corners = _text_rect(points)
+            corners = _text_rect(text)
     return warp_page(image, corners) if corners is not None else image
 
 
