@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import re
 import secrets
@@ -170,7 +171,8 @@ def _summary(rows: list[dict[str, Any]]) -> None:
     line("sure but wrong", [str(sum(len(r["sure_wrong"]) for r in subset(c))) for c in cols])
     line("median s", [f"{statistics.median(r['secs'] for r in subset(c)):.2f}" for c in cols])
     line("p95 s", [f"{_p95([r['secs'] for r in subset(c)]):.2f}" for c in cols])
-    print(f"\nthreshold for 'sure': confidence >= {DEFAULT_THRESHOLD}; first image {rows[0]['secs']:.2f} s")
+    print(f"\nthreshold for 'sure': confidence >= {DEFAULT_THRESHOLD}; first image {rows[0]['secs']:.2f} s; "
+          f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (times are wall clock)")
 
 
 def main(argv: list[str] | None = None) -> int:

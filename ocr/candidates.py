@@ -6,6 +6,7 @@ written in capitals; a reading that satisfies these beats a more confident one t
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -110,19 +111,16 @@ def choose_uscc(readings: Iterable[Reading]) -> Reading | None:
 
 
 def vote(readings: Iterable[Reading]) -> Reading | None:
-    """Majority by summed score; agreement between independent readings raises confidence."""
+    """Majority by summed score. Readings that agree are wrong together only if each is wrong,
+    so the winner's confidence is 1 - prod(1 - score) over its readings, shared with dissent."""
     readings = list(readings)
     if not readings:
         return None
     totals: dict[str, float] = {}
-    counts: dict[str, int] = {}
     for r in readings:
         totals[r.value] = totals.get(r.value, 0.0) + r.score
-        counts[r.value] = counts.get(r.value, 0) + 1
     best = max(totals, key=lambda v: totals[v])
-    conf = totals[best] / counts[best]
-    if counts[best] > 1:
-        conf = min(0.99, conf + 0.05 * (counts[best] - 1))
+    conf = min(0.99, 1.0 - math.prod(1.0 - min(r.score, 0.99) for r in readings if r.value == best))
     if len(totals) > 1:
         conf *= totals[best] / sum(totals.values())
     return Reading(best, conf)

@@ -20,6 +20,7 @@ from ocr.qr import QrData, decode_invoice_qr
 DEFAULT_ENGINE = "rapidocr"
 _CODE_LIKE = re.compile(r"[0-9A-Z]{16,20}")  # a tax id as OCR may read it: a glyph lost or doubled
 _NOT_A_CODE_LINE = re.compile(r"银行|账号|电话|开户|地址|[<>*+/-].*[<>*+/-]")  # accounts, phones, 密码区 cipher
+_MANY_DIGITS = 8  # an 8-digit paper invoice number, a date; shorter runs are prices and quantities
 _LEAST_LIKELY = 0.001  # constrained decodes less likely than this are left to the other readings
 _PLAIN = 0.999  # relative likelihood of a constrained decode that is the plain reading itself
 _REPAIRED_SCORE = 0.5  # a code only the check character produced: below any "certain" threshold
@@ -63,6 +64,26 @@ def _code_box(line: TextLine) -> Box | None:
     left = x0 + (x1 - x0) * sum(widths[: runs[-1].start()]) / total
     right = x0 + (x1 - x0) * sum(widths[: runs[-1].end()]) / total
     return (max(x0, left - 0.5 * line.height), y0, min(x1, right + 0.5 * line.height), y1)
+
+
+def _by_least_sure_glyph(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
+    """Lines of many digits (numbers, dates, codes) scored by their least certain glyph, not the mean.
+
+    A line's score averages its glyphs, so one doubtful digit in twenty hardly shows; yet that
+    digit makes the number wrong. Engines without per-glyph probabilities keep their scores.
+    """
+    if not isinstance(engine, CharAlternatives):
+        return lines
+    out: list[TextLine] = []
+    for ln in lines:
+        text = compact(ln.text)
+        crop = _crop(image, ln) if len(re.findall(r"\d", text)) >= _MANY_DIGITS else None
+        if crop is not None and crop.size and not _NOT_A_CODE_LINE.search(text):
+            glyphs = [options[0][1] for options in engine.char_alternatives(crop) if options]
+            if glyphs:
+                ln = TextLine(ln.text, ln.box, min(ln.score, min(glyphs)))
+        out.append(ln)
+    return out
 
 
 def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
@@ -123,13 +144,14 @@ def _read_page_image(image: np.ndarray, engine: OcrEngine, qr: QrData | None) ->
     qr = qr or _qr_on_page(page_img)
     size = (float(page_img.shape[1]), float(page_img.shape[0]))
     source = _source(qr, "ocr")
-    lines = engine.read_lines(engine.prepare(page_img))
+    lines = _by_least_sure_glyph(page_img, engine, engine.read_lines(engine.prepare(page_img)))
     lines += _reread_codes(page_img, engine, lines)
     invoice = extract_invoice(Page(tuple(lines), *size), qr, source)
     if engine.fades_seals or not _fails_checks(invoice):
         return invoice
     faded = cv2.cvtColor(fade_red(page_img), cv2.COLOR_GRAY2BGR)
-    more = engine.read_lines(engine.prepare(faded), keep=_under_seal_or_unread(red_mask(page_img), lines))
+    more = _by_least_sure_glyph(faded, engine, engine.read_lines(
+        engine.prepare(faded), keep=_under_seal_or_unread(red_mask(page_img), lines)))
     more += _reread_codes(faded, engine, more)
     return extract_invoice(Page((*lines, *more), *size), qr, source)
 
