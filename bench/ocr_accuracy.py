@@ -137,7 +137,8 @@ async def _read_all(items: list[tuple[dict[str, Any], Path]], engine: str,
                          "sure_wrong": sure_wrong, "pred": pred, "truth": {f: truth.get(f) for f in FIELDS},
                          "uncertain": inv.uncertain_fields()})
             flag = " SURE-WRONG " + ",".join(sure_wrong) if sure_wrong else ""
-            print(f"{image.name:24s} {secs:5.2f}s {sum(ok.values()):2d}/{len(FIELDS)}{flag}", flush=True)
+            key = "key ok" if all(ok[k] for k in KEY_FIELDS) else "key WRONG"
+            print(f"{image.name:24s} {secs:5.2f}s {sum(ok.values()):2d}/{len(FIELDS)} {key}{flag}", flush=True)
             if verbose:
                 for f in FIELDS:
                     if not ok[f]:
