@@ -181,6 +181,8 @@ def _read_pdf(data: bytes, engine: str) -> list[Invoice]:
         else:
             inv = _read_page_image(page.image, get_engine(engine), qr)
         found.append(inv)
+    if not found:
+        raise ValueError("PDF without pages")
     invoices = [inv for inv in found if _looks_like_invoice(inv)]
     return invoices or found[:1]
 
