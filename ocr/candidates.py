@@ -179,7 +179,7 @@ def choose_money(amounts: list[MoneyReading], taxes: list[MoneyReading], totals:
         tv = t.value if t else None
         sv = s.value if s else None
         derived = ""
-        if sv is None and capital_total is not None:
+        if sv is None and capital_total is not None and all(v is None or v <= capital_total for v in (av, tv)):
             sv, derived = capital_total, "total"
         if [av, tv, sv].count(None) == 1:
             if av is None:
@@ -190,6 +190,8 @@ def choose_money(amounts: list[MoneyReading], taxes: list[MoneyReading], totals:
                 sv, derived = av + tv, "total"
         if any(v is not None and v < 0 for v in (av, tv, sv)):
             continue
+        if sv is not None and any(v is not None and v > sv for v in (av, tv)):
+            continue  # a total below one of its parts (capitals read only in part: 肆角玖分)
         if derived and av is not None and tv is not None and (tv == 0 or tv > av * Decimal("0.2")):
             continue  # arithmetic alone never invents a zero or implausibly large tax
         score = sum(min(r.score, 1.0) + (r.score > 1.0) for r in used)
@@ -206,7 +208,7 @@ def choose_money(amounts: list[MoneyReading], taxes: list[MoneyReading], totals:
             name: _money_conf(reading, conf_sum, derived == name)
             for name, reading in (("amount", a), ("tax", t), ("total", s))
         }
-        if cap == 1.0:
+        if cap == 1.0 and (complete or av is None or tv is None):  # capitals confirm no contradicted total
             confidence["total"] = min(0.99, max(confidence["total"], 0.9) + 0.05)
         if score > best[0]:
             best = (score, MoneyChoice(av, tv, sv, confidence))

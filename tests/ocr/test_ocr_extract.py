@@ -152,3 +152,11 @@ def test_amount_and_tax_adding_up_to_the_capitals_are_confirmed() -> None:
                           "陆佰捌拾柒圆柒角伍分")
     assert choice.total == Decimal("687.75")
     assert all(choice.confidence[k] >= 0.8 for k in ("amount", "tax", "total"))
+
+
+def test_capitals_read_in_part_do_not_make_a_total_below_its_parts() -> None:
+    """Only 肆角玖分 of 柒佰叁拾圆肆角玖分 was read: it spells 0.49, which no total of 646.45 + 84.04 can be."""
+    choice = choose_money([MoneyReading(Decimal("646.45"), 1.5)], [MoneyReading(Decimal("84.04"), 0.9)], [],
+                          "肆角玖分")
+    assert choice.total == Decimal("730.49")
+    assert choice.confidence["total"] < 0.8
