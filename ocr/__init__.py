@@ -1,4 +1,4 @@
-"""Invoice OCR: image or PDF bytes in, an Invoice with per-field confidence out.
+"""Invoice reading: image, PDF, OFD or 数电票 XML bytes in, Invoices with per-field confidence out.
 
 Pure functions over bytes (no network, no database). Engines load lazily, once per process.
 """
@@ -7,6 +7,6 @@ from __future__ import annotations
 
 from ocr.engines import ENGINES
 from ocr.models import Invoice
-from ocr.reader import DEFAULT_ENGINE, read_invoice
+from ocr.reader import DEFAULT_ENGINE, read_document, read_invoice
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "Invoice", "read_invoice"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "Invoice", "read_document", "read_invoice"]

@@ -1,4 +1,9 @@
-"""``python -m ocr FILE [--engine NAME]``: print the invoice read from FILE as one JSON object."""
+"""``python -m ocr FILE [--engine NAME]``: print the invoice read from FILE as one JSON object.
+
+FILE may be a photo or scan, a PDF, an OFD package or a 数电票 XML. Each object holds the invoice
+fields and ``confidence`` (field -> 0..1). A file with several invoices (a multi-page PDF, an OFD
+with several documents) prints one object per invoice, one per line.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,18 @@ import json
 import sys
 from pathlib import Path
 
-from ocr import DEFAULT_ENGINE, ENGINES, read_invoice
+from ocr import DEFAULT_ENGINE, ENGINES, read_document
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ocr", description="Read a Chinese VAT invoice image or PDF.")
+    parser = argparse.ArgumentParser(prog="python -m ocr",
+                                     description="Read Chinese VAT invoices from an image, PDF, OFD or XML file.")
     parser.add_argument("file", type=Path)
     parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE)
     args = parser.parse_args(argv)
-    invoice = read_invoice(args.file.read_bytes(), engine=args.engine)
-    json.dump(invoice.to_json_dict(), sys.stdout, ensure_ascii=False)
-    sys.stdout.write("\n")
+    for invoice in read_document(args.file.read_bytes(), engine=args.engine):
+        json.dump(invoice.to_json_dict(with_confidence=True), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
     return 0
 
 

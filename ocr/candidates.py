@@ -6,6 +6,7 @@ written in capitals; a reading that satisfies these beats a more confident one t
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from difflib import SequenceMatcher
 from itertools import product
 
 from common.cn_money import cn_capital_to_decimal, decimal_to_cn_capital
-from ocr.validate import USCC_ALPHABET, is_valid_uscc
+from ocr.validate import USCC_ALPHABET, capital_matches, is_valid_uscc
 
 # Letters a USCC never contains, mapped to the character OCR most likely mistook for them.
 _USCC_FIX = str.maketrans({"O": "0", "I": "1", "Z": "2", "S": "5", "V": "Y"})
@@ -36,13 +37,18 @@ class Reading:
     score: float
 
 
+def as_uscc_chars(text: str) -> str:
+    """Upper case, letters a USCC never contains read as what OCR most likely mistook for them."""
+    return text.upper().translate(_USCC_FIX)
+
+
 def uscc_readings(text: str) -> list[str]:
     """18-character code candidates in a line of OCR text, after fixing letters a USCC cannot hold.
 
     Only unbroken letter/digit runs count (spaces aside): the 密码区 cipher lines mix digits with
     symbols and must not yield codes.
     """
-    s = re.sub(r"\s+", "", text).upper().translate(_USCC_FIX)
+    s = as_uscc_chars(re.sub(r"\s+", "", text))
     out: list[str] = []
     for m in re.finditer(r"[0-9A-Z]{18,}", s):
         run = m.group(0)
@@ -105,19 +111,16 @@ def choose_uscc(readings: Iterable[Reading]) -> Reading | None:
 
 
 def vote(readings: Iterable[Reading]) -> Reading | None:
-    """Majority by summed score; agreement between independent readings raises confidence."""
+    """Majority by summed score. Readings that agree are wrong together only if each is wrong,
+    so the winner's confidence is 1 - prod(1 - score) over its readings, shared with dissent."""
     readings = list(readings)
     if not readings:
         return None
     totals: dict[str, float] = {}
-    counts: dict[str, int] = {}
     for r in readings:
         totals[r.value] = totals.get(r.value, 0.0) + r.score
-        counts[r.value] = counts.get(r.value, 0) + 1
     best = max(totals, key=lambda v: totals[v])
-    conf = totals[best] / counts[best]
-    if counts[best] > 1:
-        conf = min(0.99, conf + 0.05 * (counts[best] - 1))
+    conf = min(0.99, 1.0 - math.prod(1.0 - min(r.score, 0.99) for r in readings if r.value == best))
     if len(totals) > 1:
         conf *= totals[best] / sum(totals.values())
     return Reading(best, conf)
@@ -148,7 +151,7 @@ def capital_similarity(value: Decimal, capital_text: str | None) -> float:
     """How well an OCR'd capital-letter total spells value: 1.0 exact, lower for look-alike misreads."""
     if not capital_text:
         return 0.0
-    if cn_capital_to_decimal(capital_text) == value:
+    if capital_matches(capital_text, value):
         return 1.0
     try:
         expected = decimal_to_cn_capital(value).replace("圆", "")
@@ -176,7 +179,7 @@ def choose_money(amounts: list[MoneyReading], taxes: list[MoneyReading], totals:
         tv = t.value if t else None
         sv = s.value if s else None
         derived = ""
-        if sv is None and capital_total is not None:
+        if sv is None and capital_total is not None and all(v is None or v <= capital_total for v in (av, tv)):
             sv, derived = capital_total, "total"
         if [av, tv, sv].count(None) == 1:
             if av is None:
@@ -187,20 +190,25 @@ def choose_money(amounts: list[MoneyReading], taxes: list[MoneyReading], totals:
                 sv, derived = av + tv, "total"
         if any(v is not None and v < 0 for v in (av, tv, sv)):
             continue
+        if sv is not None and any(v is not None and v > sv for v in (av, tv)):
+            continue  # a total below one of its parts (capitals read only in part: 肆角玖分)
         if derived and av is not None and tv is not None and (tv == 0 or tv > av * Decimal("0.2")):
             continue  # arithmetic alone never invents a zero or implausibly large tax
         score = sum(min(r.score, 1.0) + (r.score > 1.0) for r in used)
         complete = av is not None and tv is not None and sv is not None and av + tv == sv
         cap = capital_similarity(sv, capital_text) if sv is not None else 0.0
         plausible_rate = av is not None and tv is not None and av > 0 and tv <= av * Decimal("0.2")
-        score += (3.0 if complete and not derived else 1.5 if complete else 0.0)
+        # Three readings that add up check each other; so do two that add up to the capitals'
+        # total. Any other derived value rests on unchecked readings and stays uncertain.
+        checked = complete and (not derived or (derived == "total" and cap == 1.0))
+        score += (3.0 if checked else 1.5 if complete else 0.0)
         score += 2.0 * cap * (cap >= 0.7) + 0.5 * plausible_rate
-        conf_sum = 0.97 if complete and not derived else (0.85 if complete else 0.5)
+        conf_sum = 0.97 if checked else (0.7 if complete else 0.5)
         confidence = {
             name: _money_conf(reading, conf_sum, derived == name)
             for name, reading in (("amount", a), ("tax", t), ("total", s))
         }
-        if cap == 1.0:
+        if cap == 1.0 and (complete or av is None or tv is None):  # capitals confirm no contradicted total
             confidence["total"] = min(0.99, max(confidence["total"], 0.9) + 0.05)
         if score > best[0]:
             best = (score, MoneyChoice(av, tv, sv, confidence))

@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from ocr.preprocess import drop_red, flatten_light
+from ocr.preprocess import fade_red
 
 ENGINES: tuple[str, ...] = ("rapidocr", "tesseract")
 
@@ -39,9 +39,19 @@ class TextLine:
         return self.box[3] - self.box[1]
 
 
+@dataclass(frozen=True)
+class Survey:
+    """A quick look at a whole photo: text quads (4 x 2 corners, image pixels) and the clockwise
+    degrees (0, 90, 180, 270) its text is turned."""
+
+    text: tuple[np.ndarray, ...]
+    rotation: int
+
+
 class OcrEngine(Protocol):
     """What the reader needs from an engine: the lines of a page (optionally only the boxes ``keep``
-    accepts), the text of a one-line crop, and how it likes its page prepared."""
+    accepts), the text of a one-line crop, how it likes its page prepared, and a quick survey of a
+    whole photo (where its text is, and how far it is turned when no QR code says so)."""
 
     name: str
     page_width: int  # width the page is scaled to before reading; engines differ in what suits them
@@ -52,6 +62,8 @@ class OcrEngine(Protocol):
     def read_lines(self, image: np.ndarray, keep: BoxFilter | None = None) -> list[TextLine]: ...
 
     def read_line(self, crop: np.ndarray) -> tuple[str, float]: ...
+
+    def survey(self, image: np.ndarray) -> Survey: ...
 
 
 def _bbox(quad: np.ndarray) -> Box:
@@ -99,13 +111,16 @@ class RapidOcrEngine:
     name = "rapidocr"
     page_width = 1600
     detect_width = 1280  # finding text boxes needs less detail than reading them
+    survey_side = 800  # where text is and which way it runs shows at this size
+    orient_lines = 16  # the largest lines vote on upright vs upside down
     fades_seals = False
 
     def __init__(self) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
-        # Invoices are upright after preprocessing, so the angle classifier only costs time.
-        self._ocr = RapidOCR(use_cls=False)
+        # Pages are turned upright before reading, so classifying every line's direction only costs
+        # time. The detector sees images at the size given ("max": never upscaled to a minimum side).
+        self._ocr = RapidOCR(use_cls=False, det_limit_type="max", det_limit_side_len=2000)
 
     def prepare(self, page: np.ndarray) -> np.ndarray:
         """The colour page as is: the detector copes with shading and seals."""
@@ -134,6 +149,43 @@ class RapidOcrEngine:
             if float(score) >= ocr.text_score and str(text).strip():
                 lines.append(TextLine(str(text), _bbox(quad), float(score)))
         return lines
+
+    def survey(self, image: np.ndarray) -> Survey:
+        """Where the text is and which way it runs, from the detector on a small copy of the photo.
+
+        Text lines are wider than tall, so detector boxes that run down the image mean a quarter
+        turn; the direction classifier then votes, over the largest lines, between upright and
+        upside down. Boxes and directions need no fine detail, so this costs a fraction of a read.
+        """
+        scale = min(1.0, self.survey_side / max(image.shape[:2]))
+        small = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        found, _ = self._ocr.text_det(small)
+        if found is None or len(found) == 0:
+            return Survey((), 0)
+        quads = [np.asarray(q, dtype=np.float32) for q in found]
+        return Survey(tuple(q / scale for q in quads), self._rotation(small, quads))
+
+    def _rotation(self, small: np.ndarray, quads: list[np.ndarray]) -> int:
+        sizes = [(np.ptp(q[:, 0]), np.ptp(q[:, 1])) for q in quads]
+        across = sum(w * h for w, h in sizes if w >= 2 * h)
+        down = sum(w * h for w, h in sizes if h >= 2 * w)
+        turned = 0
+        if down > across:
+            # Turn a quarter clockwise: (x, y) moves to (H - 1 - y, x) and the old bottom-left
+            # corner becomes the top-left one, as the cropper expects corners in that order.
+            height = small.shape[0]
+            small = cv2.rotate(small, cv2.ROTATE_90_CLOCKWISE)
+            quads = [np.roll(np.stack([height - 1 - q[:, 1], q[:, 0]], axis=1), 1, axis=0) for q in quads]
+            turned = 90
+        lines = sorted((q for q in quads if np.ptp(q[:, 0]) >= 2 * np.ptp(q[:, 1])),
+                       key=lambda q: -np.ptp(q[:, 0]) * np.ptp(q[:, 1]))[: self.orient_lines]
+        if lines:
+            _, votes, _ = self._ocr.text_cls(self._ocr.get_crop_img_list(small, lines))
+            flipped = sum(float(score) for label, score in votes if label == "180")
+            upright = sum(float(score) for label, score in votes if label == "0")
+            if flipped > upright:
+                turned += 180
+        return (360 - turned) % 360
 
     def char_alternatives(self, crop: np.ndarray, top: int = 5) -> list[list[tuple[str, float]]]:
         """Per emitted character, the recogniser's top candidates with probabilities (CTC greedy path)."""
@@ -173,6 +225,7 @@ class TesseractEngine:
     page_width = 2400
     fades_seals = True
     lang = "chi_sim+eng"
+    survey_side = 1200
 
     def __init__(self) -> None:
         import pytesseract
@@ -182,7 +235,7 @@ class TesseractEngine:
 
     def prepare(self, page: np.ndarray) -> np.ndarray:
         """Even light and pale seals; Tesseract binarises by itself and keeps bold titles whole that way."""
-        return flatten_light(cv2.cvtColor(drop_red(page), cv2.COLOR_GRAY2BGR))
+        return fade_red(page)
 
     def read_lines(self, image: np.ndarray, keep: BoxFilter | None = None) -> list[TextLine]:
         data: dict[str, list[Any]] = self._tess.image_to_data(
@@ -205,6 +258,23 @@ class TesseractEngine:
             if keep is None or keep(box):
                 lines.append(TextLine(text, box, score))
         return lines
+
+    def survey(self, image: np.ndarray) -> Survey:
+        """Word boxes on a small copy, and the rotation by Tesseract's orientation detection (OSD)."""
+        scale = min(1.0, self.survey_side / max(image.shape[:2]))
+        small = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        data = self._tess.image_to_data(small, config="--psm 11", output_type=self._tess.Output.DICT)
+        text = tuple(
+            np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], dtype=np.float32) / scale
+            for x, y, w, h, word in zip(data["left"], data["top"], data["width"], data["height"], data["text"],
+                                        strict=True)
+            if str(word).strip()
+        )
+        try:
+            rotation = int(self._tess.image_to_osd(small, output_type=self._tess.Output.DICT).get("orientation", 0))
+        except self._tess.TesseractError:  # too little text to decide
+            rotation = 0
+        return Survey(text, rotation % 360)
 
     def read_line(self, crop: np.ndarray) -> tuple[str, float]:
         data = self._tess.image_to_data(

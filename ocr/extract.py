@@ -18,7 +18,7 @@ from ocr.engines import TextLine
 from ocr.layout import Page, after_label, compact
 from ocr.models import Invoice
 from ocr.qr import QrData
-from ocr.validate import capital_matches, is_sane_issue_date
+from ocr.validate import CAPITAL_CHARS, capital_matches, is_sane_issue_date
 
 _TYPE_RULES: tuple[tuple[str, str], ...] = (
     (r"电子发票\(?增值税专用发票", "电子发票（增值税专用发票）"),
@@ -28,7 +28,6 @@ _TYPE_RULES: tuple[tuple[str, str], ...] = (
     (r"专用发票", "增值税专用发票"),
     (r"普通发票", "增值税普通发票"),
 )
-_CAPITAL_CHARS = "零壹贰叁参肆伍陆柒捌玖拾佰仟万亿圆元角分整"
 _MONEY = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)\.(\d{2})(?!\d)")
 _MAX_AMOUNT = Decimal(10) ** 10  # no VAT invoice comes near 100 亿 yuan
 _DATE = re.compile(r"(20\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})")
@@ -241,12 +240,12 @@ def _capital_reading(page: Page) -> str | None:
     best: tuple[int, str] | None = None
     for ln in page.lines:
         text = compact(ln.text)
-        n = sum(ch in _CAPITAL_CHARS for ch in text)
+        n = sum(ch in CAPITAL_CHARS for ch in text)
         if n >= 3 and (best is None or n > best[0]):
             best = (n, text)
     if best is None:
         return None
-    return re.sub(rf"^[^{_CAPITAL_CHARS}]+", "", best[1].split(")")[-1])
+    return re.sub(rf"^[^{CAPITAL_CHARS}]+", "", best[1].split(")")[-1])
 
 
 def extract_money(page: Page, qr_amount: Decimal | None) -> tuple[dict[str, Decimal | None], dict[str, float], str | None]:

@@ -45,8 +45,9 @@ class Invoice(BaseModel):
             if getattr(self, f) is None or self.confidence.get(f, 0.0) < threshold
         ]
 
-    def to_json_dict(self) -> dict[str, Any]:
-        """The 13 fields with JSON-friendly values: money as '123.45', the date as ISO, None as null."""
+    def to_json_dict(self, *, with_confidence: bool = False) -> dict[str, Any]:
+        """The 13 fields with JSON-friendly values (money as '123.45', the date as ISO, None as null);
+        with_confidence adds ``confidence`` (field -> 0..1) so a reader knows what to double-check."""
         out: dict[str, Any] = {}
         for f in FIELDS:
             value = getattr(self, f)
@@ -55,4 +56,6 @@ class Invoice(BaseModel):
             elif isinstance(value, date):
                 value = value.isoformat()
             out[f] = value
+        if with_confidence:
+            out["confidence"] = {f: self.confidence.get(f, 0.0) for f in FIELDS}
         return out

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pypdfium2 as pdfium
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 
 from ocr.engines import TextLine
 
 _MIN_TEXT_LINES = 8  # fewer than this means a scanned PDF with no usable text layer
+MAX_PAGES = 20  # an upload with more pages than this is not a bundle of invoices; the rest are ignored
 
 
 def _char_width(text: str, size: float) -> float:
@@ -19,12 +22,30 @@ def _char_width(text: str, size: float) -> float:
     return sum(size if ord(ch) > 0x2E80 else 0.55 * size for ch in text)
 
 
-def text_layer_lines(data: bytes) -> tuple[list[TextLine], float, float]:
-    """Text runs of the first page as lines with boxes in top-down page points, plus page size."""
+@dataclass(frozen=True)
+class PdfPage:
+    """One page: its text-layer lines (boxes in top-down points), its size in points, and a rendering."""
+
+    lines: list[TextLine]
+    width: float
+    height: float
+    image: np.ndarray  # BGR, about the requested width in pixels
+
+
+def pdf_pages(data: bytes, render_width: int) -> Iterator[PdfPage]:
+    """The pages of a PDF one at a time (at most MAX_PAGES), so only one rendering is held at once."""
     reader = PdfReader(io.BytesIO(data))
-    if not reader.pages:
-        return [], 0.0, 0.0
-    page = reader.pages[0]
+    pdf = pdfium.PdfDocument(data)
+    try:
+        for index in range(min(len(reader.pages), len(pdf), MAX_PAGES)):
+            lines, width, height = _text_layer_lines(reader.pages[index])
+            yield PdfPage(lines, width, height, _render(pdf[index], render_width))
+    finally:
+        pdf.close()
+
+
+def _text_layer_lines(page: PageObject) -> tuple[list[TextLine], float, float]:
+    """Text runs of a page as lines with boxes in top-down page points, plus page size."""
     width, height = float(page.mediabox.width), float(page.mediabox.height)
     runs: list[tuple[float, float, float, str]] = []  # x, baseline y (top-down), size, text
 
@@ -69,14 +90,8 @@ def has_text_layer(lines: list[TextLine]) -> bool:
     return len(lines) >= _MIN_TEXT_LINES and any(re.search(r"\d{8}", ln.text) for ln in lines)
 
 
-def render_first_page(data: bytes, width: int) -> np.ndarray:
-    """Render page one to a BGR array about width pixels wide."""
-    pdf = pdfium.PdfDocument(data)
-    try:
-        page = pdf[0]
-        scale = width / page.get_width()
-        bitmap = page.render(scale=scale)
-        rgb = np.asarray(bitmap.to_pil().convert("RGB"))
-    finally:
-        pdf.close()
+def _render(page: pdfium.PdfPage, width: int) -> np.ndarray:
+    """Render a page to a BGR array about width pixels wide."""
+    bitmap = page.render(scale=width / page.get_width())
+    rgb = np.asarray(bitmap.to_pil().convert("RGB"))
     return np.ascontiguousarray(rgb[:, :, ::-1])

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
 _DETECT_SIDE = 640  # page and skew detection work on a small copy: fast and robust to noise
+_SEAL_TONE = 0.8  # red-channel brightness of seal ink relative to paper: from here up becomes white
+_TEXT_MARGIN = 0.04  # around the text, as a share of its extent: the form's outer rules and the QR code
 
 
 def load_image(data: bytes) -> np.ndarray:
@@ -140,9 +143,8 @@ def scale_to_width(image: np.ndarray, width: int) -> np.ndarray:
     return cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=interp)
 
 
-def flatten_light(image: np.ndarray) -> np.ndarray:
+def flatten_light(gray: np.ndarray) -> np.ndarray:
     """Even out shadows and uneven light by dividing by a blurred background estimate."""
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     k = max(31, (min(gray.shape) // 20) | 1)
     background = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     return cv2.divide(gray, background, scale=255)
@@ -156,17 +158,54 @@ def red_mask(image: np.ndarray) -> np.ndarray:
     return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
 
 
-def drop_red(image: np.ndarray) -> np.ndarray:
-    """Grey image where red ink (seals) turns pale while black text stays dark: the red channel."""
-    return image[:, :, 2].copy()
+def fade_red(image: np.ndarray) -> np.ndarray:
+    """Grey page where red ink (seals) vanishes while black print stays dark.
+
+    Red ink barely darkens the red channel, black ink darkens all three; so the red channel,
+    evened out, shows a seal as a pale tone just under paper white, which the levels lift to white.
+    """
+    even = flatten_light(image[:, :, 2])
+    return cv2.convertScaleAbs(even, alpha=1.0 / _SEAL_TONE)
 
 
-def prepare_page(image: np.ndarray, width: int) -> np.ndarray:
-    """Flatten, deskew and scale a photo or scan to an upright page of the given width."""
+def _text_rect(text: Sequence[np.ndarray]) -> np.ndarray:
+    """The rectangle around all text, turned like its lines run and grown by a margin for the
+    form's rules and the QR code (corners may fall outside the photo: the warp repeats its border).
+
+    The lines' own direction is used, not the smallest enclosing rectangle, whose angle follows
+    the outline of a page in perspective rather than its rows.
+    """
+    wide = [q for q in text if np.ptp(q[:, 0]) > 2 * np.ptp(q[:, 1])] or list(text)
+    angle = float(np.median([math.atan2(q[1, 1] - q[0, 1], q[1, 0] - q[0, 0]) for q in wide]))
+    turn = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]], dtype=np.float32)
+    points = np.concatenate(text) @ turn  # into the frame where the lines run level
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    grow = _TEXT_MARGIN * max(x1 - x0, y1 - y0)
+    box = np.array([[x0 - grow, y0 - grow], [x1 + grow, y0 - grow], [x1 + grow, y1 + grow], [x0 - grow, y1 + grow]],
+                   dtype=np.float32)
+    return box @ turn.T
+
+
+def crop_page(image: np.ndarray, text: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """The paper alone, flat, when the photo shows it on a desk; otherwise the image as it is.
+
+    Shadows and pale desks make the paper outline unreliable, so an outline that would cut off
+    any of the text found on the photo is not used; the page is then cut around the text itself.
+    """
     corners = find_page(image)
-    if corners is not None:
-        image = warp_page(image, corners)
-    angle = skew_angle(image)
+    if text:
+        slack = -0.01 * max(image.shape[:2])
+        cuts_text = corners is not None and any(
+            cv2.pointPolygonTest(corners, (float(q[:, 0].mean()), float(q[:, 1].mean())), True) < slack
+            for q in text)
+        if corners is None or cuts_text:
+            corners = _text_rect(text)
+    return warp_page(image, corners) if corners is not None else image
+
+
+def straighten(page: np.ndarray, width: int) -> np.ndarray:
+    """Deskew an upright page and scale it to the given width."""
+    angle = skew_angle(page)
     if abs(angle) > 0.2:
-        image = rotate(image, angle)
-    return scale_to_width(image, width)
+        page = rotate(page, angle)
+    return scale_to_width(page, width)

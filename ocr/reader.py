@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 
-from ocr.candidates import uscc_readings
+from ocr.candidates import as_uscc_chars
 from ocr.constrained import best_valid_uscc
+from ocr.einvoice import is_ofd, is_xml, read_invoice_xml, read_ofd
 from ocr.engines import ENGINES, Box, BoxFilter, CharAlternatives, OcrEngine, TextLine, get_engine
 from ocr.extract import extract_invoice
-from ocr.layout import Page, after_label
+from ocr.layout import Page, compact
 from ocr.models import DEFAULT_THRESHOLD, Invoice
-from ocr.preprocess import drop_red, load_image, prepare_page, red_mask, turn_upright
+from ocr.preprocess import crop_page, fade_red, load_image, red_mask, straighten, turn_upright
 from ocr.qr import QrData, decode_invoice_qr
-from ocr.validate import is_valid_uscc
 
 DEFAULT_ENGINE = "rapidocr"
+_CODE_LIKE = re.compile(r"[0-9A-Z]{16,20}")  # a tax id as OCR may read it: a glyph lost or doubled
+_NOT_A_CODE_LINE = re.compile(r"银行|账号|电话|开户|地址|[<>*+/-].*[<>*+/-]")  # accounts, phones, 密码区 cipher
+_MANY_DIGITS = 8  # an 8-digit paper invoice number, a date; shorter runs are prices and quantities
+_LEAST_LIKELY = 0.001  # constrained decodes less likely than this are left to the other readings
+_PLAIN = 0.999  # relative likelihood of a constrained decode that is the plain reading itself
+_REPAIRED_SCORE = 0.5  # a code only the check character produced: below any "certain" threshold
+_QR_ZOOM = 2.0
 _PDF_RENDER_WIDTH = 2400  # enough for any engine's page width; pages are scaled down from here
 
 
@@ -40,30 +49,67 @@ def _crop(image: np.ndarray, line: TextLine) -> np.ndarray:
     return image[max(0, int(y0 - pad_y)):min(h, int(y1 + pad_y) + 1), max(0, int(x0 - pad_x)):min(w, int(x1 + pad_x) + 1)]
 
 
-def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
-    """Read again, line by line, every tax id that fails its check character.
+def _code_box(line: TextLine) -> Box | None:
+    """The part of a line where a tax-id-like run stands (after its label), by glyph widths:
+    Chinese characters are square, letters and digits about half as wide."""
+    text = compact(line.text)
+    runs = list(_CODE_LIKE.finditer(as_uscc_chars(text)))
+    if not runs or _NOT_A_CODE_LINE.search(text):
+        return None
+    if runs[-1].group(0).isdigit() and not re.search(r"识别号|信用代码", text):
+        return None  # invoice numbers, check codes and accounts are digits; most tax ids hold a letter
+    widths = [1.0 if ord(ch) > 0x2E80 else 0.55 for ch in text]
+    total = sum(widths)
+    x0, y0, x1, y1 = line.box
+    left = x0 + (x1 - x0) * sum(widths[: runs[-1].start()]) / total
+    right = x0 + (x1 - x0) * sum(widths[: runs[-1].end()]) / total
+    return (max(x0, left - 0.5 * line.height), y0, min(x1, right + 0.5 * line.height), y1)
 
-    With per-character probabilities the most likely valid code is decoded exactly; its score says
-    how much less likely it is than the plain reading. Otherwise the crop alone is re-recognised,
-    which is often cleaner than the same text read within the whole page.
+
+def _by_least_sure_glyph(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
+    """Lines of many digits (numbers, dates, codes) scored by their least certain glyph, not the mean.
+
+    A line's score averages its glyphs, so one doubtful digit in twenty hardly shows; yet that
+    digit makes the number wrong. Engines without per-glyph probabilities keep their scores.
+    """
+    if not isinstance(engine, CharAlternatives):
+        return lines
+    out: list[TextLine] = []
+    for ln in lines:
+        text = compact(ln.text)
+        crop = _crop(image, ln) if len(re.findall(r"\d", text)) >= _MANY_DIGITS else None
+        if crop is not None and crop.size and not _NOT_A_CODE_LINE.search(text):
+            glyphs = [options[0][1] for options in engine.char_alternatives(crop) if options]
+            if glyphs:
+                ln = TextLine(ln.text, ln.box, min(ln.score, min(glyphs)))
+        out.append(ln)
+    return out
+
+
+def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
+    """Read every tax-id-like run again from a crop of the code alone (without its label).
+
+    With per-character probabilities the most likely valid code is decoded exactly. When that code
+    is the plain reading of the crop, it was read; when the check character made the decoder pick
+    runner-up glyphs, it was repaired, and a repair only ever enters as an uncertain candidate (the
+    check filters readings, it never vouches for a code nobody read). Engines without
+    alternatives re-recognise the crop alone, often cleaner than the same text within the page.
     """
     extra: list[TextLine] = []
     for ln in lines:
-        codes = uscc_readings(after_label(ln.text, r"识别号|信用代码"))
-        if not codes or all(is_valid_uscc(c) for c in codes):
-            continue
-        crop = _crop(image, ln)
-        if crop.size == 0:
+        box = _code_box(ln)
+        crop = _crop(image, TextLine(ln.text, box, ln.score)) if box else None
+        if box is None or crop is None or crop.size == 0:
             continue
         if isinstance(engine, CharAlternatives):
             found = best_valid_uscc(engine.char_alternatives(crop))
-            if found and found[1] >= 0.1:  # far less likely decodes are left to the other readings
+            if found and found[1] >= _LEAST_LIKELY:
                 code, relative = found
-                extra.append(TextLine(code, ln.box, 0.95 if relative > 0.5 else 0.8))
+                extra.append(TextLine(code, box, 0.95 if relative >= _PLAIN else _REPAIRED_SCORE))
         else:
             text, score = engine.read_line(engine.prepare(crop))
             if text:
-                extra.append(TextLine(text, ln.box, score))
+                extra.append(TextLine(text, box, score))
     return extra
 
 
@@ -81,42 +127,80 @@ def _under_seal_or_unread(seal: np.ndarray, lines: list[TextLine]) -> BoxFilter:
     return keep
 
 
+def _qr_on_page(page: np.ndarray) -> QrData | None:
+    """The QR code on the upright page, enlarged: on small photos its modules are a pixel or two."""
+    gray = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
+    return decode_invoice_qr(gray) or decode_invoice_qr(
+        cv2.resize(gray, None, fx=_QR_ZOOM, fy=_QR_ZOOM, interpolation=cv2.INTER_CUBIC))
+
+
 def _read_page_image(image: np.ndarray, engine: OcrEngine, qr: QrData | None) -> Invoice:
     """OCR the prepared page and re-read failing tax ids; if checks still fail, read what the seals
     cover (or what was missed) again with red ink faded, pooling all readings for the extractor."""
-    page_img = prepare_page(image, engine.page_width)
-    if qr is None:
-        qr = decode_invoice_qr(page_img)
+    survey = engine.survey(image)
+    page = crop_page(image, survey.text)
+    qr = qr or decode_invoice_qr(page)
+    page_img = straighten(turn_upright(page, qr.orientation if qr else survey.rotation), engine.page_width)
+    qr = qr or _qr_on_page(page_img)
     size = (float(page_img.shape[1]), float(page_img.shape[0]))
     source = _source(qr, "ocr")
-    lines = engine.read_lines(engine.prepare(page_img))
+    lines = _by_least_sure_glyph(page_img, engine, engine.read_lines(engine.prepare(page_img)))
     lines += _reread_codes(page_img, engine, lines)
     invoice = extract_invoice(Page(tuple(lines), *size), qr, source)
     if engine.fades_seals or not _fails_checks(invoice):
         return invoice
-    faded = cv2.cvtColor(drop_red(page_img), cv2.COLOR_GRAY2BGR)
-    more = engine.read_lines(engine.prepare(faded), keep=_under_seal_or_unread(red_mask(page_img), lines))
+    faded = cv2.cvtColor(fade_red(page_img), cv2.COLOR_GRAY2BGR)
+    more = _by_least_sure_glyph(faded, engine, engine.read_lines(
+        engine.prepare(faded), keep=_under_seal_or_unread(red_mask(page_img), lines)))
     more += _reread_codes(faded, engine, more)
     return extract_invoice(Page((*lines, *more), *size), qr, source)
 
 
-def read_invoice(data: bytes, *, engine: str | None = None) -> Invoice:
-    """Read an invoice from image (JPEG/PNG/...) or PDF bytes with the named OCR engine."""
+def _check_engine(engine: str | None) -> str:
     name = engine or DEFAULT_ENGINE
     if name not in ENGINES:
         raise ValueError(f"unknown OCR engine {name!r}; choose one of {', '.join(ENGINES)}")
-    if is_pdf(data):
-        # PDF libraries load only when a PDF arrives: most invoices are photos.
-        from ocr.pdf import has_text_layer, render_first_page, text_layer_lines
+    return name
 
-        lines, width, height = text_layer_lines(data)
-        rendered = render_first_page(data, _PDF_RENDER_WIDTH)
-        qr = decode_invoice_qr(rendered)
-        if has_text_layer(lines):
-            return extract_invoice(Page(tuple(lines), width, height), qr, _source(qr, "pdf-text"))
-        return _read_page_image(rendered, get_engine(name), qr)
+
+def _looks_like_invoice(inv: Invoice) -> bool:
+    """A page that yielded an invoice number or a total (not a 销货清单 or a cover page)."""
+    return inv.invoice_number is not None or inv.total is not None
+
+
+def _read_pdf(data: bytes, engine: str) -> list[Invoice]:
+    """Every page of a PDF: its text layer when it has one, else OCR of the rendering."""
+    # PDF libraries load only when a PDF arrives: most invoices are photos.
+    from ocr.pdf import has_text_layer, pdf_pages
+
+    found: list[Invoice] = []
+    for page in pdf_pages(data, _PDF_RENDER_WIDTH):
+        qr = decode_invoice_qr(page.image)
+        if has_text_layer(page.lines):
+            inv = extract_invoice(Page(tuple(page.lines), page.width, page.height), qr, _source(qr, "pdf-text"))
+        else:
+            inv = _read_page_image(page.image, get_engine(engine), qr)
+        found.append(inv)
+    if not found:
+        raise ValueError("PDF without pages")
+    invoices = [inv for inv in found if _looks_like_invoice(inv)]
+    return invoices or found[:1]
+
+
+def read_document(data: bytes, *, engine: str | None = None) -> list[Invoice]:
+    """Every invoice in an upload: a photo or scan (one), a PDF (one per invoice page), an OFD
+    package (one per document) or a 数电票 XML (one). E-invoice files are read as data, not by OCR."""
+    name = _check_engine(engine)
+    if is_ofd(data):
+        return read_ofd(data)
+    if is_pdf(data):
+        return _read_pdf(data, name)
+    if is_xml(data):
+        return [read_invoice_xml(data)]
     image = load_image(data)
-    qr = decode_invoice_qr(image)
-    if qr is not None:
-        image = turn_upright(image, qr.orientation)  # photos without EXIF may lie on their side
-    return _read_page_image(image, get_engine(name), qr)
+    return [_read_page_image(image, get_engine(name), decode_invoice_qr(image))]
+
+
+def read_invoice(data: bytes, *, engine: str | None = None) -> Invoice:
+    """The (first) invoice in image, PDF, OFD or XML bytes, read with the named OCR engine if OCR is needed."""
+    return read_document(data, engine=engine)[0]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from common.cn_money import cn_capital_to_decimal
+from common.cn_money import cn_capital_to_decimal, decimal_to_cn_capital
 
 # GB 32100-2015: the 31 characters allowed in a unified social credit code (no I, O, S, V, Z).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_INDEX = {c: i for i, c in enumerate(USCC_ALPHABET)}
 EARLIEST_DATE = date(2000, 1, 1)
+CAPITAL_CHARS = "零壹贰叁参肆伍陆柒捌玖拾佰仟万亿圆元角分整"  # what a capital-letter amount is written with
 
 
 def uscc_check_char(first17: str) -> str | None:
@@ -50,7 +51,16 @@ def amounts_consistent(amount: Decimal | None, tax: Decimal | None, total: Decim
 
 
 def capital_matches(total_cn: str | None, total: Decimal | None) -> bool:
-    """The capital-letter total says the same as the numeric total."""
+    """The capital-letter total spells exactly the numeric total.
+
+    Exactly, not just by value: a lenient parse of capitals with a glyph lost (陆佰拾柒 for
+    陆佰壹拾柒) still yields an amount, a wrong one that must not confirm a misread total.
+    """
     if not total_cn or total is None:
         return False
-    return cn_capital_to_decimal(total_cn) == total
+    try:
+        expected = decimal_to_cn_capital(total)
+    except ValueError:  # beyond what capitals are written for
+        return False
+    seen = "".join(ch for ch in total_cn if ch in CAPITAL_CHARS)
+    return len(seen) == len(expected) and cn_capital_to_decimal(seen) == total

@@ -8,6 +8,7 @@ from ocr.engines import TextLine
 from ocr.extract import extract_invoice, fix_legal_form
 from ocr.layout import Page
 from ocr.qr import parse_qr_payload
+from ocr.validate import capital_matches
 
 H = 24.0
 
@@ -134,3 +135,28 @@ def test_legal_form_misreads_are_repaired_but_names_left_alone() -> None:
     assert fix_legal_form("长沙市同创汽车服务有限公司长沙分公司") == "长沙市同创汽车服务有限公司长沙分公司"
     assert fix_legal_form("北京市科技有限公司") == "北京市科技有限公司"
     assert fix_legal_form("王小明") == "王小明"
+
+
+def test_capitals_with_a_lost_glyph_confirm_nothing() -> None:
+    """陆佰拾柒 parses as 617 but is not how 617 is written: a tax misread by the same 70 must stay unsure."""
+    assert not capital_matches("陆佰拾柒圆柒角伍分", Decimal("617.75"))
+    assert capital_matches("ⓧ陆佰壹拾柒圆柒角伍分", Decimal("617.75"))
+    choice = choose_money([MoneyReading(Decimal("608.63"), 0.95)], [MoneyReading(Decimal("9.12"), 0.95)], [],
+                          "陆佰拾柒圆柒角伍分")
+    assert choice.total == Decimal("617.75")
+    assert all(choice.confidence[k] < 0.8 for k in ("amount", "tax", "total"))
+
+
+def test_amount_and_tax_adding_up_to_the_capitals_are_confirmed() -> None:
+    choice = choose_money([MoneyReading(Decimal("608.63"), 0.95)], [MoneyReading(Decimal("79.12"), 0.95)], [],
+                          "陆佰捌拾柒圆柒角伍分")
+    assert choice.total == Decimal("687.75")
+    assert all(choice.confidence[k] >= 0.8 for k in ("amount", "tax", "total"))
+
+
+def test_capitals_read_in_part_do_not_make_a_total_below_its_parts() -> None:
+    """Only 肆角玖分 of 柒佰叁拾圆肆角玖分 was read: it spells 0.49, which no total of 646.45 + 84.04 can be."""
+    choice = choose_money([MoneyReading(Decimal("646.45"), 1.5)], [MoneyReading(Decimal("84.04"), 0.9)], [],
+                          "肆角玖分")
+    assert choice.total == Decimal("730.49")
+    assert choice.confidence["total"] < 0.8

@@ -1,9 +1,11 @@
-"""Phone-photo conditions: a page in perspective on a desk, and a photo lying on its side."""
+"""Phone-photo conditions: a page in perspective on a desk, photos on their side or upside down."""
 
 import cv2
 import numpy as np
+import pytest
 
-from ocr import read_invoice
+from ocr import DEFAULT_ENGINE, read_invoice
+from ocr.engines import get_engine
 from ocr.models import KEY_FIELDS
 from ocr.preprocess import find_page, load_image, skew_angle
 from simulator.invoice_art import render_invoice_png, sample_fields
@@ -48,3 +50,20 @@ def test_photo_on_its_side_is_turned_by_the_qr_code() -> None:
     assert ok
     inv = read_invoice(jpeg.tobytes())
     assert inv.to_json_dict() == fields
+
+
+@pytest.mark.parametrize("turn, degrees", [(cv2.ROTATE_90_CLOCKWISE, 90), (cv2.ROTATE_180, 180),
+                                           (cv2.ROTATE_90_COUNTERCLOCKWISE, 270), (None, 0)])
+def test_rotation_is_found_from_the_text_alone(turn: int | None, degrees: int) -> None:
+    page = load_image(render_invoice_png(sample_fields(24), with_qr=False))
+    turned = page if turn is None else cv2.rotate(page, turn)
+    assert get_engine(DEFAULT_ENGINE).survey(turned).rotation == degrees
+
+
+def test_upside_down_photo_without_qr_is_read() -> None:
+    fields = sample_fields(25)
+    page = cv2.rotate(load_image(render_invoice_png(fields, with_qr=False)), cv2.ROTATE_180)
+    ok, jpeg = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    assert ok
+    got = read_invoice(jpeg.tobytes()).to_json_dict()
+    assert {k: got[k] for k in KEY_FIELDS} == {k: fields[k] for k in KEY_FIELDS}

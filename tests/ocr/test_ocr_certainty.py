@@ -1,0 +1,89 @@
+"""A tax id only the check character produced is never certain; agreeing readings are; a number
+with one doubtful glyph is not; seals fade while print stays; the page is never cut through text."""
+
+import cv2
+import numpy as np
+
+from ocr.candidates import Reading, choose_uscc, vote
+from ocr.engines import TextLine
+from ocr.models import DEFAULT_THRESHOLD
+from ocr.preprocess import crop_page, fade_red
+from ocr.reader import _by_least_sure_glyph, _reread_codes
+from ocr.validate import is_valid_uscc
+
+TRUTH = "91320115K1Q52GL34C"
+
+
+class FakeEngine:
+    """Stands in for a recogniser that reports per-glyph alternatives for whatever crop it gets."""
+
+    def __init__(self, alternatives: list[list[tuple[str, float]]]) -> None:
+        self.alternatives = alternatives
+
+    def char_alternatives(self, crop: np.ndarray) -> list[list[tuple[str, float]]]:
+        return self.alternatives
+
+
+def _alts(text: str, doubtful: dict[int, list[tuple[str, float]]] | None = None) -> list[list[tuple[str, float]]]:
+    return [(doubtful or {}).get(i, [(ch, 0.98), ("8", 0.01)]) for i, ch in enumerate(text)]
+
+
+def _code_line(text: str) -> TextLine:
+    return TextLine(f"纳税人识别号：{text}", (10.0, 10.0, 400.0, 34.0), 0.97)
+
+
+PAGE = np.full((60, 420, 3), 255, dtype=np.uint8)
+
+
+def test_code_read_plainly_is_a_strong_reading() -> None:
+    [extra] = _reread_codes(PAGE, FakeEngine(_alts(TRUTH)), [_code_line(TRUTH)])  # type: ignore[arg-type]
+    assert extra.text == TRUTH and extra.score >= DEFAULT_THRESHOLD
+
+
+def test_code_only_the_check_character_produced_stays_uncertain() -> None:
+    misread = TRUTH[:10] + "0" + TRUTH[11:]  # Q read as 0; Q was the runner-up
+    assert not is_valid_uscc(misread)
+    engine = FakeEngine(_alts(misread, {10: [("0", 0.9), ("Q", 0.05)]}))
+    [extra] = _reread_codes(PAGE, engine, [_code_line(misread)])  # type: ignore[arg-type]
+    assert extra.text == TRUTH
+    assert extra.score < DEFAULT_THRESHOLD
+    chosen = choose_uscc([Reading(misread, 0.99), Reading(extra.text, extra.score)])
+    assert chosen is not None and chosen.value == TRUTH and chosen.score < DEFAULT_THRESHOLD
+
+
+def test_number_with_one_doubtful_digit_is_not_sure() -> None:
+    number = "24612935045416207254"
+    line = TextLine(f"发票号码：{number}", (10.0, 10.0, 400.0, 34.0), 0.97)
+    engine = FakeEngine(_alts(number, {8: [("3", 0.55), ("8", 0.4)]}))
+    [rescored] = _by_least_sure_glyph(PAGE, engine, [line])  # type: ignore[arg-type]
+    assert rescored.score == 0.55
+    short = TextLine("¥35.00", (10.0, 10.0, 100.0, 34.0), 0.97)
+    assert _by_least_sure_glyph(PAGE, engine, [short]) == [short]  # type: ignore[arg-type]
+
+
+def test_agreeing_readings_are_independent_evidence() -> None:
+    one = vote([Reading("12345678", 0.7)])
+    two = vote([Reading("12345678", 0.7), Reading("12345678", 0.7)])
+    split = vote([Reading("12345678", 0.7), Reading("12345679", 0.7)])
+    assert one is not None and two is not None and split is not None
+    assert one.score < DEFAULT_THRESHOLD <= two.score
+    assert split.score < one.score
+
+
+def test_seal_fades_and_print_stays() -> None:
+    page = np.full((100, 200, 3), (235, 240, 245), dtype=np.uint8)
+    page[20:40, 20:180] = (40, 40, 40)  # black print
+    page[60:80, 20:180] = (45, 40, 200)  # red seal ink (BGR), as paper tinted by a multiply blend
+    faded = fade_red(page)
+    assert faded[30, 100] < 80
+    assert faded[70, 100] > 240 and faded[90, 100] > 240
+
+
+def test_page_is_cut_around_text_the_paper_outline_would_lose() -> None:
+    photo = np.full((600, 800, 3), (60, 90, 140), dtype=np.uint8)  # a brown desk
+    cv2.rectangle(photo, (100, 100), (500, 400), (245, 245, 245), -1)  # lit part of the page
+    cv2.rectangle(photo, (500, 100), (700, 400), (110, 110, 110), -1)  # the same page in deep shadow
+    text = tuple(np.array([[x, y], [x + 150, y], [x + 150, y + 20], [x, y + 20]], dtype=np.float32)
+                 for x in (130, 530) for y in (150, 250, 350))
+    page = crop_page(photo, text)
+    assert page.shape[1] >= 550  # both halves kept: the text spans x 130..680
