@@ -8,6 +8,7 @@ a log line shows `**********`; code that needs the value asks for it (`.get_secr
 from __future__ import annotations
 
 import re
+import socket
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -52,7 +53,11 @@ class Settings(BaseSettings):
     bot_host: str = "127.0.0.1"
     bot_port: int = Field(default=8080, ge=0, le=65535)
     bot_public_url: str = ""
-    bot_db: Path = Path("data/bot.db")
+    bot_db: str = "data/bot.db"  # a SQLite file, or postgresql://user:password@host:port/database
+    bot_db_pool_size: int = Field(default=20, ge=2, le=500)  # PostgreSQL connections per instance
+    bot_data_dir: Path | None = None  # uploads, audit key and anchor; default: the SQLite file's folder, else data/
+    bot_role: Literal["all", "edge", "worker"] = "all"
+    bot_instance_id: str = ""  # names this instance in /metrics, /healthz and leases; default host:port
     bot_db_sync: Literal["normal", "full"] = "normal"
     bot_timezone: str = "Asia/Shanghai"
     bot_rules: Path | None = None
@@ -101,6 +106,16 @@ class Settings(BaseSettings):
         if value and not AES_KEY_PATTERN.fullmatch(value.get_secret_value()):
             raise ValueError("must be exactly 43 letters and digits (the EncodingAESKey from the admin console)")
         return value
+
+    @field_validator("bot_db", mode="before")
+    @classmethod
+    def _db(cls, value: object) -> str:
+        text = str(value).strip()
+        if not text:
+            raise ValueError("must be a SQLite file path or a postgresql:// URL")
+        if "://" in text and not text.startswith(("postgresql://", "postgres://")):
+            raise ValueError("only postgresql:// URLs are understood (or give a SQLite file path)")
+        return text
 
     @field_validator("bot_timezone")
     @classmethod
@@ -160,9 +175,19 @@ class Settings(BaseSettings):
         return _parse_quiet(self.bot_quiet_hours) if self.bot_quiet_hours else None
 
     @property
+    def postgres(self) -> bool:
+        return self.bot_db.startswith(("postgresql://", "postgres://"))
+
+    @property
     def data_dir(self) -> Path:
-        """The data folder: the database, uploaded files, the audit key and its anchor."""
-        return self.bot_db.parent
+        """The data folder: uploaded files, the audit key and its anchor (and the SQLite file)."""
+        if self.bot_data_dir is not None:
+            return self.bot_data_dir
+        return Path("data") if self.postgres else Path(self.bot_db).parent
+
+    @property
+    def instance_id(self) -> str:
+        return self.bot_instance_id or f"{socket.gethostname()}:{self.bot_port}"
 
     @property
     def public_url(self) -> str:

@@ -1,6 +1,7 @@
 """Start the finance bot.
 
     python run_bot.py            serve WeCom callbacks (settings from the environment / .env)
+    python run_bot.py --role edge|worker|all   one part of a fleet (default all: the whole bot)
     python run_bot.py --demo     bot + built-in WeCom simulator + local chat page, no credentials
     python run_bot.py audit verify   check the audit log's hash chain
 """
@@ -31,6 +32,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true", help="run with the built-in WeCom simulator")
     parser.add_argument("--demo-time", type=_instant, metavar="ISO",
                         help="with --demo: run the demo's clock from this instant, e.g. 2026-11-30T21:00+08:00")
+    parser.add_argument("--role", choices=["all", "edge", "worker"],
+                        help="edge: acknowledge callbacks into the inbox only; worker: process, send, deliver,"
+                             " serve the API and pages; all (default, or BOT_ROLE): both")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--log-json", action="store_true", help="one JSON object per log line")
     sub = parser.add_subparsers(dest="command")
@@ -43,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     setup_logging(args.log_level, as_json=args.log_json)
     try:
-        settings = load_settings(demo=args.demo or args.command == "audit")
+        overrides: dict[str, object] = {"bot_role": args.role} if args.role else {}
+        settings = load_settings(demo=args.demo or args.command == "audit", **overrides)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from bench.callback_throughput import USERS, Payloads, pct, spawn, timed_post  # noqa: E402
 from bot.finance.openapi import encode_cursor  # noqa: E402
 from simulator import WeComSimulator  # noqa: E402
-from storage.db import Database  # noqa: E402
+from storage.sqlite import SqliteDatabase  # noqa: E402
 from tests.world import free_port  # noqa: E402
 
 TOKEN = "bench-finance-token"
@@ -46,7 +46,7 @@ STAMP = "2026-11-20T02:00:00.000000Z"
 
 
 async def seed(path: Path, n: int) -> None:
-    db = Database(path)
+    db = SqliteDatabase(path)
     await db.open()  # the schema, by the bot's own migrations
     await db.close()
     rng = random.Random(7)

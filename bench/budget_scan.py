@@ -32,6 +32,7 @@ from handlers.budget_view import budget_status, parse_period
 from handlers.rules import Rules
 from storage.budgets import BudgetRepo
 from storage.db import Database
+from storage.sqlite import SqliteDatabase
 
 CATEGORIES = ("交通", "差旅", "餐饮", "办公", "招待", "通讯", "其他")
 STATUSES = ("submitted", "approved", "paid", "rejected", "withdrawn", "draft")
@@ -106,7 +107,7 @@ async def main() -> None:
     folder = tempfile.TemporaryDirectory()
     path = args.db or Path(folder.name) / "budget_bench.db"
     path.unlink(missing_ok=True)
-    db = Database(path, synchronous="OFF")
+    db = SqliteDatabase(path, synchronous="OFF")
     await db.open()
     rng = random.Random(7)
     t0 = time.perf_counter()

@@ -30,8 +30,8 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.finance.webhooks import WebhookSender
-from storage.db import Database
 from storage.finance_events import WebhookRepo
+from storage.sqlite import SqliteDatabase
 
 SECRET = "bench-secret"
 TYPES = ("expense.submitted", "expense.step_decided", "expense.approved", "expense.paid")
@@ -71,7 +71,7 @@ class Receiver:
 
 async def run(events: int, expenses: int, fail: float) -> None:
     folder = tempfile.TemporaryDirectory()
-    db = Database(Path(folder.name) / "outbox.db")
+    db = SqliteDatabase(Path(folder.name) / "outbox.db")
     await db.open()
     rng = random.Random(11)
     now = datetime.now(UTC)

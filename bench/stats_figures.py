@@ -28,6 +28,7 @@ from bench.budget_scan import departments
 from storage.codec import to_db_time
 from storage.db import Database
 from storage.org import OrgRepo
+from storage.sqlite import SqliteDatabase
 from storage.stats import StatsRepo, Window
 
 START = datetime(2025, 12, 1, tzinfo=UTC)
@@ -104,7 +105,7 @@ async def main() -> None:
     folder = tempfile.TemporaryDirectory()
     path = args.db or Path(folder.name) / "stats_bench.db"
     path.unlink(missing_ok=True)
-    db = Database(path, synchronous="OFF")
+    db = SqliteDatabase(path, synchronous="OFF")
     await db.open()
     t0 = time.perf_counter()
     tops = await seed(db, args.expenses, random.Random(7))

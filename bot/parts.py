@@ -12,10 +12,13 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.runtime.bus import Bus
 from bot.runtime.clock import Clock
 from bot.runtime.contexts import outside_context
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.inbox import InboxWriter
+from bot.runtime.leases import Leases
+from bot.runtime.pump import Pump
 from bot.runtime.scheduler import Scheduler
 from bot.wecom.client import WeComClient
 from bot.wecom.orgsync import OrgSync
@@ -37,7 +40,31 @@ class Bot:
     scheduler: Scheduler
     orgsync: OrgSync
     services: Services
+    bus: Bus
+    leases: Leases | None = None  # PostgreSQL: the loops that run once per fleet
     extras: dict[str, Any] = field(default_factory=dict)
+    _solo: list[Pump] = field(default_factory=list)
+
+    def run_once(self, name: str, pump: Pump) -> None:
+        """Start a loop that must run once per fleet: here (SQLite, one worker), or wherever its
+        lease is held (PostgreSQL)."""
+        if self.leases is None:
+            self._solo.append(pump)
+            pump.start()
+        else:
+            self.leases.add(name, pump)
+            self.leases.wake()
+
+    def running_here(self) -> list[str]:
+        if self.leases is None:
+            return [pump.name for pump in self._solo]
+        return [solo.name for solo in self.leases.loops if solo.running]
+
+    async def stop_background(self) -> None:
+        if self.leases is not None:
+            await self.leases.stop()
+        for pump in reversed(self._solo):
+            await pump.stop()
 
     async def idle(self, timeout: float = 10.0) -> None:
         """Wait until no inbox work is running (benchmarks and shutdown use this)."""

@@ -25,7 +25,7 @@ DEMO_DB = Path("data/demo.db")
 
 def demo_settings(settings: Settings, sim: WeComSimulator) -> Settings:
     """The operator's settings, with WeCom identity and keys taken from the simulator."""
-    db = settings.bot_db if "bot_db" in settings.model_fields_set else DEMO_DB
+    db = settings.bot_db if "bot_db" in settings.model_fields_set else str(DEMO_DB)
     return settings.model_copy(
         update={
             "wecom_corp_id": sim.corp_id,

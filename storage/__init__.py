@@ -1,4 +1,4 @@
-"""Schema, migrations and repositories over SQLite; every SQL statement lives here."""
+"""Schema, migrations and repositories over SQLite or PostgreSQL; every SQL statement lives here."""
 
 from storage.db import Database, Tx
 

@@ -59,14 +59,14 @@ class ApprovalRepo:
         self, *, expense_id: int, number: str, step: int, approver: str, task_id: str, now: datetime
     ) -> ApprovalTask | None:
         """Ask `approver` for step `step`; None when they already have an open task there."""
-        cur = await self.tx.execute(
+        row = await self.tx.fetchone(
             "INSERT INTO approval_tasks (expense_id, number, step, approver, task_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
             (expense_id, number, step, approver, task_id, to_db_time(now)),
         )
-        if cur.rowcount != 1 or not cur.lastrowid:
+        if row is None:
             return None
-        return ApprovalTask(id=cur.lastrowid, expense_id=expense_id, number=number, step=step, approver=approver,
+        return ApprovalTask(id=row[0], expense_id=expense_id, number=number, step=step, approver=approver,
                             status=OPEN, task_id=task_id, card_live=True, created_at=from_db_time(to_db_time(now)),
                             decided_at=None, comment="")
 

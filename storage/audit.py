@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -120,6 +122,7 @@ class AuditRepo:
     async def append(
         self, *, at: datetime, actor: str, action: str, subject: str, data: dict[str, Any], key: AuditKey
     ) -> int:
+        await self.tx.lock("audit_log")  # PostgreSQL: concurrent transactions would fork the chain
         head = await self.head()
         prev = head.hash if head else GENESIS
         at_text, data_text = to_db_time(at), dumps(data)
@@ -177,12 +180,17 @@ class AuditRepo:
     async def verify(self, key: AuditKey, anchor: Anchor | None = None) -> ChainReport:
         """Walk the chain from its first row; see the module docstring for what is checked."""
         cuts = {(d["first_id"], d["prev_hash"]) for d in await self._marker_data(PRUNED)}
+        async with aclosing(self.tx.rows(f"{ROW} ORDER BY id")) as rows:
+            return await self._walk(rows, key, anchor, cuts)
+
+    async def _walk(self, rows: AsyncIterator[Row], key: AuditKey, anchor: Anchor | None,
+                    cuts: set[tuple[int, str]]) -> ChainReport:
         prev: str | None = None
         count = unkeyed = 0
         keyed = False
         anchored: str | None = None
         last_id = 0
-        for row in self.tx.rows(f"{ROW} ORDER BY id"):
+        async for row in rows:
             count += 1
             last_id = row["id"]
             if prev is None and row["prev_hash"] != GENESIS and (row["id"], row["prev_hash"]) not in cuts:

@@ -108,8 +108,8 @@ class BudgetRepo:
     async def search(
         self, *, department_id: int | None = None, period: str | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[list[Budget], int]:
-        where = "WHERE (? IS NULL OR department_id = ?) AND (? IS NULL OR period = ?)"
-        params = (department_id, department_id, period, period)
+        where = "WHERE department_id = COALESCE(?, department_id) AND period = COALESCE(?, period)"
+        params = (department_id, period)
         rows = await self.tx.fetchall(
             f"SELECT * FROM budgets {where} ORDER BY department_id, month_from, id LIMIT ? OFFSET ?",
             (*params, limit, offset),
@@ -142,10 +142,10 @@ class BudgetRepo:
     async def usage(self, department_id: int, month_from: str, month_to: str, category: str | None) -> Usage:
         """Usage of a department and those below it over a month range (one category, or all)."""
         row = await self.tx.fetchone(
-            "WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT d.id FROM departments d JOIN tree t"
+            "WITH RECURSIVE tree(id) AS (SELECT CAST(? AS BIGINT) UNION SELECT d.id FROM departments d JOIN tree t"
             f" ON d.parent_id = t.id) SELECT {_SUMS} FROM tree t JOIN expense_usage u ON u.department_id = t.id"
-            " WHERE u.period_month BETWEEN ? AND ? AND (? IS NULL OR u.category = ?)",
-            (department_id, month_from, month_to, category, category),
+            " WHERE u.period_month BETWEEN ? AND ? AND u.category = COALESCE(?, u.category)",
+            (department_id, month_from, month_to, category),
         )
         return _usage(row[0], row[1]) if row else _usage(0, 0)
 

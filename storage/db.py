@@ -1,67 +1,82 @@
-"""The SQLite database: one writer connection behind a lock, one reader, versioned migrations.
+"""The database seam: what repositories and the runtime see, whichever backend stores the data.
 
-SQLite allows one writer at a time, so the bot serialises writes itself instead of letting
-connections fight over the file lock: a transaction is short (handlers do slow I/O before they
-open one), and the group-committed inbox shares the same writer.
+Two backends serve the same repositories: SQLite (`storage/sqlite.py`, the embedded default, one
+file) and PostgreSQL (`storage/postgres.py`, the shared store and queue of several instances).
+Repository SQL is written once, portable: `?` parameters (translated for PostgreSQL), `ON CONFLICT`,
+`RETURNING`, recursive CTEs. What differs lives beside it: each backend's migrations (triggers,
+types), its locking (`Tx.lock`), its batch insert (`Tx.backend` picks), and how `rowcount` and new
+ids come back (`Done`, `Tx.insert`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import sqlite3
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from importlib import resources
-from pathlib import Path
-from typing import Any, TypeVar
-
-import aiosqlite
+from typing import Any, ClassVar, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
-Row = sqlite3.Row
 R = TypeVar("R")
+Row = Any  # sqlite3.Row or asyncpg.Record: both read by name (`row["id"]`) and by position (`row[0]`)
 
 
-class Tx:
-    """A connection inside an open transaction, handed to repositories.
+class Conflict(Exception):
+    """The backend aborted a transaction because a concurrent one won (deadlock, serialization);
+    running it again is safe and will usually succeed."""
 
-    Statements run inline: on an indexed local SQLite file one takes a few microseconds, while a
-    hop to a worker thread and back costs about fifty times that. What can take long (an fsync'd
-    commit, checkpoints) runs in a thread instead (see Database).
-    """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+class Done(Protocol):
+    """What a write statement reports: how many rows it changed."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+
+class Tx(ABC):
+    """A connection inside an open transaction, handed to repositories."""
+
+    backend: ClassVar[str]
+
+    def __init__(self) -> None:
         self._after_commit: list[Callable[[], None]] = []
         self._repos: dict[type, Any] = {}
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
+    @abstractmethod
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Done: ...
 
-    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
-        return self.conn.executemany(sql, params)
+    @abstractmethod
+    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None: ...
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        row: Row | None = self.conn.execute(sql, params).fetchone()
-        return row
+    @abstractmethod
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self.conn.execute(sql, params).fetchall()
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
+    @abstractmethod
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return int(self.conn.execute(sql, params).lastrowid or 0)
+        """Run an INSERT into a table with an `id` column; the new row's id."""
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
-        """Stream a large result without building a list."""
-        return iter(self.conn.execute(sql, params))
+    @abstractmethod
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> AsyncIterator[Row]:
+        """Stream a large result without building a list (iterate inside `contextlib.aclosing`, so
+        a loop left early closes the cursor at once)."""
+
+    async def lock(self, name: str) -> None:
+        """Hold `name` until this transaction ends, so writers of the same thing go one at a time
+        (the audit chain's head). SQLite has one writer at a time already: nothing to do."""
+        return None
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the transaction is durable (e.g. wake a sender)."""
         self._after_commit.append(callback)
+
+    def committed(self) -> None:
+        for callback in self._after_commit:
+            callback()
 
     def repo(self, cls: type[R]) -> R:
         """One repository instance per class and transaction."""
@@ -70,174 +85,32 @@ class Tx:
         return self._repos[cls]  # type: ignore[no-any-return]
 
 
-class PriorityLock:
-    """A FIFO lock where urgent waiters go first: inbox commits (acks wait on them) jump the queue
-    of handler transactions instead of waiting behind every one of them."""
+class Database(ABC):
+    """Owns the connections: `transaction()` for writes, `read()` for snapshot reads,
+    `write_batch()` for the group-committed inbox (acknowledgements wait on it)."""
 
-    def __init__(self) -> None:
-        self._locked = False
-        self._urgent: deque[asyncio.Future[None]] = deque()
-        self._normal: deque[asyncio.Future[None]] = deque()
+    backend: ClassVar[str]
+    shared: ClassVar[bool]  # several processes (on several machines) may work on it at once
 
-    @asynccontextmanager
-    async def hold(self, *, urgent: bool = False) -> AsyncIterator[None]:
-        if self._locked or self._urgent or (self._normal and not urgent):
-            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            (self._urgent if urgent else self._normal).append(fut)
-            try:
-                await fut
-            except BaseException:
-                if fut.done() and not fut.cancelled():
-                    self._release()  # we were handed the lock while being cancelled
-                else:  # a release may already have popped (and skipped) our cancelled future
-                    with contextlib.suppress(ValueError):
-                        (self._urgent if urgent else self._normal).remove(fut)
-                raise
-        else:
-            self._locked = True
-        try:
-            yield
-        finally:
-            self._release()
+    @abstractmethod
+    async def open(self) -> None: ...
 
-    def _release(self) -> None:
-        for queue in (self._urgent, self._normal):
-            while queue:
-                fut = queue.popleft()
-                if not fut.done():
-                    fut.set_result(None)  # ownership passes directly; _locked stays True
-                    return
-        self._locked = False
+    @abstractmethod
+    async def close(self) -> None: ...
 
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
 
-class Database:
-    """Owns the connections; `transaction()` for writes, `read()` for snapshot reads.
+    @abstractmethod
+    def read(self) -> AbstractAsyncContextManager[Tx]: ...
 
-    The writer and the reader are plain `sqlite3` connections used inline on the event loop (short,
-    indexed statements take microseconds; a hop to a thread costs fifty times that). What can block
-    on the disk runs in a thread instead: commits that fsync (`synchronous=FULL`) go through
-    `asyncio.to_thread` while the write lock is held, and migrations and WAL checkpoints run on an
-    aiosqlite connection of their own. Automatic checkpoints are off on the writer; a background task
-    checkpoints every few seconds.
-    """
+    @abstractmethod
+    async def write_batch(self, fn: Callable[[Tx], Awaitable[R]]) -> R:
+        """Run `fn` as one short transaction that goes before queued handler transactions."""
 
-    def __init__(self, path: Path | str, *, synchronous: str = "NORMAL", checkpoint_every: float = 2.0) -> None:
-        self.path = Path(path)
-        self.synchronous = synchronous
-        self.checkpoint_every = checkpoint_every
-        self._writer: sqlite3.Connection | None = None
-        self._reader: sqlite3.Connection | None = None
-        self._maintenance: aiosqlite.Connection | None = None
-        self._checkpoints: asyncio.Task[None] | None = None
-        self._write_lock = PriorityLock()
-        self._read_lock = asyncio.Lock()
-
-    async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._maintenance = await aiosqlite.connect(self.path, isolation_level=None)
-        await self._maintenance.execute("PRAGMA journal_mode=WAL")
-        await self._maintenance.execute("PRAGMA foreign_keys=ON")
-        await migrate(self._maintenance)
-        self._writer = await asyncio.to_thread(self._connect)
-        self._writer.execute(f"PRAGMA synchronous={self.synchronous}")
-        self._writer.execute("PRAGMA wal_autocheckpoint=0")
-        self._reader = await asyncio.to_thread(self._connect)
-        self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="wal-checkpoints")
-
-    def _connect(self) -> sqlite3.Connection:
-        # shared with the thread that runs fsync'd commits, always under the write lock
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
-        return conn
-
-    async def close(self) -> None:
-        if self._checkpoints is not None:
-            self._checkpoints.cancel()
-            await asyncio.gather(self._checkpoints, return_exceptions=True)
-            self._checkpoints = None
-        for conn in (self._reader, self._writer):
-            if conn is not None:
-                conn.close()
-        if self._maintenance is not None:
-            await self._maintenance.close()
-        self._maintenance = self._reader = self._writer = None
-
-    async def checkpoint(self) -> None:
-        """Copy the WAL back into the database file, off the event loop."""
-        if self._maintenance is not None:
-            await self._maintenance.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-    async def _checkpoint_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.checkpoint_every)
-            try:
-                await self.checkpoint()
-            except Exception:
-                log.exception("WAL checkpoint failed")
-
-    @staticmethod
-    def _open(conn: sqlite3.Connection | None) -> sqlite3.Connection:
-        assert conn is not None, "database is not open"
-        return conn
-
-    async def _commit(self, conn: sqlite3.Connection) -> None:
-        """COMMIT; when it fails (a deferred constraint, a full disk) roll back, so the connection
-        is not left inside the transaction where every later BEGIN would fail."""
-        try:
-            if self.synchronous == "FULL":
-                await asyncio.to_thread(conn.execute, "COMMIT")  # the fsync happens off the event loop
-            else:
-                conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        """A write transaction; commits on success, rolls back on any exception."""
-        conn = self._open(self._writer)
-        async with self._write_lock.hold():
-            tx = Tx(conn)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield tx
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            await self._commit(conn)
-        for callback in tx._after_commit:
-            callback()
-
-    async def write_batch(self, fn: Callable[[sqlite3.Connection], R]) -> R:
-        """Run `fn` as one transaction that goes before queued handler transactions.
-
-        The group-committed inbox uses this: acknowledgements wait on it.
-        """
-        conn = self._open(self._writer)
-        async with self._write_lock.hold(urgent=True):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            await self._commit(conn)
-            return result
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Tx]:
-        """A consistent read-only snapshot that never waits for writers."""
-        conn = self._open(self._reader)
-        async with self._read_lock:
-            conn.execute("BEGIN")
-            try:
-                yield Tx(conn)
-            finally:
-                conn.execute("ROLLBACK")
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the data is, without credentials (for logs and /healthz)."""
 
     async def ping(self) -> bool:
         try:
@@ -249,42 +122,15 @@ class Database:
             return False
 
 
-def _migration_files() -> list[tuple[int, str, str]]:
+def migration_files(backend: str) -> list[tuple[int, str, str]]:
+    """(version, name, sql) of a backend's migrations, in order: SQLite's in `migrations/`,
+    PostgreSQL's beside them in `migrations/postgres/`."""
     folder = resources.files("storage") / "migrations"
+    if backend == "postgres":
+        folder = folder / "postgres"
     found = []
     for entry in folder.iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
     return sorted(found)
-
-
-async def migrate(conn: aiosqlite.Connection) -> list[str]:
-    """Apply every migration newer than the recorded version, each in its own transaction."""
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
-    )
-    async with conn.execute("SELECT version FROM schema_migrations") as cur:
-        done = {row[0] for row in await cur.fetchall()}
-    applied = []
-    for version, name, sql in _migration_files():
-        if version in done:
-            continue
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _statements(sql):
-                await conn.execute(statement)
-            await conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name))
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
-        applied.append(name)
-        log.info("applied migration %s", name)
-    return applied
-
-
-def _statements(sql: str) -> list[str]:
-    """Split a migration on semicolons at line ends (migrations keep one statement per block)."""
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [part.strip() for part in "\n".join(lines).split(";\n") if part.strip().rstrip(";")]

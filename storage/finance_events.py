@@ -8,7 +8,6 @@ until that one is delivered or discarded.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -138,9 +137,9 @@ class WebhookRepo:
         self, *, status: str | None = None, number: str | None = None, after_id: int = 0, limit: int = 100
     ) -> list[WebhookEvent]:
         rows = await self.tx.fetchall(
-            "SELECT * FROM webhook_events WHERE (? IS NULL OR status = ?) AND (? IS NULL OR number = ?) AND id > ?"
-            " ORDER BY id LIMIT ?",
-            (status, status, number, number, after_id, limit),
+            "SELECT * FROM webhook_events WHERE status = COALESCE(?, status) AND number = COALESCE(?, number)"
+            " AND id > ? ORDER BY id LIMIT ?",
+            (status, number, after_id, limit),
         )
         return [_event(r) for r in rows]
 
@@ -185,26 +184,27 @@ class ExpensePage:
     total: int
 
 
-def search_expenses(
-    conn: sqlite3.Connection, f: ExpenseFilter, *, limit: int, before_id: int | None = None, offset: int = 0
+async def search_expenses(
+    tx: Tx, f: ExpenseFilter, *, limit: int, before_id: int | None = None, offset: int = 0
 ) -> ExpensePage:
     """One page of expenses, newest first: after a cursor (`before_id`, by key) or, for old clients,
-    after `offset` rows. Their timelines come in one query for the whole page. Synchronous: it runs
-    on a connection of its own in a worker thread (`storage.reads.ThreadReads`)."""
+    after `offset` rows. Their timelines come in one query for the whole page. On SQLite it runs on a
+    connection of its own in a worker thread (`storage.reads.ThreadReads`)."""
     clauses, params = f.where()
     page = [*clauses, "id < ?"] if before_id is not None else clauses
     page_params = [*params, before_id] if before_id is not None else params
-    rows = conn.execute(f"SELECT * FROM expenses{_where(page)} ORDER BY id DESC LIMIT ? OFFSET ?",
-                        (*page_params, limit, offset)).fetchall()
+    rows = await tx.fetchall(f"SELECT * FROM expenses{_where(page)} ORDER BY id DESC LIMIT ? OFFSET ?",
+                             (*page_params, limit, offset))
     expenses = [expense_from_row(r) for r in rows]
     timelines: dict[int, list[ExpenseEvent]] = {e.id: [] for e in expenses}
     if expenses:
         marks = ",".join("?" * len(expenses))
-        for r in conn.execute(f"SELECT * FROM expense_events WHERE expense_id IN ({marks}) ORDER BY expense_id, id",
-                              [e.id for e in expenses]):
+        for r in await tx.fetchall(
+                f"SELECT * FROM expense_events WHERE expense_id IN ({marks}) ORDER BY expense_id, id",
+                [e.id for e in expenses]):
             timelines[r["expense_id"]].append(event_from_row(r))
-    total = conn.execute(f"SELECT COUNT(*) FROM expenses{_where(clauses)}", params).fetchone()[0]
-    return ExpensePage(expenses, timelines, int(total))
+    total = await tx.fetchone(f"SELECT COUNT(*) FROM expenses{_where(clauses)}", params)
+    return ExpensePage(expenses, timelines, int(total[0]) if total else 0)
 
 
 def _where(clauses: list[str]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -45,13 +44,21 @@ _INSERT = (
 )
 
 
+# PostgreSQL: the batch as arrays, one statement (ON CONFLICT DO NOTHING also skips a repeat inside it)
+_INSERT_MANY = (
+    "INSERT INTO inbox (dedupe_key, source, user_id, msg_type, event, payload, received_at)"
+    " SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])"
+    " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key"
+)
+
+
 def _params(item: InboxItem) -> tuple[Any, ...]:
     payload = json.dumps(item.payload, ensure_ascii=False, separators=(",", ":"))  # hot path: no key sorting
     return (item.dedupe_key, item.source, item.user_id, item.msg_type, item.event, payload,
             to_db_time(item.received_at))
 
 
-def _item(row: Row) -> InboxItem:
+def item_from_row(row: Row) -> InboxItem:
     return InboxItem(
         id=row["id"],
         dedupe_key=row["dedupe_key"],
@@ -77,38 +84,68 @@ class InboxRepo:
             return None
         return replace(item, id=row[0])
 
-    @staticmethod
-    def add_many_sync(conn: sqlite3.Connection, items: list[InboxItem]) -> list[InboxItem | None]:
-        """Insert a batch on the writer thread (see Database.write_batch); None marks a duplicate."""
+    async def add_many(self, items: list[InboxItem]) -> list[InboxItem | None]:
+        """Insert a batch (see Database.write_batch); None marks a duplicate, also of an earlier
+        item in the same batch. SQLite inserts row by row inline (microseconds each); PostgreSQL
+        takes the whole batch in one statement, one round trip."""
+        if self.tx.backend == "postgres":
+            return await self._add_many_at_once(items)
         stored: list[InboxItem | None] = []
         for item in items:
-            row = conn.execute(_INSERT, _params(item)).fetchone()
+            row = await self.tx.fetchone(_INSERT, _params(item))
             stored.append(None if row is None else replace(item, id=row[0]))
+        return stored
+
+    async def _add_many_at_once(self, items: list[InboxItem]) -> list[InboxItem | None]:
+        columns = list(zip(*(_params(item) for item in items), strict=True))
+        rows = await self.tx.fetchall(_INSERT_MANY, [list(c) for c in columns])
+        ids = {r[1]: r[0] for r in rows}
+        stored: list[InboxItem | None] = []
+        for item in items:
+            new_id = ids.pop(item.dedupe_key, None)  # popped: a later copy in the batch is a duplicate
+            stored.append(None if new_id is None else replace(item, id=new_id))
         return stored
 
     async def pending(self, limit: int = 1000, after_id: int = 0) -> list[InboxItem]:
         rows = await self.tx.fetchall(
             "SELECT * FROM inbox WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?", (after_id, limit)
         )
-        return [_item(r) for r in rows]
+        return [item_from_row(r) for r in rows]
 
-    async def mark_done(self, item_id: int, when: datetime) -> None:
-        await self.tx.execute(
-            "UPDATE inbox SET status = 'done', processed_at = ?, attempts = attempts + 1 WHERE id = ?",
+    async def pending_ids(self, *, after_id: int, limit: int) -> list[int]:
+        """Ids of pending items after `after_id`, from the index alone."""
+        rows = await self.tx.fetchall(
+            "SELECT id FROM inbox WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?", (after_id, limit))
+        return [r[0] for r in rows]
+
+    async def by_ids(self, ids: list[int]) -> list[InboxItem]:
+        marks = ",".join("?" * len(ids))
+        rows = await self.tx.fetchall(f"SELECT * FROM inbox WHERE id IN ({marks}) ORDER BY id", ids)
+        return [item_from_row(r) for r in rows]
+
+    async def mark_done(self, item_id: int, when: datetime) -> bool:
+        """Mark a pending item done; False when it was not pending (another instance finished it
+        first), in which case the caller must roll its transaction back."""
+        cur = await self.tx.execute(
+            "UPDATE inbox SET status = 'done', processed_at = ?, attempts = attempts + 1"
+            " WHERE id = ? AND status = 'pending'",
             (to_db_time(when), item_id),
         )
+        return cur.rowcount == 1
 
-    async def mark_failed(self, item_id: int, when: datetime, error: str) -> None:
-        await self.tx.execute(
+    async def mark_failed(self, item_id: int, when: datetime, error: str) -> bool:
+        """Record a failure of a pending item; False when another instance finished it meanwhile."""
+        cur = await self.tx.execute(
             "UPDATE inbox SET status = 'failed', processed_at = ?, attempts = attempts + 1, error = ?"
-            " WHERE id = ?",
+            " WHERE id = ? AND status = 'pending'",
             (to_db_time(when), error[:2000], item_id),
         )
+        return cur.rowcount == 1
 
     async def failed(self, limit: int = 20) -> list[InboxItem]:
         """Items whose handling failed, newest first, with `error` kept on the row."""
         rows = await self.tx.fetchall("SELECT * FROM inbox WHERE status = 'failed' ORDER BY id DESC LIMIT ?", (limit,))
-        return [_item(r) for r in rows]
+        return [item_from_row(r) for r in rows]
 
     async def requeue(self, item_id: int) -> InboxItem | None:
         """Put a failed item back to pending so it is handled again; None unless it had failed."""
@@ -116,7 +153,7 @@ class InboxRepo:
             "UPDATE inbox SET status = 'pending', processed_at = NULL WHERE id = ? AND status = 'failed' RETURNING *",
             (item_id,),
         )
-        return None if row is None else _item(row)
+        return None if row is None else item_from_row(row)
 
     async def counts(self) -> dict[str, int]:
         rows = await self.tx.fetchall("SELECT status, COUNT(*) FROM inbox GROUP BY status")

@@ -107,7 +107,7 @@ class OrgRepo:
     async def descendants(self, dept_id: int) -> set[int]:
         """The department and every department below it."""
         rows = await self.tx.fetchall(
-            "WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT d.id FROM departments d JOIN tree t"
+            "WITH RECURSIVE tree(id) AS (SELECT CAST(? AS BIGINT) UNION SELECT d.id FROM departments d JOIN tree t"
             " ON d.parent_id = t.id) SELECT id FROM tree",
             (dept_id,),
         )

@@ -67,8 +67,8 @@ class TimerRepo:
 
     async def pending(self, kind: str | None = None) -> list[Timer]:
         rows = await self.tx.fetchall(
-            "SELECT * FROM timers WHERE status = 'pending' AND (? IS NULL OR kind = ?) ORDER BY due_at",
-            (kind, kind),
+            "SELECT * FROM timers WHERE status = 'pending' AND kind = COALESCE(?, kind) ORDER BY due_at, id",
+            (kind,),
         )
         return [
             Timer(r["id"], r["kind"], r["timer_key"], from_db_time(r["due_at"]), loads(r["payload"]))  # type: ignore[arg-type]

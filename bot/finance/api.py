@@ -13,7 +13,6 @@ import hmac
 import json
 import logging
 import re
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -200,8 +199,8 @@ async def list_expenses(request: web.Request, bot: Bot, params: dict[str, Any]) 
     q: ExpenseQuery = _query(request, ExpenseQuery)
     f = ExpenseFilter(q.status, q.submitter, q.department_id, q.date_from, q.date_to)
 
-    def page(conn: sqlite3.Connection) -> bytes:
-        found = search_expenses(conn, f, limit=q.limit, before_id=q.before_id, offset=q.offset)
+    async def page(tx: Tx) -> bytes:
+        found = await search_expenses(tx, f, limit=q.limit, before_id=q.before_id, offset=q.offset)
         items = [expense_document(e, found.timelines[e.id]) for e in found.expenses]
         more = len(found.expenses) == q.limit
         return ExpenseList(items=items, total=found.total, limit=q.limit, offset=q.offset,
@@ -436,7 +435,7 @@ class FinanceApi:
 
     async def start(self, bot: Bot) -> None:
         log.info("finance API %s", "enabled" if bot.settings.finance_api_token else "disabled (no FINANCE_API_TOKEN)")
-        self.reads.open(bot.db.path)
+        self.reads.open(bot.db)
         bot.scheduler.every("budget-scan", timedelta(hours=1), lambda: scan_budgets(bot))
 
     async def stop(self) -> None:

@@ -30,6 +30,7 @@ from aiohttp import web
 
 from bot.parts import Bot
 from bot.runtime.batching import GroupCommit
+from bot.runtime.bus import OUTBOUND
 from bot.runtime.pump import Pump
 from bot.runtime.retry import MAX_BACKOFF, backoff
 from handlers.expense_json import iso
@@ -212,17 +213,9 @@ class WebhookDelivery:
         sender = WebhookSender(bot.db, url, bot.settings.finance_webhook_secret.get_secret_value(), bot.clock.now,
                                parked=parked)
         self.sender = sender
-        wake_others = bot.services.wake_sender
-
-        def wake_all() -> None:
-            wake_others()
-            sender.wake()
-
-        bot.services.wake_sender = wake_all
+        bot.bus.on(OUTBOUND, sender.wake)  # webhook rows are written where outbound rows are
         bot.extras["webhooks"] = sender
-        sender.start()
+        bot.run_once("webhooks", sender)
 
     async def stop(self) -> None:
-        if self.sender is not None:
-            await self.sender.stop()
-            self.sender = None
+        self.sender = None  # stopped with the bot's other once-per-fleet loops

@@ -3,15 +3,17 @@ name the first row that no longer fits."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from config import Settings
 from storage.audit import AuditRepo, ChainReport
 from storage.audit_files import ANCHOR_FILE, KEY_FILE, AnchorTampered, load_key, read_anchor
-from storage.db import Database
+from storage.connect import open_database
 
 
 async def verify(settings: Settings) -> int:
     """0: intact; 1: broken (or the anchor file was changed); 2: nothing to check with."""
-    if not settings.bot_db.exists():
+    if not settings.postgres and not Path(settings.bot_db).exists():
         print(f"no database at {settings.bot_db}")
         return 2
     key = load_key(settings.bot_audit_key.get_secret_value(), settings.data_dir, create=False)
@@ -23,7 +25,7 @@ async def verify(settings: Settings) -> int:
     except AnchorTampered as exc:
         print(f"audit log NOT VERIFIED: {exc}")
         return 1
-    db = Database(settings.bot_db)
+    db = open_database(settings.bot_db)
     await db.open()
     try:
         async with db.read() as tx:

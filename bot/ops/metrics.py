@@ -6,7 +6,8 @@ from collections.abc import Iterable, Iterator
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeHistogramMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector, CollectorRegistry
 
 CALLBACKS = Counter(
     "bot_callbacks_total", "WeCom callbacks by endpoint and outcome", ["endpoint", "outcome"]
@@ -17,7 +18,9 @@ ACK_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
 )
 INBOX_BATCH = Histogram("bot_inbox_batch_size", "Callbacks written per group commit", buckets=(1, 2, 4, 8, 16, 32, 64, 128))
-PROCESSED = Counter("bot_messages_processed_total", "Inbox messages processed", ["outcome"])
+PROCESSED = Counter("bot_messages_processed_total",
+                    "Inbox messages processed (outcome: done, failed, or elsewhere: finished by another instance first)",
+                    ["outcome"])
 PROCESS_SECONDS = Histogram(
     "bot_message_processing_seconds",
     "Time from receipt to the end of processing of a message",
@@ -69,3 +72,18 @@ class RecipientBacklog(Collector):
 
 RECIPIENT_BACKLOG = RecipientBacklog()
 REGISTRY.register(RECIPIENT_BACKLOG)
+
+
+class Labelled:
+    """A registry's metrics with constant labels added to every sample (`instance`, `role`), so the
+    figures of several instances stay apart wherever they are collected."""
+
+    def __init__(self, registry: CollectorRegistry, **labels: str) -> None:
+        self.registry = registry
+        self.labels = labels
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self.registry.collect():
+            copy = Metric(metric.name, metric.documentation, metric.type, metric.unit)
+            copy.samples = [sample._replace(labels={**sample.labels, **self.labels}) for sample in metric.samples]
+            yield copy

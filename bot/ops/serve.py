@@ -132,7 +132,8 @@ async def serve(settings: Settings, *, plugins: list[Plugin] | None = None) -> i
     app = create_app(settings, clock=Clock(), plugins=plugins)
     site = await start_site(app, settings)
     gc.freeze()  # start-up objects live for the whole run: keep them out of every collection
-    print(f"finance bot listening on {site.url} (WeCom callback: {site.url}/wecom/callback)", flush=True)
+    print(f"finance bot listening on {site.url} as {settings.bot_role} ({settings.instance_id};"
+          f" WeCom callback: {site.url}/wecom/callback)", flush=True)
     try:
         await wait_for_signal()
     finally:

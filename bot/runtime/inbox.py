@@ -97,7 +97,7 @@ class InboxWriter:
 
     async def _commit(self, items: list[InboxItem]) -> list[InboxItem | None]:
         # a repeated key inside one batch conflicts with its first copy and comes back as None
-        results = await self.db.write_batch(lambda conn: InboxRepo.add_many_sync(conn, items))
+        results = await self.db.write_batch(lambda tx: tx.repo(InboxRepo).add_many(items))
         metrics.INBOX_BATCH.observe(len(items))
         for stored in results:
             if stored is not None:

@@ -11,10 +11,11 @@ table is their one retry loop (with WeCom's duplicate check, see `bot.wecom.send
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -22,6 +23,8 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from bot.ops import metrics
 from bot.ops.logs import redact
+from storage.db import Database
+from storage.fleet import TokenRepo
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,42 @@ class BadSecret(WeComError):
     """gettoken said 40001: the secret is wrong. An operator must fix the configuration."""
 
 
+Fetch = Callable[[], Awaitable[tuple[str, float]]]
+
+
+class SharedTokens:
+    """The access token of a fleet, kept in the database: one `gettoken` for all instances.
+
+    An instance that finds no valid token takes a lock (a transaction-scoped advisory lock on
+    PostgreSQL), looks again, and only then asks WeCom; the others wait on the lock and read what it
+    stored. The row is keyed by a digest of corp id and secret (the secret itself is never stored).
+    """
+
+    def __init__(self, db: Database, corp_id: str, secret: str) -> None:
+        self.db = db
+        self.key = hashlib.sha256(f"{corp_id}\x1f{secret}".encode()).hexdigest()[:32]
+
+    async def get(self, fetch: Fetch) -> tuple[str, float]:
+        """(token, seconds it stays valid)."""
+        async with self.db.read() as tx:
+            found = await tx.repo(TokenRepo).valid(self.key, REFRESH_MARGIN)
+        if found is not None:
+            return found
+        async with self.db.transaction() as tx:
+            await tx.lock(f"wecom_token:{self.key}")
+            repo = tx.repo(TokenRepo)
+            found = await repo.valid(self.key, REFRESH_MARGIN)
+            if found is None:
+                token, expires_in = await fetch()
+                await repo.put(self.key, token, expires_in)
+                found = token, expires_in
+        return found
+
+    async def drop(self, stale: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.repo(TokenRepo).drop(self.key, stale)
+
+
 class WeComClient:
     def __init__(
         self,
@@ -64,6 +103,7 @@ class WeComClient:
         attempts: int = 4,
         backoff: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
+        tokens: SharedTokens | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.corp_id = corp_id
@@ -76,6 +116,7 @@ class WeComClient:
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
+        self.tokens = tokens
 
     async def __aenter__(self) -> WeComClient:
         return self
@@ -100,15 +141,20 @@ class WeComClient:
         async with self._token_lock:
             if self._token and self._clock() < self._token_expires:
                 return self._token
-            data = await self._request("GET", "gettoken", params={"corpid": self.corp_id, "corpsecret": self.secret})
-            self._token = str(data["access_token"])
-            expires_in = float(data.get("expires_in", 7200))
+            token, expires_in = await (self._gettoken() if self.tokens is None else self.tokens.get(self._gettoken))
+            self._token = token
             self._token_expires = self._clock() + max(expires_in - REFRESH_MARGIN, expires_in / 2)
             return self._token
 
-    def _drop_token(self, stale: str) -> None:
+    async def _gettoken(self) -> tuple[str, float]:
+        data = await self._request("GET", "gettoken", params={"corpid": self.corp_id, "corpsecret": self.secret})
+        return str(data["access_token"]), float(data.get("expires_in", 7200))
+
+    async def _drop_token(self, stale: str) -> None:
         if self._token == stale:
             self._token = None
+        if self.tokens is not None:
+            await self.tokens.drop(stale)
 
     # calls ---------------------------------------------------------------------------------------
     async def call(
@@ -125,7 +171,7 @@ class WeComClient:
             except WeComError as exc:
                 if exc.errcode in TOKEN_ERRORS and attempt == 0:
                     log.info("access token rejected (%d), fetching a new one", exc.errcode)
-                    self._drop_token(token)
+                    await self._drop_token(token)
                     continue
                 raise
         raise AssertionError("unreachable")
@@ -226,7 +272,7 @@ class WeComClient:
                     self._check("media/get", json.loads(body))
                 except WeComError as exc:
                     if exc.errcode in TOKEN_ERRORS and attempt == 0:
-                        self._drop_token(token)
+                        await self._drop_token(token)
                         continue
                     raise
             return body, ctype

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import aiohttp
 
 from tests.handlers.approval_helpers import file_expense
+from tests.metrics import sample
 from tests.world import World
 
 
@@ -21,9 +21,11 @@ async def test_approval_time_and_backlog_histograms(world: World) -> None:
     await w.bot.idle()
     async with aiohttp.ClientSession() as session, session.get(f"{w.url}/metrics") as resp:
         text = await resp.text()
-    step = re.search(r'bot_approval_seconds_bucket\{le="14400.0",outcome="rejected",stage="部门负责人"\} (\S+)', text)
-    whole = re.search(r'bot_approval_seconds_bucket\{le="14400.0",outcome="rejected",stage="end_to_end"\} (\S+)', text)
-    early = re.search(r'bot_approval_seconds_bucket\{le="3600.0",outcome="rejected",stage="end_to_end"\} (\S+)', text)
-    assert step and whole and early and float(step.group(1)) >= 1 and float(whole.group(1)) > float(early.group(1))
-    assert 'bot_outbound_recipient_waiting_bucket{le="0"}' in text and "bot_outbound_recipient_waiting_gsum" in text
+    bucket = "bot_approval_seconds_bucket"
+    step = sample(text, bucket, le="14400.0", outcome="rejected", stage="部门负责人")
+    whole = sample(text, bucket, le="14400.0", outcome="rejected", stage="end_to_end")
+    early = sample(text, bucket, le="3600.0", outcome="rejected", stage="end_to_end")
+    assert step is not None and whole is not None and early is not None and step >= 1 and whole > early
+    assert sample(text, "bot_outbound_recipient_waiting_bucket", le="0") is not None
+    assert "bot_outbound_recipient_waiting_gsum" in text
     assert not any(user in text for user in ("liuyang", "wangfang", "wuqiang"))  # no userid is a label

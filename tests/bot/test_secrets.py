@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.ops.logs import TEXT_FORMAT, JsonFormatter, OneLineFormatter, one_line, redact
-from storage.db import Database
+from storage.sqlite import SqliteDatabase
 from tests.bot.finance.finance_support import TOKEN, api, approved_expense, today
 from tests.world import World
 
@@ -67,7 +67,7 @@ def test_log_lines_mask_credentials_and_escape_control_characters() -> None:
 
 
 async def test_queued_robot_rows_lose_their_key_on_upgrade(tmp_path: Path) -> None:
-    db = Database(tmp_path / "bot.db")
+    db = SqliteDatabase(tmp_path / "bot.db")
     await db.open()
     await db.close()
     with sqlite3.connect(tmp_path / "bot.db") as conn:  # rows as an older version queued them

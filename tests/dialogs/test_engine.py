@@ -29,6 +29,7 @@ from dialogs import (
 from handlers.rules import Rules
 from storage.codec import loads
 from storage.db import Database
+from storage.sqlite import SqliteDatabase
 
 COMPLETED: list[dict[str, Any]] = []
 ENDED: list[tuple[str, str]] = []
@@ -154,7 +155,7 @@ class Harness:
 
 @pytest.fixture
 async def h(tmp_path: Path) -> AsyncIterator[Harness]:
-    db = Database(tmp_path / "bot.db")
+    db = SqliteDatabase(tmp_path / "bot.db")
     await db.open()
     settings = load_settings(demo=True, bot_db=tmp_path / "bot.db", bot_dialog_timeout_minutes=30)
     clock = FakeClock(datetime(2026, 11, 28, 2, 0, tzinfo=UTC))

@@ -12,6 +12,7 @@ import pytest
 from storage.audit import GENESIS, Anchor, AuditKey, AuditRepo, ChainReport, WrongAuditKey, unkeyed_hash
 from storage.audit_files import AnchorTampered, load_key, read_anchor, write_anchor
 from storage.db import Database
+from storage.sqlite import SqliteDatabase
 
 KEY = AuditKey(b"k" * 32)
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
@@ -19,7 +20,7 @@ NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "a.db")
+    database = SqliteDatabase(tmp_path / "a.db")
     await database.open()
     try:
         yield database

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from storage.db import Database, PriorityLock
+from storage.sqlite import PriorityLock, SqliteDatabase
 
 
 async def test_migrations_apply_once_and_rollback_keeps_nothing(tmp_path: Path) -> None:
-    db = Database(tmp_path / "m.db")
+    db = SqliteDatabase(tmp_path / "m.db")
     await db.open()
     async with db.read() as tx:
         versions = [r[0] for r in await tx.fetchall("SELECT version FROM schema_migrations ORDER BY version")]
@@ -52,7 +52,7 @@ async def test_urgent_waiters_go_first_and_cancellation_is_safe() -> None:
 
 
 async def test_a_failing_commit_rolls_back_and_leaves_the_connection_usable(tmp_path: Path) -> None:
-    db = Database(tmp_path / "c.db")
+    db = SqliteDatabase(tmp_path / "c.db")
     await db.open()
     async with db.transaction() as tx:
         await tx.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
@@ -63,7 +63,7 @@ async def test_a_failing_commit_rolls_back_and_leaves_the_connection_usable(tmp_
         async with db.transaction() as tx:
             await tx.execute("INSERT INTO child (id, parent_id) VALUES (1, 42)")
     with pytest.raises(sqlite3.IntegrityError):
-        await db.write_batch(lambda conn: conn.execute("INSERT INTO child (id, parent_id) VALUES (2, 43)"))
+        await db.write_batch(lambda tx: tx.execute("INSERT INTO child (id, parent_id) VALUES (2, 43)"))
     async with db.transaction() as tx:  # BEGIN works again: nothing of the failed ones was kept
         await tx.execute("INSERT INTO parent (id) VALUES (7)")
     async with db.read() as tx:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from storage.db import Database
 from storage.outbound import OutboundRepo
 from storage.retention import OUTBOUND, RetentionRepo
+from storage.sqlite import SqliteDatabase
 from storage.uploads import UploadRepo
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 
 async def test_ids_never_start_over_after_a_prune(tmp_path: Path) -> None:
-    db = Database(tmp_path / "bot.db")
+    db = SqliteDatabase(tmp_path / "bot.db")
     await db.open()
     try:
         async with db.transaction() as tx:

@@ -8,12 +8,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.db import Database
+from storage.sqlite import SqliteDatabase
 from storage.uploads import UploadFiles, UploadRepo, Uploads
 
 
 async def test_uploads_from_before_files_keep_their_bytes(tmp_path: Path) -> None:
-    db = Database(tmp_path / "bot.db")
+    db = SqliteDatabase(tmp_path / "bot.db")
     await db.open()
     await db.close()
     with sqlite3.connect(tmp_path / "bot.db") as conn:  # the table as an older version left it

@@ -8,9 +8,10 @@ import threading
 from pathlib import Path
 
 from bot.finance.openapi import encode_cursor
-from storage.db import Database
+from storage.db import Tx
 from storage.finance_events import ExpenseFilter, search_expenses
 from storage.reads import ThreadReads
+from storage.sqlite import SqliteDatabase, SqliteTx
 from tests.bot.finance.finance_support import TOKEN, api, file_expense
 from tests.world import World
 
@@ -45,7 +46,7 @@ async def test_pages_follow_the_cursor_and_keep_offset_for_old_clients(bare_worl
 
 
 async def test_a_page_is_three_statements_however_long(tmp_path: Path) -> None:
-    db = Database(tmp_path / "bot.db")
+    db = SqliteDatabase(tmp_path / "bot.db")
     await db.open()
     async with db.transaction() as tx:
         for i in range(1, 41):
@@ -63,7 +64,7 @@ async def test_a_page_is_three_statements_however_long(tmp_path: Path) -> None:
     conn.set_trace_callback(statements.append)
     for limit in (1, 10, 40):
         statements.clear()
-        page = search_expenses(conn, ExpenseFilter(department_id=3, submitter="u1"), limit=limit)
+        page = await search_expenses(SqliteTx(conn), ExpenseFilter(department_id=3, submitter="u1"), limit=limit)
         assert len(page.expenses) == min(limit, 14) and page.total == 14
         assert all(len(page.timelines[e.id]) == 2 for e in page.expenses)
         assert len(statements) == 3, statements
@@ -74,11 +75,10 @@ async def test_a_page_is_three_statements_however_long(tmp_path: Path) -> None:
 
 
 async def test_thread_reads_leave_the_event_loop_free(tmp_path: Path) -> None:
-    db = Database(tmp_path / "bot.db")
+    db = SqliteDatabase(tmp_path / "bot.db")
     await db.open()
-    await db.close()
     reads = ThreadReads()
-    reads.open(tmp_path / "bot.db")
+    reads.open(db)
     ticks = 0
 
     async def ticker() -> None:
@@ -87,11 +87,11 @@ async def test_thread_reads_leave_the_event_loop_free(tmp_path: Path) -> None:
             await asyncio.sleep(0.01)
             ticks += 1
 
-    def slow(conn: sqlite3.Connection) -> tuple[str, int]:
+    async def slow(tx: Tx) -> tuple[str, int]:
         """A long read (SQLite counting to three million), and the loop's ticks while it ran."""
         before = ticks
-        conn.execute("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000000)"
-                     " SELECT COUNT(*) FROM n").fetchone()
+        await tx.fetchone("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000000)"
+                          " SELECT COUNT(*) FROM n")
         return threading.current_thread().name, ticks - before
 
     task = asyncio.create_task(ticker())
@@ -100,4 +100,5 @@ async def test_thread_reads_leave_the_event_loop_free(tmp_path: Path) -> None:
     finally:
         task.cancel()
         reads.close()
+        await db.close()
     assert where != threading.main_thread().name and ticked >= 5  # the loop went on meanwhile

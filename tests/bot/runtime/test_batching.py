@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 from bot.runtime.inbox import InboxWriter
-from storage.db import Database
 from storage.inbox import InboxItem, InboxRepo
+from storage.sqlite import SqliteDatabase
 from tests.world import START_AT
 
 
@@ -16,7 +16,7 @@ def item(n: int, payload: dict[str, object]) -> InboxItem:
 
 
 async def test_one_poisoned_item_fails_alone_in_its_batch(tmp_path: Path) -> None:
-    db = Database(tmp_path / "bot.db")
+    db = SqliteDatabase(tmp_path / "bot.db")
     await db.open()
     stored: list[InboxItem] = []
     writer = InboxWriter(db, stored.append)

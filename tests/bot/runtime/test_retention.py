@@ -18,7 +18,7 @@ from config import SettingsError, load_settings
 from handlers.rules import Rules
 from simulator.invoice_art import render_invoice_pdf, sample_fields
 from storage.audit import AuditKey, AuditRepo
-from storage.db import Database
+from storage.sqlite import SqliteDatabase
 from storage.uploads import UploadFiles
 from tests.bot.finance.finance_support import SECRET, TOKEN, Receiver, file_expense
 from tests.bot.finance.test_idempotency import NOTE, _post
@@ -84,7 +84,7 @@ async def test_audit_rows_are_archived_and_cut_only_past_their_retention(tmp_pat
     settings = load_settings(demo=True, bot_db=tmp_path / "bot.db", bot_retention_audit_days=200)
     services = Services(settings=settings, clock=FakeClock(now), rules=Rules(), gateway=None,  # type: ignore[arg-type]
                         events=EventBus(), audit_key=KEY)
-    db = Database(settings.bot_db)
+    db = SqliteDatabase(settings.bot_db)
     await db.open()
     try:
         ages = [400, 300, 201, 200, 199, 10, 0]  # days; the row of exactly 200 days is kept

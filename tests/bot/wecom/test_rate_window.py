@@ -10,6 +10,7 @@ import sqlite3
 import aiohttp
 
 from tests.handlers.approval_helpers import NUMBER, expense_row
+from tests.metrics import buckets, sample
 from tests.world import World
 
 SUBMITTERS = ("zhangwei", "lina", "wangfang", "liuyang", "chenjing", "zhaolei", "sunli", "zhoumin")
@@ -38,8 +39,7 @@ async def metrics_text(world: World) -> str:
 
 
 def folded_total(metrics: str) -> float:
-    found = re.search(r"^bot_outbound_folded_total ([0-9.e+]+)$", metrics, re.M)
-    return float(found.group(1)) if found else 0.0
+    return sample(metrics, "bot_outbound_folded_total") or 0.0
 
 
 async def test_a_48_card_burst_reaches_the_reviewer_without_a_drop(world: World) -> None:
@@ -86,8 +86,8 @@ async def test_the_window_holds_across_a_restart(world: World) -> None:
     w.bot.sender.wake()
     await asyncio.sleep(0.2)
     metrics = await metrics_text(w)
-    waiting = dict(re.findall(r'^bot_outbound_recipient_waiting_bucket\{le="([^"]+)"\} (\S+)$', metrics, re.M))
-    assert float(waiting["0"]) == 0 and float(waiting["1"]) == 1 and "sunli" not in metrics  # one recipient, one row
+    waiting = buckets(metrics, "bot_outbound_recipient_waiting_bucket")
+    assert waiting["0"] == 0 and waiting["1"] == 1 and "sunli" not in metrics  # one recipient, one row
     w.clock.advance(61)
     w.bot.sender.wake()
     await w.sim.wait_for(lambda: statuses(w, "user:sunli") == {"sent": 31}, timeout=5)
