@@ -67,8 +67,13 @@ class Bot:
             await pump.stop()
 
     async def idle(self, timeout: float = 10.0) -> None:
-        """Wait until no inbox work is running (benchmarks and shutdown use this)."""
-        await asyncio.wait_for(self.dispatcher.wait_idle(), timeout)
+        """Wait until no inbox work is running or waiting to be claimed (tests and benchmarks)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                await self.dispatcher.wait_idle()
+                feed = self.extras.get("feed")
+                if feed is None or await feed.settled():
+                    return
 
     def context(self, tx: Tx, action: str, *, user_id: str = "bot", source: str = "system") -> Context:
         """A handler context for work outside the inbox (API calls, pages, background jobs)."""

@@ -21,12 +21,13 @@ class Rule:
     finished: str
     dated_by: str
     numbered: bool = True  # its ids are referred to: the newest row stays, so ids never restart
+    key: str = "id"
 
 
 INBOX = Rule("inbox", "status = 'done'", "received_at")  # WeCom stopped re-delivering long before
 OUTBOUND = Rule("outbound", "status = 'sent'", "sent_at")
 WEBHOOKS = Rule("webhook_events", "status = 'delivered'", "delivered_at")
-IDEMPOTENCY = Rule("idempotency_keys", "1 = 1", "created_at", numbered=False)
+IDEMPOTENCY = Rule("idempotency_keys", "1 = 1", "created_at", numbered=False, key="scope, key")
 
 
 class RetentionRepo:
@@ -35,11 +36,12 @@ class RetentionRepo:
 
     async def prune(self, rule: Rule, before: datetime, limit: int) -> int:
         """Delete up to `limit` finished rows dated before `before`; returns how many went. The newest
-        row of a numbered table stays: SQLite numbers a new row after the largest id left, and ids must
+        row of a numbered table stays: SQLite numbers a new row after the largest id left (PostgreSQL's
+        identity never goes back anyway), and ids must
         never restart (cursors like the events list's `next_after` and `失败消息 7` rely on them)."""
-        newest = f" AND rowid < (SELECT MAX(rowid) FROM {rule.table})" if rule.numbered else ""
+        newest = f" AND id < (SELECT MAX(id) FROM {rule.table})" if rule.numbered else ""
         cur = await self.tx.execute(
-            f"DELETE FROM {rule.table} WHERE rowid IN (SELECT rowid FROM {rule.table}"
+            f"DELETE FROM {rule.table} WHERE ({rule.key}) IN (SELECT {rule.key} FROM {rule.table}"
             f" WHERE {rule.finished} AND {rule.dated_by} < ?{newest} LIMIT ?)",
             (to_db_time(before), limit),
         )

@@ -1,7 +1,8 @@
 """The test world: a WeCom simulator and the bot, both real aiohttp servers on loopback.
 
 Tests drive the bot only as WeCom would (encrypted callbacks from the simulator) and observe
-what the bot sends back to the simulator's API; the database is a real SQLite file.
+what the bot sends back to the simulator's API; the database is a real SQLite file or a real
+PostgreSQL database (`db`), read by tests through `rows()`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from psycopg.rows import dict_row
 
 from bot.core import create_app
 from bot.parts import BOT, Bot, Plugin
@@ -33,6 +36,7 @@ class World:
     sim: WeComSimulator
     clock: FakeClock
     db_path: Path
+    db: str = ""  # BOT_DB: the SQLite file (db_path) or a PostgreSQL URL
     overrides: dict[str, Any] = field(default_factory=dict)
     plugins: list[Plugin] = field(default_factory=list)
     server: TestServer | None = None
@@ -63,7 +67,7 @@ class World:
             "wecom_contact_secret": self.sim.contact_secret,
             "wecom_api_base": self.sim.base_url,
             "wecom_oauth_base": self.sim.base_url,
-            "bot_db": self.db_path,
+            "bot_db": self.db or self.db_path,
             "bot_quiet_hours": "",
             # the one-time welcome card would be every seeded person's first answer; the onboarding
             # tests (tests/handlers/test_onboarding.py) switch it on
@@ -104,9 +108,31 @@ class World:
     async def idle(self, timeout: float = 10.0) -> None:
         await self.bot.idle(timeout)
 
+    @property
+    def postgres(self) -> bool:
+        return self.db.startswith("postgresql://")
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts, read (or written) from outside the bot, on either backend; `?` parameters."""
+        if self.postgres:
+            with psycopg.connect(self.db, autocommit=True, row_factory=dict_row) as pg:
+                cur = pg.execute(sql.replace("%", "%%").replace("?", "%s"), params)  # type: ignore[arg-type]
+                return list(cur.fetchall()) if cur.description else []
+        conn = sqlite3.connect(self.db_path)
+        conn.row_factory = sqlite3.Row
+        try:
+            with conn:
+                return [dict(r) for r in conn.execute(sql, params).fetchall()]
+        finally:
+            conn.close()
+
+    def value(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        """The first column of the first row (None when there is none)."""
+        found = self.rows(sql, params)
+        return next(iter(found[0].values())) if found else None
+
     def outbound_statuses(self) -> list[str]:
-        with sqlite3.connect(self.db_path) as conn:
-            return [r[0] for r in conn.execute("SELECT status FROM outbound ORDER BY id")]
+        return [r["status"] for r in self.rows("SELECT status FROM outbound ORDER BY id")]
 
     async def delivered(self, timeout: float = 5.0) -> list[str]:
         """Wait until no outbound row is pending; returns every row's status in order."""
@@ -145,9 +171,10 @@ def message_text(msg: Any) -> str:
     return json.dumps(payload, ensure_ascii=False)
 
 
-async def make_world(tmp_path: Path, **overrides: Any) -> World:
+async def make_world(tmp_path: Path, *, db: str = "", **overrides: Any) -> World:
     clock = FakeClock(START_AT)
     sim = WeComSimulator(clock=clock.timestamp)
     seed_demo_org(sim)
     await sim.start()
-    return World(sim=sim, clock=clock, db_path=tmp_path / "bot.db", overrides=overrides)
+    db_path = tmp_path / "bot.db"
+    return World(sim=sim, clock=clock, db_path=db_path, db=db or str(db_path), overrides=overrides)

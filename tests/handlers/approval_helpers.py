@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
 
 from simulator.models import Card
@@ -42,18 +41,8 @@ async def click(world: World, user: str, card: Card, verdict: str, number: str) 
 
 
 def db_rows(world: World, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(world.db_path)
-    try:
-        return list(conn.execute(sql, params).fetchall())
-    finally:
-        conn.close()
+    return [tuple(r.values()) for r in world.rows(sql, params)]
 
 
 def expense_row(world: World, number: str) -> dict[str, Any]:
-    conn = sqlite3.connect(world.db_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        row = conn.execute("SELECT * FROM expenses WHERE number = ?", (number,)).fetchone()
-        return dict(row)
-    finally:
-        conn.close()
+    return world.rows("SELECT * FROM expenses WHERE number = ?", (number,))[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.handlers.approval_helpers import (
     click,
     db_rows,
@@ -12,6 +14,8 @@ from tests.handlers.approval_helpers import (
     wait_card,
 )
 from tests.world import World
+
+pytestmark = pytest.mark.backends("sqlite", "postgres")
 
 
 def decisions(world: World, number: str) -> list[tuple[str, str, str]]:

@@ -1,21 +1,20 @@
-"""Filing expenses by chat, end to end through the WeCom simulator and a real SQLite file."""
+"""Filing expenses by chat, end to end through the WeCom simulator, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.world import World, message_text
 
+pytestmark = pytest.mark.backends("sqlite", "postgres")
 
-def _rows(world: World, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(world.db_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+
+def _rows(world: World, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+    return world.rows(sql, params)
 
 
 def _today(world: World) -> str:
@@ -36,7 +35,7 @@ async def test_one_line_expense_is_summarised_then_filed(world: World) -> None:
             row["description"], row["submitter"], row["department_id"]) == (
         number, "submitted", 5850, "交通", "2026-11-20", "打车去客户", "liuyang", 3)
     first = _rows(world, "SELECT action, actor FROM expense_events ORDER BY id")[0]
-    assert tuple(first) == ("submitted", "liuyang")
+    assert tuple(first.values()) == ("submitted", "liuyang")
     assert _rows(world, "SELECT * FROM audit_log WHERE action = 'expense.submitted' AND subject = ?",
                  (f"expense:{number}",))
     assert not _rows(world, "SELECT * FROM dialogs")
@@ -72,7 +71,7 @@ async def test_english_one_liner(world: World) -> None:
     done = await world.reply_to("chenjing", "confirm", contains="Filed expense")
     assert "BX" in done
     [row] = _rows(world, "SELECT amount_fen, description, department_id FROM expenses")
-    assert tuple(row) == (123450, "client visit", 2)
+    assert tuple(row.values()) == (123450, "client visit", 2)
 
 
 async def test_idle_dialog_times_out(world: World) -> None:
@@ -116,7 +115,7 @@ async def test_policy_warnings_and_refusals(bare_world: World, tmp_path: Path) -
     assert "⚠️" in old and "已超过 90 天" in old and "⛔" not in old
     assert "已提交报销" in await world.reply_to("liuyang", "确认", contains="已提交报销")
     [row] = _rows(world, "SELECT amount_fen, expense_date FROM expenses")
-    assert tuple(row) == (18000, "2020-01-01")
+    assert tuple(row.values()) == (18000, "2020-01-01")
     event = _rows(world, "SELECT data FROM expense_events WHERE action = 'submitted'")[0]
     assert "90" in event["data"]  # the warning shown is kept with the filing
 

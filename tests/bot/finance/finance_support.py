@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,16 +66,12 @@ async def approved_expense(world: World, user: str = "liuyang", amount: str = "1
 
 
 def expense_status(world: World, number: str) -> str:
-    with sqlite3.connect(world.db_path) as conn:
-        row = conn.execute("SELECT status FROM expenses WHERE number = ?", (number,)).fetchone()
-    return str(row[0]) if row else ""
+    return str(world.value("SELECT status FROM expenses WHERE number = ?", (number,)) or "")
 
 
 def outbox(world: World) -> list[tuple[str, str, str, str]]:
     """(event_id, type, number, status) of every webhook row, in outbox order."""
-    with sqlite3.connect(world.db_path) as conn:
-        return [tuple(r) for r in conn.execute(  # type: ignore[misc]
-            "SELECT event_id, type, number, status FROM webhook_events ORDER BY id")]
+    return [tuple(r.values()) for r in world.rows("SELECT event_id, type, number, status FROM webhook_events ORDER BY id")]
 
 
 @dataclass

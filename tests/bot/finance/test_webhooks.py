@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -24,6 +23,8 @@ from tests.bot.finance.finance_support import (
     outbox,
 )
 from tests.world import World
+
+pytestmark = pytest.mark.backends("sqlite", "postgres")
 
 
 @pytest.fixture
@@ -150,8 +151,7 @@ async def test_refused_event_is_parked_shown_to_admins_and_retried(bare_world: W
     await world.sim.wait_for(lambda: outbox(world)[0][3] == "delivered", timeout=5)
     status, _ = await api(world, "POST", f"/api/v1/events/{event_id}/retry")
     assert status == 409
-    with sqlite3.connect(world.db_path) as conn:
-        actions = {r[0] for r in conn.execute("SELECT action FROM audit_log")}
+    actions = {r["action"] for r in world.rows("SELECT action FROM audit_log")}
     assert {"webhook.parked", "webhook.requeued"} <= actions
 
 
@@ -194,6 +194,5 @@ async def test_a_parked_event_holds_the_later_events_of_its_expense(bare_world: 
     await world.bot.scheduler.tick()
     await world.idle()
     assert world.sim.find_messages(to="xuhui", contains="仍未处理", after=after) == []
-    with sqlite3.connect(world.db_path) as conn:
-        actions = {r[0] for r in conn.execute("SELECT action FROM audit_log")}
+    actions = {r["action"] for r in world.rows("SELECT action FROM audit_log")}
     assert "webhook.discarded" in actions

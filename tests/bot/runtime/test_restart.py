@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import sys
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.paths import ROOT
 from tests.world import World, free_port
+
+pytestmark = pytest.mark.backends("sqlite", "postgres")
 
 
 async def start_process(world: World, port: int) -> asyncio.subprocess.Process:
@@ -24,7 +27,7 @@ async def start_process(world: World, port: int) -> asyncio.subprocess.Process:
         "WECOM_AES_KEY": world.sim.aes_key,
         "WECOM_API_BASE": world.sim.base_url,
         "BOT_PORT": str(port),
-        "BOT_DB": str(world.db_path),
+        "BOT_DB": world.db,
         "BOT_WORKERS": "1",
         "BOT_ONBOARDING": "false",  # one reply per message: the welcome card is not what this counts
     }
@@ -38,13 +41,11 @@ async def start_process(world: World, port: int) -> asyncio.subprocess.Process:
 
 
 def states(world: World) -> dict[str, int]:
-    with sqlite3.connect(world.db_path) as conn:
-        return dict(conn.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status").fetchall())
+    return {r["status"]: int(r["n"]) for r in world.rows("SELECT status, COUNT(*) AS n FROM inbox GROUP BY status")}
 
 
 def replies(world: World) -> int:
-    with sqlite3.connect(world.db_path) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM outbound WHERE order_key = 'user:liuyang'").fetchone()[0])
+    return int(world.value("SELECT COUNT(*) FROM outbound WHERE order_key = 'user:liuyang'"))
 
 
 async def test_kill_minus_nine_then_restart_loses_and_repeats_nothing(bare_world: World) -> None:
