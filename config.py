@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     bot_data_dir: Path | None = None  # uploads, audit key and anchor; default: the SQLite file's folder, else data/
     bot_role: Literal["all", "edge", "worker"] = "all"
     bot_instance_id: str = ""  # names this instance in /metrics, /healthz and leases; default host:port
+    bot_lease_seconds: float = Field(default=15.0, ge=1, le=600)  # a killed instance's work moves after this
     bot_db_sync: Literal["normal", "full"] = "normal"
     bot_timezone: str = "Asia/Shanghai"
     bot_rules: Path | None = None

@@ -1,6 +1,7 @@
 """Callback ack throughput and latency: the bot's real endpoint against a naive reference handler.
 
     python bench/callback_throughput.py [--seconds 8] [--concurrency 32] [--rate 1000]
+                                        [--backend sqlite|postgres] [--edge]
 
 Both servers run in their own process on loopback (and the WeCom simulator the bot replies to in a
 third, so the load generator measures without sharing its CPU) and receive the same kind of distinct
@@ -10,13 +11,17 @@ clock starts. Phases:
   2. open loop at `--rate` requests/s: p50/p99 ack latency of both;
   3. the bot with its workers saturated by slow handlers (image messages whose media download
      takes 2 s each): ack latency of text messages sent meanwhile.
-The bot writes every callback to its SQLite inbox before answering; the naive handler stores nothing.
+The bot writes every callback to its inbox before answering (de-duplicated, group-committed; on
+PostgreSQL a throwaway server with fsync'd commits); the naive handler stores nothing. `--edge` runs
+the bot as two processes, an edge that takes the callbacks and a worker that processes them (sharing
+the SQLite file, or the PostgreSQL database); without it one `all` process does both.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
 import sys
@@ -31,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from simulator import WeComSimulator  # noqa: E402
 from simulator.crypto import CallbackCipher, new_nonce  # noqa: E402
+from tests.postgres import throwaway  # noqa: E402
 from tests.world import free_port  # noqa: E402
 
 USERS = [f"bench{i:04d}" for i in range(1000)]
@@ -173,7 +179,19 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--edge", action="store_true", help="an edge process takes the callbacks, a worker the rest")
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        db = None
+        if args.backend == "postgres":
+            server = stack.enter_context(throwaway(durable=True))
+            server.admin("CREATE DATABASE bench")
+            db = server.with_database("bench")
+        await run(args, db)
+
+
+async def run(args: argparse.Namespace, db: str | None) -> None:
 
     sim = WeComSimulator()  # keys and ids only: the serving simulator runs in its own process
     payloads = Payloads(sim)
@@ -184,14 +202,23 @@ async def main() -> None:
     slow_media_id = await _media_id(sim_proc)
     env = {**os.environ, "WECOM_CORP_ID": sim.corp_id, "WECOM_AGENT_ID": str(sim.agent_id),
            "WECOM_SECRET": sim.secret, "WECOM_TOKEN": sim.token, "WECOM_AES_KEY": sim.aes_key,
-           "WECOM_API_BASE": sim.base_url, "BOT_PORT": str(bot_port), "BOT_DB": f"{tmp}/bot.db",
-           "BOT_QUIET_HOURS": "", "LOG_LEVEL": "WARNING"}
-    bot = await spawn([os.environ.get("BENCH_BOT", "run_bot.py"), "--log-level", "WARNING"], env)
+           "WECOM_API_BASE": sim.base_url, "BOT_PORT": str(bot_port), "BOT_DB": db or f"{tmp}/bot.db",
+           "BOT_QUIET_HOURS": "", "LOG_LEVEL": "WARNING", "BOT_DATA_DIR": tmp}
+    script = os.environ.get("BENCH_BOT", "run_bot.py")
+    bots = [await spawn([script, "--log-level", "WARNING", "--role", "edge" if args.edge else "all"], env)]
+    health_url = f"http://127.0.0.1:{bot_port}/healthz"
+    if args.edge:
+        worker_port = free_port()
+        bots.append(await spawn([script, "--log-level", "WARNING", "--role", "worker"],
+                                {**env, "BOT_PORT": str(worker_port)}))
+        health_url = f"http://127.0.0.1:{worker_port}/healthz"
     naive = await spawn(["bench/naive_callback.py", sim.token, sim.aes_key, sim.corp_id, str(naive_port)], env)
     bot_url = f"http://127.0.0.1:{bot_port}/wecom/callback"
     naive_url = f"http://127.0.0.1:{naive_port}/wecom/callback"
     sim.bot_callback_url = bot_url
-    health_url = f"http://127.0.0.1:{bot_port}/healthz"
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"backend {args.backend}, {'edge + worker processes' if args.edge else 'one all process'};"
+          f" {os.cpu_count()} cores, load average before: {load}")
     try:
         per_run = int(args.seconds * 15000)
         print(f"phase 1: closed loop, {args.concurrency} in flight, {args.seconds:.0f} s each "
@@ -228,7 +255,7 @@ async def main() -> None:
         lat, err = await open_loop(bot_url, payloads.make(int(args.rate * 3), kind="text"), args.rate / 2)
         print(summary("bot", None, lat, err) + "  (under load; max must stay < 1000 ms)")
     finally:
-        for proc in (bot, naive, sim_proc):
+        for proc in (*bots, naive, sim_proc):
             proc.terminate()
             await proc.wait()
 

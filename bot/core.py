@@ -120,7 +120,7 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
                         audit_key=await open_chain(db, settings, clock.now()) if working else None)
     worker = Worker(db, router, services)
     dispatcher = Dispatcher(worker.handle, concurrency=settings.bot_workers)
-    feed: LocalFeed | FleetFeed = (FleetFeed(db, dispatcher, settings.instance_id) if isinstance(db, PostgresDatabase)
+    feed: LocalFeed | FleetFeed = (FleetFeed(db, dispatcher, settings.instance_id, ttl=settings.bot_lease_seconds) if isinstance(db, PostgresDatabase)
                                    else LocalFeed(db, dispatcher))  # type: ignore[arg-type]
 
     def stored(item: InboxItem) -> None:
@@ -144,7 +144,7 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     bus.on(INBOX, feed.wake)
     bus.on(OUTBOUND, sender.wake)
     bus.on(TIMERS, scheduler.wake)
-    leases = Leases(db, settings.instance_id) if isinstance(db, PostgresDatabase) else None
+    leases = Leases(db, settings.instance_id, ttl=settings.bot_lease_seconds) if isinstance(db, PostgresDatabase) else None
     bot = Bot(settings, clock, db, client, writer, dispatcher, sender, scheduler, orgsync, services, bus=bus,
               leases=leases)
     app[BOT] = bot

@@ -43,13 +43,13 @@ class Bot:
     bus: Bus
     leases: Leases | None = None  # PostgreSQL: the loops that run once per fleet
     extras: dict[str, Any] = field(default_factory=dict)
-    _solo: list[Pump] = field(default_factory=list)
+    _solo: dict[str, Pump] = field(default_factory=dict)
 
     def run_once(self, name: str, pump: Pump) -> None:
         """Start a loop that must run once per fleet: here (SQLite, one worker), or wherever its
         lease is held (PostgreSQL)."""
         if self.leases is None:
-            self._solo.append(pump)
+            self._solo[name] = pump
             pump.start()
         else:
             self.leases.add(name, pump)
@@ -57,13 +57,13 @@ class Bot:
 
     def running_here(self) -> list[str]:
         if self.leases is None:
-            return [pump.name for pump in self._solo]
+            return list(self._solo)
         return [solo.name for solo in self.leases.loops if solo.running]
 
     async def stop_background(self) -> None:
         if self.leases is not None:
             await self.leases.stop()
-        for pump in reversed(self._solo):
+        for pump in reversed(self._solo.values()):
             await pump.stop()
 
     async def idle(self, timeout: float = 10.0) -> None:

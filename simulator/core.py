@@ -271,8 +271,12 @@ class WeComSimulator:
         return callback_xml.message(self.corp_id, userid, self._now(), msgtype, self._msg_id(), self.agent_id,
                                     **fields)
 
+    def text_message(self, userid: str, content: str) -> str:
+        """The plaintext callback of a text message from `userid` (to deliver to any URL)."""
+        return self._message(userid, "text", Content=content)
+
     async def send_text(self, userid: str, content: str) -> CallbackResult:
-        return await self.deliver(self._message(userid, "text", Content=content))
+        return await self.deliver(self.text_message(userid, content))
 
     async def send_image(self, userid: str, data: bytes, filename: str = "invoice.jpg") -> CallbackResult:
         return await self.send_stored_image(userid, self.store_media("image", filename, data))

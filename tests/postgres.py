@@ -5,7 +5,7 @@ folder on a free loopback port, once per test session; as root it runs as the un
 `postgres` user. It skips fsync (nothing in it outlives the session). Every test that asks gets a
 fresh database, copied from a template that was migrated once (`CREATE DATABASE ... TEMPLATE`).
 The server runs on the real clock even when the tests run under faketime (its environment is
-cleaned), like a database server elsewhere would.
+cleaned), like a database server elsewhere would. The benchmarks start one too (`durable=True`).
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ class Server:
 
 
 @contextmanager
-def throwaway() -> Iterator[Server]:
+def throwaway(*, durable: bool = False) -> Iterator[Server]:
+    """A server of our own; `durable` keeps PostgreSQL's fsync'd commits (benchmarks measure those)."""
     folder = Path(tempfile.mkdtemp(prefix="bot-pg-"))
     data = folder / "data"
     port = free_port()
@@ -98,8 +99,9 @@ def throwaway() -> Iterator[Server]:
     run = {"check": True, "env": _env(), "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
     subprocess.run([*as_user, _bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                     "--no-locale", "--no-sync"], **run)
-    options = (f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-               " -c full_page_writes=off -c max_connections=300")
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=300"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run([*as_user, _bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w",
                     "start"], **run)
 

@@ -3,11 +3,15 @@
 - `LocalFeed` (SQLite): this process is the file's one worker. Items it stores go straight to the
   dispatcher; items edge processes stored are noticed through `PRAGMA data_version` (a counter the
   file bumps on every commit by another connection), read every 50 ms without touching the disk.
+  So callbacks keep their order when they all come one way: to one `all` process, or to edges
+  (a worker's own items, uploads and timers, go at once either way).
 - `FleetFeed` (PostgreSQL): any number of instances. An instance handles a user's messages only
   while it holds the user's claim (`storage/fleet.py`), so one user's messages still run one at a
   time and in order across the fleet. It claims the users of pending messages when woken by a
   NOTIFY (`bot/runtime/bus.py`) and on its own every few seconds, renews its claims while it works,
-  and gives a claim back as soon as the user's queue here runs dry. A killed instance's claims run
+  and gives a claim back as soon as the user's queue here runs dry. Items are dispatched only from a
+  read of the inbox, in id order: a message acknowledged before another was received has the lower
+  id and is committed, so any read that returns the later one returns it too. A killed instance's claims run
   out after `ttl` seconds and are taken over; its unfinished items are still pending (their done mark
   never committed), and an item finished twice commits once (see `Worker`).
 """
@@ -79,11 +83,10 @@ class FleetFeed(Pump):
         dispatcher.on_idle = self._went_idle
 
     def offer(self, item: InboxItem) -> None:
-        """An item this instance stored or put back: run it now if its user is ours, else claim."""
-        if item.user_id in self._held:
-            self.dispatcher.dispatch(item)
-        else:
-            self.wake()
+        """An item this instance stored or put back: look for work now. Never dispatched directly,
+        even when its user is ours: an earlier message of that user stored by another instance may
+        not have been read here yet, and only a read of the inbox returns both, in order."""
+        self.wake()
 
     def _went_idle(self, user_id: str) -> None:
         self._idle.add(user_id)

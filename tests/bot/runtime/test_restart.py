@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,9 @@ from tests.world import World, free_port
 pytestmark = pytest.mark.backends("sqlite", "postgres")
 
 
-async def start_process(world: World, port: int) -> asyncio.subprocess.Process:
+async def start_process(world: World, port: int, *args: str, log: Path | None = None,
+                        **extra: str) -> asyncio.subprocess.Process:
+    """`run_bot.py` as its own process on `port` (extra settings as keyword arguments; its log to `log`)."""
     env = {
         **os.environ,
         "WECOM_CORP_ID": world.sim.corp_id,
@@ -30,9 +33,11 @@ async def start_process(world: World, port: int) -> asyncio.subprocess.Process:
         "BOT_DB": world.db,
         "BOT_WORKERS": "1",
         "BOT_ONBOARDING": "false",  # one reply per message: the welcome card is not what this counts
+        **{name.upper(): value for name, value in extra.items()},
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "run_bot.py", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        sys.executable, "run_bot.py", *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL if log is None else log.open("ab"),
     )
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), timeout=20)
