@@ -83,6 +83,8 @@ class Context:
     prepared: Any = None
     args: str = ""
     now: datetime = field(default=None)  # type: ignore[assignment]
+    # set when a person acts from an H5 page: what the handler answers is shown there, not sent to chat
+    page: list[str] | None = field(default=None, repr=False)
     _user: OrgUser | None = field(default=None, repr=False)
     _user_loaded: bool = field(default=False, repr=False)
 
@@ -132,6 +134,9 @@ class Context:
 
     # answering ---------------------------------------------------------------------------------
     async def reply(self, text: str, *, markdown: bool = False) -> None:
+        if self.page is not None:
+            self.page.append(text)
+            return
         if markdown:
             await self.send_markdown([self.msg.user_id], text)
         else:

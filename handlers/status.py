@@ -30,6 +30,7 @@ ACTIONS = {
     "reassign": ("转交", "reassigned"),
     "skip": ("跳过步骤", "step skipped"),
     "remind": ("提醒审批人", "reminder sent"),
+    "nudge": ("催办", "nudged"),
     "escalate": ("督办", "escalated"),
     "approved": ("审批通过", "approval complete"),
     "rejected": ("报销驳回", "expense rejected"),

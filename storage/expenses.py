@@ -185,8 +185,20 @@ class ExpenseRepo:
         rows = await self.tx.fetchall("SELECT * FROM expense_events WHERE expense_id = ? ORDER BY id", (expense_id,))
         return [event_from_row(r) for r in rows]
 
-    async def by_submitter(self, user_id: str, limit: int = 10) -> list[Expense]:
+    async def by_submitter(self, user_id: str, limit: int = 10, status: str | None = None) -> list[Expense]:
         rows = await self.tx.fetchall(
-            "SELECT * FROM expenses WHERE submitter = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
+            "SELECT * FROM expenses WHERE submitter = ? AND (? IS NULL OR status = ?) ORDER BY id DESC LIMIT ?",
+            (user_id, status, status, limit),
+        )
+        return [expense_from_row(r) for r in rows]
+
+    async def in_department_tree(self, department_id: int, month_from: str, month_to: str,
+                                 limit: int = 100) -> list[Expense]:
+        """A department's expenses and those of the departments below it, over a month range, newest first."""
+        rows = await self.tx.fetchall(
+            "WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT d.id FROM departments d JOIN tree t"
+            " ON d.parent_id = t.id) SELECT e.* FROM expenses e JOIN tree t ON e.department_id = t.id"
+            " WHERE e.period_month BETWEEN ? AND ? AND e.status <> 'draft' ORDER BY e.id DESC LIMIT ?",
+            (department_id, month_from, month_to, limit),
         )
         return [expense_from_row(r) for r in rows]

@@ -72,6 +72,12 @@ class UploadRepo:
         row = await self.tx.fetchone(f"SELECT {COLUMNS} FROM uploads WHERE id = ?", (upload_id,))
         return None if row is None else _upload(row)
 
+    async def newest_with(self, sha256: str) -> Upload | None:
+        """The newest upload of these bytes that still has its file (an expense's original invoice)."""
+        row = await self.tx.fetchone(
+            f"SELECT {COLUMNS} FROM uploads WHERE sha256 = ? AND file IS NOT NULL ORDER BY id DESC LIMIT 1", (sha256,))
+        return None if row is None else _upload(row)
+
     async def legacy_data(self, upload_id: int) -> bytes | None:
         row = await self.tx.fetchone("SELECT data FROM uploads WHERE id = ?", (upload_id,))
         return None if row is None or row[0] is None else bytes(row[0])
