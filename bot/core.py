@@ -21,8 +21,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.finance.api import FinanceApi
 from bot.finance.webhooks import WebhookDelivery
+from bot.h5.budgets import BudgetPage
 from bot.h5.pages import UploadPage
 from bot.h5.stats import StatsPage
+from bot.h5.verify import VerifyPage
+from bot.h5.workbench import Workbench
 from bot.insight import Insight
 from bot.parts import BOT, Bot, Plugin
 from bot.runtime.audit_chain import anchor_chain, open_chain
@@ -89,7 +92,8 @@ def create_app(
 
 
 def default_plugins() -> list[Plugin]:
-    return [FinanceApi(), WebhookDelivery(), UploadPage(), StatsPage(), Insight()]
+    return [FinanceApi(), WebhookDelivery(), UploadPage(), StatsPage(), Workbench(), BudgetPage(), VerifyPage(),
+            Insight()]
 
 
 async def _start(settings: Settings, clock: Clock, app: web.Application, initial_sync: bool) -> Bot:
