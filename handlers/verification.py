@@ -58,8 +58,8 @@ async def hold(ctx: Context, action: VerifiedAction, subject: str, params: dict[
     """Keep the action for later and answer with the confirm link; nothing else changes now."""
     token = secrets.token_urlsafe(24)
     minutes = ctx.rules.verification.link_minutes
-    held = await ctx.repo(VerificationRepo).hold(token, ctx.msg.user_id, action, subject, params, ctx.now,
-                                                 ctx.now + timedelta(minutes=minutes))
+    held = await ctx.repo(VerificationRepo).hold(token, ctx.msg.user_id, action, subject, {**params, "what": what},
+                                                 ctx.now, ctx.now + timedelta(minutes=minutes))
     await ctx.audit("verification.held", f"verification:{held}", {"action": action, "subject": subject, **params})
     url = f"{ctx.settings.public_url}{PATH}{token}"
     await ctx.reply(ctx.t(

@@ -47,7 +47,7 @@ def gauge(label: str, percent: Decimal | None, detail: str) -> str:
 
 STEP_COLORS = {"approved": COLORS[0], "pending": COLORS[2], "rejected": COLORS[3], "waiting": "#c9cdd4",
                "skipped": "#c9cdd4", "cancelled": "#c9cdd4"}
-PERSON_MARK = {"approved": "✓", "rejected": "✗", "waiting": "⏳", "none": "·"}
+PERSON_MARK = {"approved": "✓{}", "rejected": "✗{}", "waiting": "{}（等待中）", "none": "{}"}
 STEP_H = 58
 
 
@@ -62,7 +62,7 @@ def route_picture(steps: Sequence[tuple[str, str, str, str, Sequence[tuple[str, 
         color = STEP_COLORS.get(status, "#c9cdd4")
         if i < len(steps) - 1:
             rows.append(f'<line x1="12" y1="{y + 24}" x2="12" y2="{y + STEP_H + 4}" stroke="#dfe1e5" stroke-width="2"/>')
-        who = "  ".join(f"{PERSON_MARK.get(state, '·')}{person}" for person, state in people)
+        who = "  ".join(PERSON_MARK.get(state, "{}").format(person) for person, state in people)
         title = f"{i + 1}. {name}" + (f"（{mode}）" if mode else "")
         rows.append(
             f'<circle cx="12" cy="{y + 12}" r="8" fill="{color}"/>'
@@ -104,7 +104,11 @@ def burn(points: Sequence[tuple[int, float]], days: int, today: int | None, budg
     def py(value: float) -> float:
         return (h - bottom) - (h - bottom - 6) * value / top
 
-    path = " ".join(f"{px(d):.1f},{py(v):.1f}" for d, v in [(0, 0.0), *points])
+    steps, before = [(0, 0.0)], 0.0
+    for day, value in points:  # a step per day: flat until the day the spending counts on
+        steps += [(day - 1, before), (day, value)]
+        before = value
+    path = " ".join(f"{px(d):.1f},{py(v):.1f}" for d, v in steps)
     parts = [
         f'<line x1="{px(0):.1f}" y1="{py(budget):.1f}" x2="{px(days):.1f}" y2="{py(budget):.1f}" '
         f'stroke="{COLORS[3]}" stroke-dasharray="4 3"/>',

@@ -59,7 +59,7 @@ class VerifyPage(PagePlugin):
         what = verification.WHAT_ZH.get(held.action, held.action)
         minutes = bot.services.rules.verification.fresh_login_minutes
         return _page(f"确认{what}", (
-            f"<p>你刚刚重新登录了企业微信。确认后才会执行：</p><p><b>{esc(what)} · {esc(held.subject)}</b></p>"
+            f"<p>你刚刚重新登录了企业微信。确认后才会执行：</p><p><b>{esc(held.params.get('what', held.subject))}</b></p>"
             f'<p class="note">请在 {minutes} 分钟内确认；链接只能使用一次。</p>'
             f'<form method="post" action="{verification.PATH}{esc(token)}">'
             f'<input type="hidden" name="login" value="{esc(login)}">'

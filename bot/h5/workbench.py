@@ -14,6 +14,7 @@ from decimal import Decimal
 from aiohttp import web
 
 from bot.h5.charts import route_picture
+from bot.h5.sessions import SESSION_COOKIE
 from bot.h5.shell import Form, PagePlugin, esc, notices, one, page_shell, post_form, yuan
 from bot.parts import BOT, Bot
 from chat.context import Context
@@ -49,6 +50,7 @@ class Workbench(PagePlugin):
         app.router.add_get("/h5", self.home)
         app.router.add_get("/h5/", self.home)
         app.router.add_get("/h5/mine", self.mine)
+        app.router.add_get("/h5/logout", self.logout)
         app.router.add_get(f"/h5/expenses/{NUMBER}", self.detail)
         app.router.add_get(f"/h5/expenses/{NUMBER}/invoice", self.invoice)
         app.router.add_post(f"/h5/expenses/{NUMBER}/{{action:withdraw|resubmit|nudge|decide}}", self.act)
@@ -66,6 +68,13 @@ class Workbench(PagePlugin):
 
     async def home(self, request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/h5/mine")
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        """Sign out of the pages (a shared phone, another member); `next` may only lead back into them."""
+        target = request.query.get("next", "")
+        response = web.HTTPFound(target if target.startswith("/h5/") and "//" not in target else "/h5/mine")
+        response.del_cookie(SESSION_COOKIE, path="/h5")
+        raise response
 
     # 我的报销 ------------------------------------------------------------------------------------
     async def mine(self, request: web.Request) -> web.StreamResponse:

@@ -51,6 +51,8 @@ async def test_tax_ids_masked_except_for_finance_and_the_original_only_to_its_au
     card = await world.sim.wait_for_message(to="wangfang", msgtype="template_card", contains=number)
     text = str(card.payload)
     assert BUYER not in text and SELLER not in text  # the approval card never carries an id either
+    invoice = next(f["value"] for f in card.payload["horizontal_content_list"] if f["keyname"] == "发票")
+    assert invoice == f"{FIELDS['seller_name']} · {FIELDS['issue_date']} · ¥102,377.40"
 
 
 async def test_rules_narrow_the_invoice_audience_and_can_show_ids(bare_world: World, tmp_path: Path) -> None:

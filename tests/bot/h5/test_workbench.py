@@ -28,7 +28,7 @@ async def test_my_expenses_filters_and_a_detail_page_with_the_route_as_a_picture
         assert gone in page and kept not in page
         status, page = await phone.open(f"/h5/expenses/{kept}")
     assert status == 200 and "¥2,577.76" in page and "显示器" in page and "前端组" in page
-    assert 'aria-label="审批路线"' in page and "⏳王芳" in page and "部门负责人" in page  # who, which step, waiting
+    assert 'aria-label="审批路线"' in page and "王芳（等待中）" in page and "部门负责人" in page  # who, which step, waiting
     assert "催办" in page and "撤回" in page and "提交" in page  # actions that fit, and the timeline
     assert "<script" not in page
 
