@@ -128,3 +128,7 @@ async def test_budgets_in_the_chats_scope_and_the_drill_down(bare_world: World) 
     async with Phone(world, "xuhui") as phone:  # finance sees every department
         status, page = await phone.open("/h5/budgets?dept=4")
         assert status == 200 and "¥5,000.00" in page
+    await file_expense(world, "liuyang", "6000", "办公", "服务器")  # 8,400 in 25 days: 336 a day, 1,600 left
+    async with Phone(world, "liuyang") as phone:
+        status, page = await phone.open("/h5/budgets")
+        assert "每天约 ¥336.00" in page and "预计 2026-11-29 用完" in page
