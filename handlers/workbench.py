@@ -18,7 +18,7 @@ from handlers import masking
 from handlers.approval.cards import invoice_summary, policy_warnings
 from handlers.approval.chat import decide_number, status_label, waiting_for
 from handlers.approval.model import MODE_LABEL, Route, Step
-from handlers.budget import can_view
+from handlers.budget import can_view, leads
 from handlers.budget_view import (
     BudgetStatus,
     Period,
@@ -30,7 +30,7 @@ from handlers.budget_view import (
 )
 from handlers.nudge import nudged_today
 from handlers.roles import is_finance
-from handlers.status import event_line, may_see, span, waiting_line
+from handlers.status import event_line, may_see, span, timeline_names, waiting_line
 from storage.budgets import BudgetRepo
 from storage.expenses import Expense, ExpenseRepo
 from storage.org import Department, OrgRepo, OrgUser
@@ -85,10 +85,7 @@ async def expense_view(ctx: Context, number: str) -> ExpenseView | None:
     viewer = await ctx.user()
     timeline = await ctx.repo(ExpenseRepo).timeline(expense.id)
     route = Route.load(expense.route)
-    people = {expense.submitter, *route.everyone(), *(e.actor for e in timeline)}
-    for e in timeline:
-        people |= set(e.data.get("to", []) or []) | {str(e.data.get("from", ""))}
-    names = await ctx.repo(OrgRepo).names(people)
+    names = await timeline_names(ctx, expense, timeline)
     return ExpenseView(
         expense=expense, submitter=names.get(expense.submitter, expense.submitter),
         department=await department_name(ctx, expense.department_id), status=status_label(ctx, expense.status),
@@ -222,13 +219,7 @@ async def visible_departments(ctx: Context, user: OrgUser) -> list[Department]:
 
 async def may_drill(ctx: Context, user: OrgUser, dept_id: int) -> bool:
     """Single expenses of a department: finance roles, and leaders of it or of a department above it."""
-    if is_finance(ctx, user):
-        return True
-    org = ctx.repo(OrgRepo)
-    for led in user.leader_in:
-        if dept_id in await org.descendants(led):
-            return True
-    return False
+    return is_finance(ctx, user) or await leads(ctx, user, dept_id)
 
 
 async def board(ctx: Context, dept_id: int | None, period_key: str | None) -> Board:

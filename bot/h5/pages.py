@@ -23,7 +23,7 @@ from bot.h5.shell import PagePlugin, esc, page_shell
 from bot.parts import BOT, Bot
 from config import Settings
 from storage.inbox import InboxItem, InboxRepo
-from storage.uploads import UploadFiles, UploadRepo, UploadUsage
+from storage.uploads import UploadRepo, UploadUsage
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,6 @@ class UploadPage(PagePlugin):
     def routes(self, app: web.Application) -> None:
         app.router.add_get(PATH, self.show)
         app.router.add_post(PATH, self.receive)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._files: UploadFiles | None = None
-
-    async def start(self, bot: Bot) -> None:
-        await super().start(bot)
-        self._files = UploadFiles(bot.settings.data_dir)
 
     # GET: session, or OAuth redirect, or the redirect back --------------------------------------
     async def show(self, request: web.Request) -> web.StreamResponse:
@@ -122,9 +114,8 @@ class UploadPage(PagePlugin):
     async def _store(self, bot: Bot, user_id: str, filename: str, content_type: str, data: bytes) -> InboxItem:
         """The file first, then its row and inbox item in one transaction that checks the limits again
         (uploads of the same member may race); a refused or failed upload leaves no file behind."""
-        assert self._files is not None, "the page plugin has not started"
         now = bot.clock.now()
-        name = await self._files.write(data)
+        name = await self.files.write(data)
         try:
             async with bot.db.transaction() as tx:
                 repo = tx.repo(UploadRepo)
@@ -139,7 +130,7 @@ class UploadPage(PagePlugin):
                     received_at=now,
                 ))
         except BaseException:
-            await self._files.remove([name])
+            await self.files.remove([name])
             raise
         assert item is not None  # the upload id is new, so its key is too
         return item

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.h5.sessions import Sessions
 from bot.parts import Bot
+from storage.uploads import UploadFiles
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data: 'self'; frame-src 'self'; form-action 'self';" \
       " base-uri 'none'"
@@ -115,13 +116,21 @@ def notices(lines: list[str], *, bad: bool = False) -> str:
 
 
 class PagePlugin:
-    """What every page plugin shares: the bot's H5 sessions, opened at start."""
+    """What every page plugin shares: the bot's H5 sessions and the uploaded files, opened at start."""
 
     def __init__(self) -> None:
         self._sessions: Sessions | None = None
+        self._files: UploadFiles | None = None
 
     async def start(self, bot: Bot) -> None:
         self._sessions = Sessions(bot, error_page)
+        self._files = UploadFiles(bot.settings.data_dir)
+
+    @property
+    def files(self) -> UploadFiles:
+        """Uploaded files (the upload page stores them, the expense page shows the originals)."""
+        assert self._files is not None, "the page plugin has not started"
+        return self._files
 
     async def stop(self) -> None:
         return None

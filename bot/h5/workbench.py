@@ -9,6 +9,7 @@ the chat: the same words for "does not exist" and "not yours to see".
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from aiohttp import web
@@ -24,7 +25,7 @@ from handlers.expense import resubmit_number
 from handlers.expense_invoice import SHOWN_FIELDS
 from handlers.nudge import nudge
 from storage.expenses import Expense
-from storage.uploads import UploadFiles, UploadRepo
+from storage.uploads import UploadRepo
 
 NUMBER = r"{number:BX\d{8}-\d{4}}"
 INVOICE_ZH = dict((f, zh) for f, zh, _ in SHOWN_FIELDS) | {
@@ -57,14 +58,6 @@ class Workbench(PagePlugin):
         app.router.add_get("/h5/approvals", self.approvals)
         app.router.add_post("/h5/approvals", self.decide)
         app.router.add_post("/h5/approvals/batch", self.batch)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._files: UploadFiles | None = None
-
-    async def start(self, bot: Bot) -> None:
-        await super().start(bot)
-        self._files = UploadFiles(bot.settings.data_dir)
 
     async def home(self, request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/h5/mine")
@@ -125,8 +118,7 @@ class Workbench(PagePlugin):
             upload = None
             if view is not None and view.invoice_file and view.expense.file_sha256:
                 upload = await tx.repo(UploadRepo).newest_with(view.expense.file_sha256)
-        assert self._files is not None, "the page plugin has not started"
-        data = None if upload is None or upload.file is None else await self._files.read(upload.file)
+        data = None if upload is None or upload.file is None else await self.files.read(upload.file)
         if upload is None or data is None:
             raise web.HTTPNotFound(text="no invoice file to show")
         return web.Response(body=data, content_type=upload.content_type,
@@ -175,29 +167,35 @@ class Workbench(PagePlugin):
         return page_shell("待我审批", f"{len(items)} 笔等你处理 · 最早的在前", body, tab="approvals")
 
     async def decide(self, request: web.Request) -> web.StreamResponse:
-        got = await self.posted(request)
-        if isinstance(got, web.Response):
-            return got
-        viewer, form = got
-        bot = request.app[BOT]
-        async with bot.db.transaction() as tx:
-            outcome = await _decision(bot.context(tx, "h5_decide", user_id=viewer, source="h5"), form)
-        return await self._queue(request, viewer, notices([outcome.text], bad=not outcome.done))
+        return await self._decide_and_show(request, "h5_decide", _single)
 
     async def batch(self, request: web.Request) -> web.StreamResponse:
+        return await self._decide_and_show(request, "h5_batch", _several)
+
+    async def _decide_and_show(self, request: web.Request, action: str,
+                               work: Callable[[Context, Form], Awaitable[str]]) -> web.StreamResponse:
+        """A checked POST, its decisions in one transaction, then the queue with what happened on top."""
         got = await self.posted(request)
         if isinstance(got, web.Response):
             return got
         viewer, form = got
         bot = request.app[BOT]
         async with bot.db.transaction() as tx:
-            outcomes = await wb.approve_batch(bot.context(tx, "h5_batch", user_id=viewer, source="h5"),
-                                              form.get("number", [])[:50])
-        done = [o for o in outcomes if o.done]
-        refused = [o for o in outcomes if not o.done]
-        said = f'<section><h2>批量审批结果：同意 {len(done)} 笔，未处理 {len(refused)} 笔</h2>'
-        said += notices([o.text for o in done]) + notices([o.text for o in refused], bad=True) + "</section>"
+            said = await work(bot.context(tx, action, user_id=viewer, source="h5"), form)
         return await self._queue(request, viewer, said)
+
+
+async def _single(ctx: Context, form: Form) -> str:
+    outcome = await _decision(ctx, form)
+    return notices([outcome.text], bad=not outcome.done)
+
+
+async def _several(ctx: Context, form: Form) -> str:
+    outcomes = await wb.approve_batch(ctx, form.get("number", [])[:50])
+    done = [o.text for o in outcomes if o.done]
+    refused = [o.text for o in outcomes if not o.done]
+    return (f'<section><h2>批量审批结果：同意 {len(done)} 笔，未处理 {len(refused)} 笔</h2>'
+            f"{notices(done)}{notices(refused, bad=True)}</section>")
 
 
 async def _decision(ctx: Context, form: Form) -> wb.Outcome:
