@@ -32,6 +32,7 @@ from bot.runtime.audit_chain import anchor_chain, open_chain
 from bot.runtime.clock import Clock
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.inbox import AckGate, InboxWriter, load_pending
+from bot.runtime.ocr_workers import OcrWorkers
 from bot.runtime.retention import prune
 from bot.runtime.retry import backoff
 from bot.runtime.scheduler import Scheduler
@@ -103,11 +104,13 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     events = build_events()
     router = build_router()
     upload_files = UploadFiles(settings.data_dir)
-    gateway = BotGateway(client, Uploads(db, upload_files), settings.ocr_engine, settings.ocr_workers)
+    ocr = OcrWorkers(settings.ocr_engine, settings.ocr_workers, timeout=settings.ocr_timeout_seconds)
+    gateway = BotGateway(client, Uploads(db, upload_files), ocr)
     services = Services(settings=settings, clock=clock, rules=load_rules(settings.bot_rules), gateway=gateway,
                         events=events, audit_key=await open_chain(db, settings, clock.now()))
     worker = Worker(db, router, services)
-    dispatcher = Dispatcher(worker.handle, concurrency=settings.bot_workers)
+    # slow reads (downloads, OCR) run before a processing slot is taken, so approvals never queue behind photos
+    dispatcher = Dispatcher(worker.handle, prepare=worker.prepare, concurrency=settings.bot_workers)
     gate = AckGate()
     writer = InboxWriter(db, dispatcher.dispatch, gate=gate)
     dispatcher.gate = gate.wait  # acknowledgements first; processing catches up after bursts
@@ -120,7 +123,7 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     services.wake_scheduler = scheduler.wake
     services.replay_inbox = dispatcher.dispatch
     services.sync_org = lambda: scheduler.run_now("org-sync")
-    bot = Bot(settings, clock, db, client, writer, dispatcher, sender, scheduler, orgsync, services)
+    bot = Bot(settings, clock, db, client, writer, dispatcher, sender, scheduler, orgsync, services, ocr)
     app[BOT] = bot
 
     for item in await load_pending(db):
@@ -133,6 +136,8 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     scheduler.start()
     if initial_sync:
         bot.extras["initial_sync"] = asyncio.create_task(_initial_sync(bot))
+    if settings.ocr_preload:
+        bot.extras["ocr_start"] = asyncio.create_task(ocr.start())
     log.info("bot started: database %s, WeCom API %s", settings.bot_db, settings.wecom_api_base)
     return bot
 
@@ -159,7 +164,7 @@ async def _retry_initial_sync(orgsync: OrgSync) -> None:
 
 
 async def _stop(bot: Bot) -> None:
-    for name in ("initial_sync", "initial_sync_retry"):
+    for name in ("initial_sync", "initial_sync_retry", "ocr_start"):
         task = bot.extras.get(name)
         if isinstance(task, asyncio.Task):
             task.cancel()
@@ -167,15 +172,10 @@ async def _stop(bot: Bot) -> None:
     await bot.writer.stop()
     await bot.dispatcher.stop()
     await bot.sender.stop()
-    await gateway_of(bot).close()
+    await bot.ocr.close()
     await bot.client.close()
     await bot.db.close()
 
-
-def gateway_of(bot: Bot) -> BotGateway:
-    gateway = bot.services.gateway
-    assert isinstance(gateway, BotGateway)
-    return gateway
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -192,7 +192,8 @@ async def _healthz(request: web.Request) -> web.Response:
             body["inbox"] = await tx.repo(InboxRepo).counts()
             body["outbound"] = await tx.repo(OutboundRepo).counts()
     credentials = bot.sender.probe_at is None
-    body.update(org_mirror=mirrored, wecom="ok" if credentials else "bad_secret", queue=bot.dispatcher.depth)
+    body.update(org_mirror=mirrored, wecom="ok" if credentials else "bad_secret", queue=bot.dispatcher.depth,
+                ocr=bot.ocr.health())
     ready = ok and mirrored
     body["status"] = ("ok" if credentials else "degraded") if ready else ("starting" if ok else "down")
     return web.json_response(body, status=200 if ready else 503)

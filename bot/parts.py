@@ -16,6 +16,7 @@ from bot.runtime.clock import Clock
 from bot.runtime.contexts import outside_context
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.inbox import InboxWriter
+from bot.runtime.ocr_workers import OcrWorkers
 from bot.runtime.scheduler import Scheduler
 from bot.wecom.client import WeComClient
 from bot.wecom.orgsync import OrgSync
@@ -37,6 +38,7 @@ class Bot:
     scheduler: Scheduler
     orgsync: OrgSync
     services: Services
+    ocr: OcrWorkers
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def idle(self, timeout: float = 10.0) -> None:

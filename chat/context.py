@@ -34,6 +34,15 @@ R = TypeVar("R")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+class InvoiceUnreadable(Exception):
+    """A file the reader gave up on: `kind` is `timeout`, `crashed` or `unreadable` (not an invoice file,
+    damaged, or too large to decode)."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+
+
 class Gateway(Protocol):
     """Slow outside reads a handler's prepare step may need; the bot implements them."""
 
@@ -47,7 +56,8 @@ class Gateway(Protocol):
 
     async def fetch_tag(self, tag_id: int) -> tuple[str, list[str]] | None: ...
 
-    async def read_invoice(self, data: bytes) -> Invoice: ...
+    async def read_document(self, data: bytes) -> list[Invoice]:
+        """Every invoice in a file (a photo, a PDF page by page, an OFD or XML e-invoice)."""
 
 
 class Clock(Protocol):

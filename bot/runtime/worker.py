@@ -1,4 +1,4 @@
-"""Processes one inbox item: prepare (slow reads) outside, then route and act in one transaction.
+"""Processes one inbox item: prepare (slow reads) first, then route and act in one transaction.
 
 The handler's changes, its outbound messages and the inbox row's 'done' mark commit together, so
 a crash at any point either leaves the item pending (processed again after restart, with nothing
@@ -28,9 +28,20 @@ class Worker:
         self.router = router
         self.services = services
 
-    async def handle(self, item: InboxItem) -> None:
+    async def prepare(self, item: InboxItem) -> Any:
+        """Slow outside reads the item's handler asked for (downloads, OCR, contacts), before any
+        transaction; a failure is handed to the handler as the value, which decides what it means."""
+        started = time.perf_counter()
+        try:
+            return await self.router.run_prepare(Inbound.from_item(item), self.services.gateway)
+        except Exception as exc:
+            log.warning("prepare for inbox item %d failed: %s", item.id, exc)
+            return exc
+        finally:
+            log.debug("prepare took %.3fs", time.perf_counter() - started)
+
+    async def handle(self, item: InboxItem, prepared: Any = None) -> None:
         msg = Inbound.from_item(item)
-        prepared = await self._prepare(msg)
         try:
             async with self.db.transaction() as tx:
                 ctx = Context(msg=msg, tx=tx, services=self.services, prepared=prepared)
@@ -45,16 +56,6 @@ class Worker:
         elapsed = (self.services.clock.now() - item.received_at).total_seconds()
         metrics.PROCESS_SECONDS.observe(max(0.0, elapsed))
         log.debug("inbox item %d handled by %s", item.id, route)
-
-    async def _prepare(self, msg: Inbound) -> Any:
-        started = time.perf_counter()
-        try:
-            return await self.router.run_prepare(msg, self.services.gateway)
-        except Exception as exc:  # the handler decides what a failed download or OCR means
-            log.warning("prepare for inbox item %d failed: %s", msg.inbox_id, exc)
-            return exc
-        finally:
-            log.debug("prepare took %.3fs", time.perf_counter() - started)
 
     async def _record_failure(self, item: InboxItem, msg: Inbound, exc: Exception) -> None:
         now = self.services.clock.now()
