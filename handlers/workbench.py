@@ -62,7 +62,7 @@ class ExpenseView:
     submitter: str
     department: str
     status: str
-    invoice: dict[str, object] | None  # masked as the viewer may read it
+    invoices: list[dict[str, object]]  # every invoice filed with it, masked as the viewer may read them
     invoice_file: bool  # the viewer may open the original
     warnings: list[str]
     steps: list[StepView]
@@ -89,7 +89,8 @@ async def expense_view(ctx: Context, number: str) -> ExpenseView | None:
     return ExpenseView(
         expense=expense, submitter=names.get(expense.submitter, expense.submitter),
         department=await department_name(ctx, expense.department_id), status=status_label(ctx, expense.status),
-        invoice=None if not expense.invoice else masking.invoice_fields(ctx, viewer, expense.invoice),
+        invoices=[masking.invoice_fields(ctx, viewer, inv) for inv in
+                  expense.invoice_lines or ([expense.invoice] if expense.invoice else [])],
         invoice_file=bool(expense.file_sha256) and await masking.may_see_invoice(ctx, viewer, expense),
         warnings=await policy_warnings(ctx, expense),
         steps=[_step_view(ctx, s, names) for s in route.steps],

@@ -242,16 +242,18 @@ def _decide_form(number: str, csrf: str) -> str:
 
 
 def _invoice(view: wb.ExpenseView, number: str) -> str:
-    if view.invoice is None:
+    if not view.invoices:
         return '<section><h2>发票</h2><p class="none">无发票</p></section>'
-    rows = "".join(f"<tr><th>{esc(INVOICE_ZH.get(k, k))}</th><td>{esc(_field(k, v))}</td></tr>"
-                   for k, v in view.invoice.items() if v not in (None, "") and k in INVOICE_ZH)
+    rows = "".join("<table>" + "".join(f"<tr><th>{esc(INVOICE_ZH.get(k, k))}</th><td>{esc(_field(k, v))}</td></tr>"
+                                       for k, v in invoice.items() if v not in (None, "") and k in INVOICE_ZH)
+                   + "</table>" for invoice in view.invoices)
     original = ""
     if view.invoice_file:
         src = f"/h5/expenses/{number}/invoice"
         original = (f'<p><a href="{src}">查看发票原件</a></p>'
                     f'<iframe class="invoice" src="{src}" title="发票原件"></iframe>')
-    return f"<section><h2>发票</h2><table>{rows}</table>{original}</section>"
+    count = f"（{len(view.invoices)} 张）" if len(view.invoices) > 1 else ""
+    return f"<section><h2>发票{count}</h2>{rows}{original}</section>"
 
 
 def _field(name: str, value: object) -> str:

@@ -36,6 +36,8 @@ def invoice_summary(expense: Expense) -> str:
     parts = [str(inv[k]) for k in ("seller_name", "issue_date") if inv.get(k)]
     if inv.get("total") not in (None, ""):
         parts.append(money(Decimal(str(inv["total"]))))
+    if len(expense.invoice_lines or ()) > 1:
+        parts.append(f"等 {len(expense.invoice_lines or ())} 张")
     return " · ".join(parts) if parts else "有发票"
 
 

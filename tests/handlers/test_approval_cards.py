@@ -40,6 +40,8 @@ def test_the_invoice_line_names_seller_and_date_and_never_cuts_the_total() -> No
         currency="CNY", category="招待", expense_date=date(2099, 1, 1), description="", submitter="u",
         department_id=1, invoice={"seller_name": "某某餐饮有限公司", "issue_date": "2099-01-01", "total": "40033.0"},
         invoice_key=None, file_sha256=None, route=[], current_step=0, created_at=WHEN, updated_at=WHEN,
-        submitted_at=None, decided_at=None, paid_at=None)
+        submitted_at=None, decided_at=None, paid_at=None, invoice_lines=None)
     assert invoice_summary(expense) == "某某餐饮有限公司 · 2099-01-01 · ¥40,033.00"
     assert invoice_summary(replace(expense, invoice=None)) == "无发票"
+    two = replace(expense, invoice_lines=[expense.invoice or {}, {"seller_name": "另一家", "total": "1.00"}])
+    assert invoice_summary(two) == "某某餐饮有限公司 · 2099-01-01 · ¥40,033.00 · 等 2 张"
