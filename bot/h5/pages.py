@@ -6,7 +6,8 @@ normal inbox as a `file` item from source `upload`, so the expense dialog contin
 exactly as if the file had been sent there.
 
 Each member may upload `BOT_UPLOAD_PER_HOUR` files an hour and keep `BOT_UPLOAD_QUOTA_MB` of them
-until they are filed or abandoned (then the retention job deletes them); the limits are checked
+until they are filed (the original then stays with its expense, outside the quota) or abandoned (then
+the retention job deletes them); the limits are checked
 before the body is read and again, with the file's size, in the transaction that stores it.
 """
 

@@ -97,9 +97,9 @@ class Sessions:
     async def user(self, request: web.Request) -> str | None:
         """The member of a valid session who is still active in the org mirror."""
         user_id = self.signer.verify(self.token(request), self.bot.clock.now())
-        return user_id if user_id is not None and await self._active(user_id) else None
+        return user_id if user_id is not None and await self.active(user_id) else None
 
-    async def _active(self, user_id: str) -> bool:
+    async def active(self, user_id: str) -> bool:
         async with self.bot.db.read() as tx:
             user = await tx.repo(OrgRepo).user(user_id)
         return user is not None and user.active
@@ -155,7 +155,7 @@ class Sessions:
         except WeComError as exc:
             log.info("page login failed: %s", exc)
             user_id = None
-        if user_id is not None and not await self._active(user_id):
+        if user_id is not None and not await self.active(user_id):
             user_id = None
         if user_id is None:
             return self.error_page("无法识别身份", "<p>只有企业成员可以使用，请在企业微信中打开此页面。</p>", 403)

@@ -71,7 +71,7 @@ class VerifyPage(PagePlugin):
         form = await request.post()
         login = form.get("login")
         viewer = self._fresh(bot, login if isinstance(login, str) else "", token)
-        if viewer is None:
+        if viewer is None or not await self.sessions.active(viewer):
             return _page("请重新登录", f'<p>确认需要 {bot.services.rules.verification.fresh_login_minutes} 分钟内的新登录。'
                                     f'请<a href="{verification.PATH}{esc(token)}">重新打开链接</a>。未做任何更改。</p>', 403)
         async with bot.db.transaction() as tx:

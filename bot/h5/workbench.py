@@ -117,7 +117,7 @@ class Workbench(PagePlugin):
                                          request.match_info["number"])
             upload = None
             if view is not None and view.invoice_file and view.expense.file_sha256:
-                upload = await tx.repo(UploadRepo).newest_with(view.expense.file_sha256)
+                upload = await tx.repo(UploadRepo).original(view.expense.file_sha256)
         data = None if upload is None or upload.file is None else await self.files.read(upload.file)
         if upload is None or data is None:
             raise web.HTTPNotFound(text="no invoice file to show")
