@@ -199,6 +199,30 @@ class BudgetCard:
 
 
 @dataclass(frozen=True)
+class DepartmentLine:
+    """One row of the overview: a department's whole budgets for the period and their usage."""
+
+    department: Department
+    amount: Decimal
+    used: Decimal
+    pending: Decimal
+
+    @property
+    def percent(self) -> Decimal:
+        """Used as a share of the budget, as `预算` says it."""
+        return _share(self.used, self.amount)
+
+    @property
+    def committed(self) -> Decimal:
+        """Used and pending together: what is no longer free."""
+        return _share(self.used + self.pending, self.amount)
+
+
+def _share(part: Decimal, whole: Decimal) -> Decimal:
+    return (part * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if whole else Decimal("0.0")
+
+
+@dataclass(frozen=True)
 class Board:
     department: Department
     period: Period
@@ -207,6 +231,7 @@ class Board:
     used: Decimal
     pending: Decimal
     drill: bool  # the viewer may list the department's expenses
+    overview: list[DepartmentLine]  # every department the viewer may see that has a budget
 
 
 class Refused(Exception):
@@ -242,8 +267,20 @@ async def board(ctx: Context, dept_id: int | None, period_key: str | None) -> Bo
                                 await _burn(ctx, budget.department_id, budget.month_from, budget.month_to,
                                             budget.category, status, today)))
     usage = await repo.usage(target, period.month_from, period.month_to, None)
-    return Board(dept, period, await visible_departments(ctx, user), cards, usage.used, usage.pending,
-                 await may_drill(ctx, user, target))
+    choices = await visible_departments(ctx, user)
+    return Board(dept, period, choices, cards, usage.used, usage.pending, await may_drill(ctx, user, target),
+                 await _overview(ctx, choices, period) if len(choices) > 1 else [])
+
+
+async def _overview(ctx: Context, departments: list[Department], period: Period) -> list[DepartmentLine]:
+    repo = ctx.repo(BudgetRepo)
+    lines = []
+    for dept in departments:
+        whole = [b for b in await repo.for_department(dept.id, period.month_from, period.month_to) if b.category is None]
+        if whole:
+            usage = await repo.usage(dept.id, period.month_from, period.month_to, None)
+            lines.append(DepartmentLine(dept, sum((b.amount for b in whole), Decimal(0)), usage.used, usage.pending))
+    return lines
 
 
 def recent_months(period: Period, count: int) -> list[str]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from aiohttp import web
 
-from bot.h5.charts import burn, stacked
+from bot.h5.charts import bars, burn, stacked
 from bot.h5.shell import PagePlugin, esc, page_shell, yuan
 from bot.h5.workbench import expense_line
 from bot.parts import BOT
@@ -37,7 +37,7 @@ class BudgetPage(PagePlugin):
                                        int(dept) if dept.isdigit() else None, request.query.get("period") or None)
             except wb.Refused as refused:
                 return page_shell("无法查看预算", "预算", f"<section><p>{esc(refused)}</p></section>", 403, tab="budgets")
-        body = _filters(board) + _totals(board) + "".join(_budget(b) for b in board.budgets)
+        body = _filters(board) + _overview(board) + _totals(board) + "".join(_budget(b) for b in board.budgets)
         if not board.budgets:
             body += f'<section><p class="none">{esc(board.department.name)} {esc(board.period.key)} 没有设置预算。</p></section>'
         if board.drill:
@@ -76,6 +76,20 @@ def _filters(board: wb.Board) -> str:
     return (f'<section><form class="filters" method="get" action="/h5/budgets"><select name="dept" aria-label="部门">'
             f'{depts}</select><select name="period" aria-label="期间">{periods}</select>'
             f'<button type="submit">查看</button></form></section>')
+
+
+def _overview(board: wb.Board) -> str:
+    """Every department the viewer may see, side by side: budget, used, pending, percent used."""
+    if not board.overview:
+        return ""
+    rows = "".join(
+        f'<tr><td><a href="/h5/budgets?dept={line.department.id}&period={esc(board.period.key)}">'
+        f"{esc(line.department.name)}</a></td><td>{yuan(line.amount)}</td><td>{yuan(line.used)}</td>"
+        f"<td>{yuan(line.pending)}</td><td>{line.percent}%</td></tr>" for line in board.overview)
+    chart = bars([(line.department.name, float(line.committed), f"{line.committed}%") for line in board.overview],
+                 title="已用 + 审批中占预算（按部门）", color="#2b7cf6")
+    return (f"<section><h2>各部门（{esc(board.period.key)}）</h2>{chart}<table><tr><th>部门</th><th>预算</th>"
+            f"<th>已用</th><th>审批中</th><th>已用%</th></tr>{rows}</table></section>")
 
 
 def _totals(board: wb.Board) -> str:

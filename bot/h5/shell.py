@@ -69,7 +69,7 @@ svg text { font-size: 12px; fill: var(--text); } svg text.v { fill: var(--muted)
 .gd { color: var(--muted); font-size: 12px; }
 table { width: 100%; border-collapse: collapse; font-size: 13px; }
 td, th { text-align: left; padding: 6px 4px; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { color: var(--muted); font-weight: normal; white-space: nowrap; width: 36%; }
+th { color: var(--muted); font-weight: normal; white-space: nowrap; } table.kv th { width: 36%; }
 ol.timeline { padding-left: 18px; margin: 0; font-size: 13px; } ol.timeline li { margin: 4px 0; }
 iframe.invoice, img.invoice { width: 100%; border: 1px solid var(--line); border-radius: 8px; }
 iframe.invoice { height: 420px; }

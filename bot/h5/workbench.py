@@ -214,7 +214,7 @@ def _summary(view: wb.ExpenseView) -> str:
     table = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
     warnings = "".join(f'<div class="warn">⚠️ {esc(w)}</div>' for w in view.warnings)
     return (f'<section><div class="row"><span>{pill(e.status)}</span><b>{yuan(e.amount)}</b></div>'
-            f"<table>{table}</table>{warnings}</section>")
+            f"<table class=kv>{table}</table>{warnings}</section>")
 
 
 def _actions(view: wb.ExpenseView, number: str, csrf: str) -> str:
@@ -244,7 +244,7 @@ def _decide_form(number: str, csrf: str) -> str:
 def _invoice(view: wb.ExpenseView, number: str) -> str:
     if not view.invoices:
         return '<section><h2>发票</h2><p class="none">无发票</p></section>'
-    rows = "".join("<table>" + "".join(f"<tr><th>{esc(INVOICE_ZH.get(k, k))}</th><td>{esc(_field(k, v))}</td></tr>"
+    rows = "".join("<table class=kv>" + "".join(f"<tr><th>{esc(INVOICE_ZH.get(k, k))}</th><td>{esc(_field(k, v))}</td></tr>"
                                        for k, v in invoice.items() if v not in (None, "") and k in INVOICE_ZH)
                    + "</table>" for invoice in view.invoices)
     original = ""
@@ -273,7 +273,7 @@ def _queue_item(item: wb.QueueItem, csrf: str) -> str:
     return (f'<section><div class="row"><a href="/h5/expenses/{e.number}">{e.number}</a><b>{yuan(e.amount)}</b></div>'
             f'<div class="sub">{esc(item.submitter)} · {esc(item.department)} · {esc(e.category)} · '
             f'{e.expense_date.isoformat()} · 已等 {esc(item.waited)}</div>'
-            f'<p>{esc(e.description) or "—"}</p><table><tr><th>发票</th><td>{esc(item.invoice)}</td></tr>'
+            f'<p>{esc(e.description) or "—"}</p><table class="kv"><tr><th>发票</th><td>{esc(item.invoice)}</td></tr>'
             f'<tr><th>预算余额（本单后）</th><td>{left}</td></tr></table>{warnings}{_decide_form(e.number, csrf)}</section>')
 
 

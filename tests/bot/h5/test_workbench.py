@@ -113,7 +113,7 @@ async def test_budgets_in_the_chats_scope_and_the_drill_down(bare_world: World) 
         status, page = await phone.open("/h5/budgets")
         assert status == 200 and "前端组" in page and "¥10,000.00" in page and "¥2,400.00" in page
         assert "本期支出进度" in page and "本期内不会用完" in page
-        assert "报销明细" not in page  # an employee sees totals, not colleagues' expenses
+        assert "报销明细" not in page and "各部门" not in page  # totals of the own department only
         status, page = await phone.open("/h5/budgets?dept=4")
         assert status == 403 and "¥5,000.00" not in page and "本部门" in page
         status, page = await phone.open("/h5/budgets/3/expenses")
@@ -125,9 +125,10 @@ async def test_budgets_in_the_chats_scope_and_the_drill_down(bare_world: World) 
         assert status == 200 and number in page and "刘洋" in page
         status, page = await phone.open("/h5/budgets?dept=4")
         assert status == 403
-    async with Phone(world, "xuhui") as phone:  # finance sees every department
+    async with Phone(world, "xuhui") as phone:  # finance sees every department, side by side too
         status, page = await phone.open("/h5/budgets?dept=4")
         assert status == 200 and "¥5,000.00" in page
+        assert "各部门" in page and "前端组</a></td><td>¥10,000.00</td><td>¥0.00</td><td>¥2,400.00</td>" in page
     await file_expense(world, "liuyang", "6000", "办公", "服务器")  # 8,400 in 25 days: 336 a day, 1,600 left
     async with Phone(world, "liuyang") as phone:
         status, page = await phone.open("/h5/budgets")
