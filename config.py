@@ -82,6 +82,8 @@ class Settings(BaseSettings):
 
     ocr_engine: str = "rapidocr"
     ocr_workers: int = Field(default=1, ge=1, le=16)
+    ocr_timeout_seconds: float = Field(default=60.0, gt=0, le=600)  # one file; the worker is replaced after
+    ocr_preload: bool = True  # start the OCR workers with the bot, so the first invoice does not wait for them
 
     finance_api_token: SecretStr = SecretStr("")
     finance_webhook_url: str = ""

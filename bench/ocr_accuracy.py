@@ -8,7 +8,7 @@
 Images come from the invoice generator kept outside the repository (``../shared/ocr-gen`` or
 ``--gen``; it needs pillow, numpy, qrcode and the Debian fonts fonts-noto-cjk, fonts-wqy-microhei,
 fonts-dejavu-core). The phone conditions (``bench/ocr_phone.py``) are applied on top of its mild
-photos. Reads go through ``ocr.pool.OcrPool`` with one worker, as the bot runs them: the engine is
+photos. Reads go through ``bot.runtime.ocr_workers.OcrWorkers`` with one worker, as the bot runs them: the engine is
 loaded when the worker starts, and every image is timed, the first one included.
 
 Prints per-field accuracy by condition, the share with all key fields right, how many key fields
@@ -42,9 +42,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.ocr_phone import CONDITIONS  # noqa: E402
+from bot.runtime.ocr_workers import OcrWorkers  # noqa: E402
 from ocr import DEFAULT_ENGINE, ENGINES  # noqa: E402
 from ocr.models import DEFAULT_THRESHOLD, FIELDS, KEY_FIELDS  # noqa: E402
-from ocr.pool import OcrPool  # noqa: E402
 
 DEFAULT_GEN = ROOT.parent / "shared" / "ocr-gen"
 LEVELS = ("clean", "mild", "hard")
@@ -121,14 +121,14 @@ def _draw(args: argparse.Namespace, work: Path) -> list[tuple[dict[str, Any], Pa
 
 async def _read_all(items: list[tuple[dict[str, Any], Path]], engine: str,
                     verbose: bool) -> list[dict[str, Any]]:
-    pool = OcrPool(engine, max_workers=1)
+    pool = OcrWorkers(engine, 1, timeout=600)
     await pool.start()
     rows = []
     try:
         for truth, image in items:
             data = image.read_bytes()
             t0 = time.perf_counter()
-            inv = await pool.read(data)
+            inv = (await pool.read_document(data))[0]
             secs = time.perf_counter() - t0
             pred = inv.to_json_dict(with_confidence=True)
             ok = {f: _norm(f, truth.get(f)) == _norm(f, pred.get(f)) for f in FIELDS}

@@ -21,8 +21,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from bot.finance.api import FinanceApi
 from bot.finance.webhooks import WebhookDelivery
+from bot.h5.budgets import BudgetPage
 from bot.h5.pages import UploadPage
 from bot.h5.stats import StatsPage
+from bot.h5.verify import VerifyPage
+from bot.h5.workbench import Workbench
 from bot.insight import Insight
 from bot.ops import metrics
 from bot.parts import BOT, Bot, Plugin
@@ -33,6 +36,7 @@ from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.feed import FleetFeed, LocalFeed
 from bot.runtime.inbox import AckGate, InboxWriter, load_pending
 from bot.runtime.leases import Leases
+from bot.runtime.ocr_workers import OcrWorkers
 from bot.runtime.retention import prune
 from bot.runtime.retry import backoff
 from bot.runtime.scheduler import Scheduler
@@ -99,7 +103,8 @@ def create_app(
 
 
 def default_plugins() -> list[Plugin]:
-    return [FinanceApi(), WebhookDelivery(), UploadPage(), StatsPage(), Insight()]
+    return [FinanceApi(), WebhookDelivery(), UploadPage(), StatsPage(), Workbench(), BudgetPage(), VerifyPage(),
+            Insight()]
 
 
 async def _start(settings: Settings, clock: Clock, app: web.Application, initial_sync: bool) -> Bot:
@@ -113,13 +118,15 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     events = build_events()
     router = build_router()
     upload_files = UploadFiles(settings.data_dir)
-    gateway = BotGateway(client, Uploads(db, upload_files), settings.ocr_engine, settings.ocr_workers)
+    ocr = OcrWorkers(settings.ocr_engine, settings.ocr_workers, timeout=settings.ocr_timeout_seconds)
+    gateway = BotGateway(client, Uploads(db, upload_files), ocr)
     working = settings.bot_role != "edge"
     services = Services(settings=settings, clock=clock, rules=load_rules(settings.bot_rules), gateway=gateway,
                         events=events,
                         audit_key=await open_chain(db, settings, clock.now()) if working else None)
     worker = Worker(db, router, services)
-    dispatcher = Dispatcher(worker.handle, concurrency=settings.bot_workers)
+    # slow reads (downloads, OCR) run before a processing slot is taken, so approvals never queue behind photos
+    dispatcher = Dispatcher(worker.handle, prepare=worker.prepare, concurrency=settings.bot_workers)
     feed: LocalFeed | FleetFeed = (FleetFeed(db, dispatcher, settings.instance_id, ttl=settings.bot_lease_seconds) if isinstance(db, PostgresDatabase)
                                    else LocalFeed(db, dispatcher))  # type: ignore[arg-type]
 
@@ -145,7 +152,7 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     bus.on(OUTBOUND, sender.wake)
     bus.on(TIMERS, scheduler.wake)
     leases = Leases(db, settings.instance_id, ttl=settings.bot_lease_seconds) if isinstance(db, PostgresDatabase) else None
-    bot = Bot(settings, clock, db, client, writer, dispatcher, sender, scheduler, orgsync, services, bus=bus,
+    bot = Bot(settings, clock, db, client, writer, dispatcher, sender, scheduler, orgsync, services, ocr, bus=bus,
               leases=leases)
     app[BOT] = bot
 
@@ -168,6 +175,8 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
         leases.start()
     if initial_sync and not (fleet and await _mirrored(db)):  # in a fleet, the first instance mirrors it
         bot.extras["initial_sync"] = asyncio.create_task(_initial_sync(bot))
+    if settings.ocr_preload:
+        bot.extras["ocr_start"] = asyncio.create_task(ocr.start())
     log.info("bot started (%s): database %s (%s), instance %s, WeCom API %s", settings.bot_role, db.describe(),
              db.backend, settings.instance_id, settings.wecom_api_base)
     return bot
@@ -200,7 +209,7 @@ async def _retry_initial_sync(orgsync: OrgSync) -> None:
 
 
 async def _stop(bot: Bot) -> None:
-    for name in ("initial_sync", "initial_sync_retry"):
+    for name in ("initial_sync", "initial_sync_retry", "ocr_start"):
         task = bot.extras.get(name)
         if isinstance(task, asyncio.Task):
             task.cancel()
@@ -211,15 +220,10 @@ async def _stop(bot: Bot) -> None:
     await bot.writer.stop()
     await bot.dispatcher.stop()
     await bot.bus.stop()
-    await gateway_of(bot).close()
+    await bot.ocr.close()
     await bot.client.close()
     await bot.db.close()
 
-
-def gateway_of(bot: Bot) -> BotGateway:
-    gateway = bot.services.gateway
-    assert isinstance(gateway, BotGateway)
-    return gateway
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -244,7 +248,7 @@ async def _healthz(request: web.Request) -> web.Response:
             body["outbound"] = await tx.repo(OutboundRepo).counts()
     credentials = bot.sender.probe_at is None
     body.update(org_mirror=mirrored, wecom="ok" if credentials else "bad_secret", queue=bot.dispatcher.depth,
-                runs=bot.running_here())
+                runs=bot.running_here(), ocr=bot.ocr.health())
     ready = ok and mirrored
     body["status"] = ("ok" if credentials else "degraded") if ready else ("starting" if ok else "down")
     return web.json_response(body, status=200 if ready else 503)

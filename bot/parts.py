@@ -18,6 +18,7 @@ from bot.runtime.contexts import outside_context
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.inbox import InboxWriter
 from bot.runtime.leases import Leases
+from bot.runtime.ocr_workers import OcrWorkers
 from bot.runtime.pump import Pump
 from bot.runtime.scheduler import Scheduler
 from bot.wecom.client import WeComClient
@@ -40,6 +41,7 @@ class Bot:
     scheduler: Scheduler
     orgsync: OrgSync
     services: Services
+    ocr: OcrWorkers
     bus: Bus
     leases: Leases | None = None  # PostgreSQL: the loops that run once per fleet
     extras: dict[str, Any] = field(default_factory=dict)

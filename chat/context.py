@@ -34,6 +34,15 @@ R = TypeVar("R")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+class InvoiceUnreadable(Exception):
+    """A file the reader gave up on: `kind` is `timeout`, `crashed` or `unreadable` (not an invoice file,
+    damaged, or too large to decode)."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+
+
 class Gateway(Protocol):
     """Slow outside reads a handler's prepare step may need; the bot implements them."""
 
@@ -47,7 +56,8 @@ class Gateway(Protocol):
 
     async def fetch_tag(self, tag_id: int) -> tuple[str, list[str]] | None: ...
 
-    async def read_invoice(self, data: bytes) -> Invoice: ...
+    async def read_document(self, data: bytes) -> list[Invoice]:
+        """Every invoice in a file (a photo, a PDF page by page, an OFD or XML e-invoice)."""
 
 
 class Clock(Protocol):
@@ -83,6 +93,8 @@ class Context:
     prepared: Any = None
     args: str = ""
     now: datetime = field(default=None)  # type: ignore[assignment]
+    # set when a person acts from an H5 page: what the handler answers is shown there, not sent to chat
+    page: list[str] | None = field(default=None, repr=False)
     _user: OrgUser | None = field(default=None, repr=False)
     _user_loaded: bool = field(default=False, repr=False)
 
@@ -132,6 +144,9 @@ class Context:
 
     # answering ---------------------------------------------------------------------------------
     async def reply(self, text: str, *, markdown: bool = False) -> None:
+        if self.page is not None:
+            self.page.append(text)
+            return
         if markdown:
             await self.send_markdown([self.msg.user_id], text)
         else:

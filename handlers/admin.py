@@ -8,9 +8,11 @@ from datetime import datetime
 
 from chat.context import Context
 from chat.router import Priority, Router
+from handlers import verification
 from handlers.roles import admins, is_admin
 from storage.inbox import InboxRepo
 from storage.outbound import OutboundRepo
+from storage.verifications import Verification
 
 router = Router("admin")
 
@@ -29,10 +31,11 @@ async def failed_messages(ctx: Context) -> None:
     arg = ctx.args.strip()
     repo = ctx.repo(OutboundRepo)
     if arg.isdigit():
-        ok = await repo.requeue(int(arg), ctx.now)
-        await ctx.audit("outbound.requeued", f"outbound:{arg}", {"ok": ok})
-        await ctx.reply(ctx.t(f"已重新排队 #{arg}。" if ok else f"#{arg} 不是失败的消息。",
-                              f"Re-queued #{arg}." if ok else f"#{arg} is not a failed message."))
+        if verification.required(ctx, "resend_failed"):
+            await verification.hold(ctx, "resend_failed", f"outbound:{arg}", {"id": int(arg)},
+                                    ctx.t(f"重发失败消息 #{arg}", f"Re-sending failed message #{arg}"))
+            return
+        await _requeue(ctx, int(arg))
         return
     rows = await repo.failed(limit=20)
     if not rows:
@@ -44,6 +47,20 @@ async def failed_messages(ctx: Context) -> None:
         lines.append(f"#{row.id} {row.channel} → {row.order_key} · {ctx.fmt_time(row.created_at)} · {held}"
                      f"{row.last_error}")
     await ctx.reply("\n".join(lines))
+
+
+async def _requeue(ctx: Context, row_id: int) -> None:
+    ok = await ctx.repo(OutboundRepo).requeue(row_id, ctx.now)
+    await ctx.audit("outbound.requeued", f"outbound:{row_id}", {"ok": ok, "verified": verification.is_verified(ctx)})
+    await ctx.reply(ctx.t(f"已重新排队 #{row_id}。" if ok else f"#{row_id} 不是失败的消息。",
+                          f"Re-queued #{row_id}." if ok else f"#{row_id} is not a failed message."))
+
+
+@verification.verified("resend_failed")
+async def requeue_verified(ctx: Context, held: Verification) -> None:
+    """Confirmed on the page: still an admin, then the same re-queue."""
+    if await _admin_only(ctx, "重发发送失败的消息", "re-send failed messages"):
+        await _requeue(ctx, int(held.params["id"]))
 
 
 @router.command("处理失败", "replay", priority=Priority.GLOBAL)

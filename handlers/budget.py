@@ -118,8 +118,11 @@ def _relative_period(ctx: Context, word: str) -> Period | None:
 
 async def can_view(ctx: Context, user: OrgUser, dept_id: int) -> bool:
     """Finance roles see all; leaders their departments and those below; others their own department."""
-    if is_finance(ctx, user) or dept_id in user.departments:
-        return True
+    return is_finance(ctx, user) or dept_id in user.departments or await leads(ctx, user, dept_id)
+
+
+async def leads(ctx: Context, user: OrgUser, dept_id: int) -> bool:
+    """The user leads the department or one above it."""
     org = ctx.repo(OrgRepo)
     for led in user.leader_in:
         if dept_id in await org.descendants(led):

@@ -54,7 +54,7 @@ async def send_digest(ctx: Context) -> None:
     chat = ctx.settings.bot_finance_chat_id
     if chat:
         figures = await repo.figures(window(ctx, period, None), ctx.now)
-        text = await report(ctx, figures, period, "全公司", title="📅 上周报销周报")
+        text = await report(ctx, figures, period, "全公司", title="📅 上周报销周报", group=True)
         await ctx.send_group(chat, "text", {"content": text}, quiet=True)
         sent.append(f"chat:{chat}")
     org = ctx.repo(OrgRepo)

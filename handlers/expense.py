@@ -23,17 +23,22 @@ from handlers import pick
 from handlers.approval.chat import own_expenses, parse_number, status_label
 from handlers.budget_view import budget_policy, remaining_after
 from handlers.expense_invoice import (
+    FAILURES,
     FIELD_SLOTS,
     Attachment,
     corrected_fields,
     describe,
     invoice_key,
     invoice_slots,
-    is_readable,
+    line_keys,
+    line_text,
+    lines_slots,
     read_attachment,
 )
 from handlers.expense_policy import Draft, Finding, check_policy
 from handlers.intents import said, understood
+from handlers.pick import ordinal
+from ocr.models import Invoice
 from storage.expenses import ExpenseRepo, NewExpense
 from storage.process import InvoiceReadRepo
 
@@ -45,6 +50,9 @@ AMOUNT_SAID = "amount_said"  # the words an amount was read from (一千二), sh
 DATE_DEFAULT = "date_default"  # the date was not said: today
 RESUBMIT_OF = "resubmit_of"
 INVOICE_READ = "invoice_read"  # the id of the OCR read the draft's invoice came from
+CHOICES = "invoice_choices"  # several invoices read from one file, until the person decides
+LINES = "invoice_lines"  # several invoices filed as lines of one expense
+INVOICES = "invoices"  # the state that asks which of them to file
 
 
 # values ------------------------------------------------------------------------------------------
@@ -260,7 +268,11 @@ async def _summary(turn: Turn) -> str:
         slot = next(s for s in SLOTS if s.name == name)
         lines.append(f"> {turn.text(slot.label)}{turn.t('：', ': ')}{md(turn.shown(name))}{_how_read(turn, name)}")
     invoice = _invoice_view(turn.data)
-    if invoice is not None:
+    if turn.data.get(LINES):
+        lines.append(turn.t(f"发票（{len(turn.data[LINES])} 张，每张一行）：",
+                            f"Invoices ({len(turn.data[LINES])}, one line each):"))
+        lines.extend(f"> {md(line_text(i, inv, turn.lang))}" for i, inv in enumerate(turn.data[LINES], 1))
+    elif invoice is not None:
         resolved = {f for f, slot in FIELD_SLOTS.items() if slot not in turn.unsure}
         unsure = [f for f in turn.data.get("invoice_unsure", []) if f not in resolved]
         lines.append(turn.t("发票：", "Invoice:"))
@@ -309,13 +321,16 @@ async def _confirm(turn: Turn, text: str) -> None:
         await turn.reply(turn.t("暂时不能提交：", "This cannot be filed yet: ") + " ".join(refusals)
                          + turn.t("\n请「修改」后再确认，或「取消」。", '\nPlease "edit" it and confirm again, or "cancel".'))
         return
-    key = invoice_key(turn.data.get("invoice_code"), turn.data.get("invoice_number"))
+    lines: list[dict[str, Any]] = turn.data.get(LINES) or []
+    keys = line_keys(lines) if lines else [invoice_key(turn.data.get("invoice_code"), turn.data.get("invoice_number"))]
+    key = keys[0] if keys else None
     sha = turn.data.get("file_sha256")
     repo = ctx.repo(ExpenseRepo)
-    claimed = await repo.claimed_by(invoice_key=key, file_sha256=sha)
-    if claimed is not None:
-        await turn.finish(_claimed_text(turn.lang, claimed))
-        return
+    for claim in [*keys, None]:  # every line's invoice, then the file itself
+        claimed = await repo.claimed_by(invoice_key=claim, file_sha256=None if claim else sha)
+        if claimed is not None:
+            await turn.finish(_claimed_text(turn.lang, claimed))
+            return
     draft = _draft(turn)
     number = await repo.next_number(_today(ctx))
     expense = await repo.create(
@@ -323,6 +338,7 @@ async def _confirm(turn: Turn, text: str) -> None:
             amount=draft.amount, category=draft.category, expense_date=draft.expense_date,
             description=str(turn.data.get("description") or ""), submitter=ctx.msg.user_id,
             department_id=user.department_id, invoice=_invoice_view(turn.data), invoice_key=key, file_sha256=sha,
+            invoice_lines=tuple(lines), line_keys=tuple(k for k in keys[1:] if k),
         ),
         number=number, status="submitted", now=ctx.now,
     )
@@ -333,7 +349,7 @@ async def _confirm(turn: Turn, text: str) -> None:
     await ctx.audit("expense.submitted", f"expense:{number}", {
         "amount": str(draft.amount), "category": draft.category, "expense_date": draft.expense_date.isoformat(),
         "department_id": user.department_id, "invoice_key": key, "file_sha256": sha, "warnings": warnings,
-        RESUBMIT_OF: earlier,
+        RESUBMIT_OF: earlier, "invoice_lines": len(lines) or None, "line_keys": keys[1:] if lines else None,
     })
     if earlier:
         await _link_resubmission(ctx, str(earlier), number)
@@ -358,49 +374,98 @@ def _claimed_text(lang: str, number: str) -> str:
 # invoices ----------------------------------------------------------------------------------------
 
 
-async def _take_attachment(ctx: Context, prepared: Any, data: dict[str, Any], lang: str) -> tuple[bool, str]:
-    """Put an attachment's invoice into `data`; (False, why) when it cannot be used."""
+ALL_WORDS = frozenset({"全部", "都要", "都报", "全都要", "合并", "一起", "all", "both", "every"})
+
+
+async def _take_attachment(ctx: Context, prepared: Any, data: dict[str, Any], lang: str) -> tuple[str, str]:
+    """Put an attachment's invoices into `data`. Returns (next, text): `ok` when the slots are filled,
+    `choose` when the file holds several invoices and the person decides, `refused` (text says why)."""
     zh = lang != "en"
     if not isinstance(prepared, Attachment):
-        return False, ("文件没能下载，请重新发送。" if zh else "The file could not be downloaded; please send it again.")
-    readable = is_readable(prepared.invoice)
+        return "refused", ("文件没能下载，请重新发送。" if zh else "The file could not be downloaded; please send it again.")
+    readable = prepared.readable
     read_id = await ctx.repo(InvoiceReadRepo).record(
-        ctx.msg.user_id, read=readable, uncertain=prepared.invoice.uncertain_fields() if readable else (),
-        now=ctx.now)  # type: ignore[union-attr]
+        ctx.msg.user_id, read=bool(readable), uncertain={f for inv in readable for f in inv.uncertain_fields()},
+        now=ctx.now)
     if not readable:
-        return False, ("没能从文件中识别出发票，请换一张清晰的照片，或直接输入金额。" if zh
-                       else "No invoice could be read from it; try a sharper photo or type the amount.")
-    invoice = prepared.invoice
-    assert invoice is not None
-    claimed = await ctx.repo(ExpenseRepo).claimed_by(
-        invoice_key=invoice_key(invoice.invoice_code, invoice.invoice_number), file_sha256=prepared.sha256
-    )
-    if claimed is not None:
-        return False, _claimed_text(lang, claimed)
-    invoice_slots(invoice, data)
+        return "refused", FAILURES[prepared.failure or "unreadable"][0 if zh else 1]
+    repo = ctx.repo(ExpenseRepo)
+    if (same_file := await repo.claimed_by(file_sha256=prepared.sha256)) is not None:
+        return "refused", _claimed_text(lang, same_file)
+    free: list[Invoice] = []
+    taken: list[str] = []
+    for invoice in readable:
+        claimed = await repo.claimed_by(invoice_key=invoice_key(invoice.invoice_code, invoice.invoice_number))
+        if claimed is None:
+            free.append(invoice)
+        else:
+            taken.append(claimed)
+    if not free:
+        return "refused", _claimed_text(lang, taken[0])
+    skipped = (turn_text(lang, f"（另有 {len(taken)} 张已在 {'、'.join(dict.fromkeys(taken))} 中报销过，已跳过）",
+                         f"({len(taken)} more already claimed in {', '.join(dict.fromkeys(taken))}; skipped)")
+               if taken else "")
     data["file_sha256"] = prepared.sha256
     data[INVOICE_READ] = read_id
+    if len(free) > 1:
+        data[CHOICES] = [inv.model_dump(mode="json") for inv in free]
+        return "choose", skipped
+    invoice_slots(free[0], data)
     lead = "已识别发票：" if zh else "Invoice read:"
     tail = "\n标 ⚠️ 的字段识别不确定，请核对。" if data["invoice_unsure"] and zh else (
         "\nFields marked ⚠️ are uncertain; please check them." if data["invoice_unsure"] else "")
-    return True, f"{lead}\n{describe(data['invoice'], data['invoice_unsure'], lang)}{tail}"
+    body = "\n".join(md(line) for line in describe(data["invoice"], data["invoice_unsure"], lang).splitlines())
+    return "ok", "\n".join(p for p in (f"{lead}\n{body}{tail}", skipped) if p)
+
+
+def turn_text(lang: str, zh: str, en: str) -> str:
+    return en if lang == "en" else zh
+
+
+def _choices_prompt(turn: Turn) -> str:
+    """Several invoices in one file: all of them as lines of one expense, or one of them."""
+    choices = [Invoice.model_validate(c) for c in turn.data[CHOICES]]
+    total = sum((c.total or Decimal(0)) for c in choices)
+    lines = [turn.t(f"文件里有 {len(choices)} 张发票：", f"The file holds {len(choices)} invoices:")]
+    lines += [line_text(i, c.to_json_dict(), turn.lang) for i, c in enumerate(choices, 1)]
+    lines.append(turn.t(f"回复「全部」作为一笔报销的 {len(choices)} 行（合计 {format_money(total)}），"
+                        "或回复序号只报其中一张；发送「取消」放弃。",
+                        f'Reply "all" to file them as {len(choices)} lines of one expense ({format_money(total)} '
+                        'in all), or the number of the one to file; "cancel" to drop it.'))
+    return "\n".join(lines)
+
+
+async def _choose_invoice(turn: Turn, text: str) -> None:
+    choices = [Invoice.model_validate(c) for c in turn.data[CHOICES]]
+    word = normalize(text).lower().strip("。.!！ ")
+    place = ordinal(word, len(choices))
+    if word in ALL_WORDS:
+        lines_slots(choices, turn.data)
+    elif place is not None:
+        invoice_slots(choices[place - 1], turn.data)
+    else:
+        await turn.reply(turn.t(f"请回复「全部」，或 1 到 {len(choices)} 之间的序号。",
+                                f'Please reply "all" or a number from 1 to {len(choices)}.'))
+        return
+    del turn.data[CHOICES]
+    await turn.advance()
 
 
 async def _on_media(turn: Turn) -> None:
     """An invoice sent while the expense dialog is open completes it."""
-    ok, text = await _take_attachment(turn.ctx, turn.ctx.prepared, turn.data, turn.lang)
+    step, text = await _take_attachment(turn.ctx, turn.ctx.prepared, turn.data, turn.lang)
     turn.note(text)
-    if ok:
+    if step == "ok":
         await turn.advance()
     else:
-        await turn.goto(turn.state)
+        await turn.goto(INVOICES if step == "choose" else turn.state)
 
 
 register(DialogSpec(
     name=SPEC,
     title=("报销", "expense"),
     slots=SLOTS,
-    states=(State("confirm", _summary, _confirm, markdown=True),),
+    states=(State("confirm", _summary, _confirm, markdown=True), State(INVOICES, _choices_prompt, _choose_invoice)),
     final="confirm",
     on_media=_on_media,
     entry_words=ENTRY_WORDS,
@@ -440,15 +505,15 @@ router.prepare_when(_is_attachment)(read_attachment)
 
 @router.message("image", "file")
 async def on_invoice(ctx: Context) -> None:
-    """An invoice photo (or an uploaded PDF) with no expense open starts one."""
+    """An invoice photo (or an uploaded file) with no expense open starts one."""
     if ctx.msg.source not in ("app", "upload") or not await _may_file(ctx):
         return
     data: dict[str, Any] = {}
-    ok, text = await _take_attachment(ctx, ctx.prepared, data, ctx.lang)
-    if not ok:
+    step, text = await _take_attachment(ctx, ctx.prepared, data, ctx.lang)
+    if step == "refused":
         await ctx.reply(text)
         return
-    await start_dialog(ctx, SPEC, data, note=text)
+    await start_dialog(ctx, SPEC, data, note=text or None, state=INVOICES if step == "choose" else None)
 
 
 # resubmitting ------------------------------------------------------------------------------------

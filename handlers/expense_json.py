@@ -53,7 +53,10 @@ class ExpenseJSON(BaseModel):
     description: str
     submitter: str
     department_id: int
-    invoice: dict[str, Any] | None
+    invoice: dict[str, Any] | None = Field(description="the (first) invoice, fields as read and corrected")
+    invoices: list[dict[str, Any]] = Field(default_factory=list,
+                                           description="every invoice of the expense, one per line; [invoice] "
+                                                       "when it has one, [] when none")
     route: list[RouteStep]
     timeline: list[TimelineEntry]
     created_at: str
@@ -91,6 +94,7 @@ def expense_document(expense: Expense, timeline: list[ExpenseEvent]) -> ExpenseJ
         submitter=expense.submitter,
         department_id=expense.department_id,
         invoice=expense.invoice,
+        invoices=expense.invoice_lines or ([expense.invoice] if expense.invoice else []),
         route=[_step(i, s) for i, s in enumerate(expense.route)],
         timeline=[TimelineEntry(time=iso(e.at), actor=e.actor, action=e.action, comment=e.comment) for e in timeline],
         created_at=iso(expense.created_at),

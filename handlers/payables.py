@@ -10,14 +10,18 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from chat.context import Context
+from chat.render import plain
 from chat.router import Router
+from handlers import verification
 from handlers.budget_view import money
 from storage.payables import Payable, PayableInput, PayableRepo
+from storage.verifications import Verification
 
 router = Router("payables")
 
 TIMER_KIND = "payable_remind"
 ACK_KEY = "payable_ack:"
+PAID_KEY = "payable_paid:"
 
 
 def timer_key(payable_id: str) -> str:
@@ -72,10 +76,11 @@ def _card(ctx: Context, payable: Payable) -> dict[str, object]:
         "card_type": "button_interaction",
         "source": {"desc": "财务助手"},
         "main_title": {"title": f"应付提醒：{payable.title}"[:36], "desc": when},
-        "sub_title_text": payable.note[:100] or "付款完成前每天提醒一次；点「已知晓」不再提醒。",
+        "sub_title_text": payable.note[:100] or "付款完成前每天提醒一次；点「已知晓」不再提醒，付款后点「已付款」。",
         "horizontal_content_list": fields,
         "task_id": f"payable_{payable.id}_{ctx.msg.inbox_id}"[:128],
-        "button_list": [{"text": "已知晓", "style": 1, "key": f"{ACK_KEY}{payable.id}"}],
+        "button_list": [{"text": "已知晓", "style": 1, "key": f"{ACK_KEY}{payable.id}"},
+                        {"text": "已付款", "style": 2, "key": f"{PAID_KEY}{payable.id}"}],
     }
 
 
@@ -91,3 +96,40 @@ async def acknowledge(ctx: Context) -> None:
         await ctx.cancel_timer(timer_key(payable.id))
         await ctx.audit("payable.acknowledged", f"payable:{payable.id}", {"reminders": payable.reminders})
     await ctx.update_card(ctx.msg.task_id, replace_name="已知晓")
+
+
+@router.card(PAID_KEY)
+async def paid_clicked(ctx: Context) -> None:
+    """The owner says it is paid: held for a second verification when the rules say so."""
+    payable_id = ctx.msg.event_key.removeprefix(PAID_KEY)
+    payable = await ctx.repo(PayableRepo).get(payable_id)
+    if payable is None or payable.owner != ctx.msg.user_id:
+        return
+    await ctx.remember_card_code(ctx.msg.task_id, ctx.msg.response_code)
+    if verification.required(ctx, "payable_paid", payable.amount):
+        await verification.hold(ctx, "payable_paid", f"payable:{payable.id}",
+                                {"payable_id": payable.id, "task_id": ctx.msg.task_id},
+                                ctx.t(f"确认「{plain(payable.title)}」已付款", f"Marking «{plain(payable.title)}» paid"))
+        return
+    await _mark_paid(ctx, payable, ctx.msg.task_id)
+
+
+@verification.verified("payable_paid")
+async def paid_verified(ctx: Context, held: Verification) -> None:
+    payable = await ctx.repo(PayableRepo).get(str(held.params["payable_id"]))
+    if payable is None or payable.owner != ctx.msg.user_id:
+        await ctx.reply(ctx.t("找不到这笔应付款，未做任何更改。", "No such payable; nothing changed."))
+        return
+    await _mark_paid(ctx, payable, str(held.params.get("task_id", "")))
+
+
+async def _mark_paid(ctx: Context, payable: Payable, task_id: str) -> None:
+    if not await ctx.repo(PayableRepo).mark_paid(payable.id, ctx.now):
+        await ctx.reply(ctx.t(f"「{plain(payable.title)}」已经是已付款。", f"«{plain(payable.title)}» is paid already."))
+        return
+    await ctx.cancel_timer(timer_key(payable.id))
+    await ctx.audit("payable.paid", f"payable:{payable.id}", {"verified": verification.is_verified(ctx)})
+    if task_id:
+        await ctx.update_card(task_id, replace_name="已付款")
+    await ctx.reply(ctx.t(f"已记录「{plain(payable.title)}」已付款，不再提醒。",
+                          f"«{plain(payable.title)}» is recorded as paid; no more reminders."))

@@ -19,7 +19,7 @@ from dialogs.money import read_amount
 Act = Callable[[Context, str, str], Awaitable[None]]  # (ctx, expense number, the rest of what was said)
 SPEC = "pick"
 _ACTIONS: dict[str, Act] = {}
-_ORDINAL = re.compile(r"^(?:第|no\.?\s*|#)?\s*([0-9一二两三四五六七八九十]+)\s*(?:个|条|笔|号|项)?$", re.IGNORECASE)
+_ORDINAL = re.compile(r"^(?:第|no\.?\s*|#)?\s*([0-9一二两三四五六七八九十]+)\s*(?:个|条|笔|号|项|张|行)?$", re.IGNORECASE)
 _NUMBER = re.compile(r"BX\d{8}-\d{4,}", re.IGNORECASE)
 
 
@@ -68,15 +68,23 @@ def _prompt(turn: Turn) -> str:
     return "\n".join(lines)
 
 
+def ordinal(text: str, count: int) -> int | None:
+    """The place in a numbered list of `count` that an answer names (`1`, `第二个`, `#3`), from 1."""
+    m = _ORDINAL.match(text.strip())
+    read = read_amount(m.group(1)) if m else None
+    if read is not None and read.value == int(read.value) and 1 <= read.value <= count:
+        return int(read.value)
+    return None
+
+
 def _pick(turn: Turn, text: str) -> str:
     numbers: list[str] = turn.data["numbers"]
     named = _NUMBER.search(text)
     if named and named.group(0).upper() in numbers:
         return named.group(0).upper()
-    m = _ORDINAL.match(text.strip())
-    read = read_amount(m.group(1)) if m else None
-    if read is not None and read.value == int(read.value) and 1 <= read.value <= len(numbers):
-        return numbers[int(read.value) - 1]
+    place = ordinal(text, len(numbers))
+    if place is not None:
+        return numbers[place - 1]
     raise Invalid(f"请回复 1 到 {len(numbers)} 之间的序号。", f"Please reply with a number from 1 to {len(numbers)}.")
 
 

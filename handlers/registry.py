@@ -15,6 +15,7 @@ from handlers import (
     finance_events,
     help,
     intents,
+    nudge,
     onboarding,
     payables,
     smalltalk,
@@ -29,7 +30,7 @@ def build_router() -> Router:
     segment.warm_up_in_background()  # free text is read from the first message on, without a pause
     # help last: its fallback answers whatever no other capability claimed
     return Router("root").include(contacts.router, admin.router, budget.router, payables.router, approval.router,
-                                   status.router, stats.router, feedback.router, digest.router, onboarding.router,
+                                   nudge.router, status.router, stats.router, feedback.router, digest.router, onboarding.router,
                                    finance_events.router, dialogs.build_router(intents.interrupts), expense.router,
                                    smalltalk.router,
                                    help.router)

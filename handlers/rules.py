@@ -1,4 +1,5 @@
-"""Business rules as data: categories, policy checks, approval routing, budget alerts.
+"""Business rules as data: categories, policy checks, approval routing, budget alerts, second
+verification and masking.
 
 Loaded from the TOML file named by `BOT_RULES`; anything the file leaves out keeps the built-in
 default below, so a deployment only writes what it changes. See docs/rules.example.toml.
@@ -93,6 +94,7 @@ class ApprovalRules(Strict):
     escalation: Literal["notify", "reassign"] = "notify"
     working_days: tuple[int, ...] = (1, 2, 3, 4, 5)
     working_hours: tuple[int, int] = (9, 18)
+    batch_max_amount: Decimal = Decimal("1000")  # items at most this much may be approved together on the page
 
     @model_validator(mode="after")
     def _sane_times(self) -> ApprovalRules:
@@ -116,10 +118,51 @@ class BudgetRules(Strict):
     payable_remind_hour: int = Field(default=9, ge=0, le=23)
 
 
+VerifiedAction = Literal["approve", "resend_failed", "payable_paid"]
+
+
+class VerifyRule(Strict):
+    """An action held for a second verification; `amount_at_least` limits it to large amounts."""
+
+    action: VerifiedAction
+    amount_at_least: Decimal | None = None
+
+
+DEFAULT_VERIFY = (
+    VerifyRule(action="approve", amount_at_least=Decimal("50000")),
+    VerifyRule(action="resend_failed"),
+    VerifyRule(action="payable_paid"),
+)
+
+
+class VerificationRules(Strict):
+    """Sensitive actions: held until confirmed on an H5 page after a fresh WeCom login."""
+
+    actions: tuple[VerifyRule, ...] = DEFAULT_VERIFY
+    link_minutes: int = Field(default=10, ge=1, le=60)  # how long the confirm link works
+    fresh_login_minutes: int = Field(default=5, ge=1, le=5)  # how old the confirming login may be
+
+
+InvoiceViewer = Literal["submitter", "approvers", "finance"]
+
+
+class MaskingRules(Strict):
+    """What each audience sees. Groups and robots: `totals` (sums and percentages only) or `details`
+    (single expenses too, names as `group_names` says); accounts and tax ids `****1234` unless the
+    viewer has a finance role; the invoice's original only to `invoice_viewers`."""
+
+    groups: Literal["totals", "details"] = "totals"
+    group_names: Literal["mask", "full"] = "mask"
+    accounts: Literal["mask", "full"] = "mask"
+    invoice_viewers: tuple[InvoiceViewer, ...] = ("submitter", "approvers", "finance")
+
+
 class Rules(Strict):
     expense: ExpenseRules = ExpenseRules()
     approval: ApprovalRules = ApprovalRules()
     budget: BudgetRules = BudgetRules()
+    verification: VerificationRules = VerificationRules()
+    masking: MaskingRules = MaskingRules()
 
 
 def load_rules(path: Path | None) -> Rules:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from chat.context import Context
 from handlers.approval.cards import money
 from handlers.budget import can_view
 from handlers.budget_view import parse_period
+from handlers.masking import group_details, group_name
 from handlers.roles import is_finance
 from handlers.status import span
 from storage.org import Department, OrgRepo, OrgUser
@@ -161,11 +162,17 @@ def pct(value: object) -> str:
     return "—" if value is None else f"{value}%"
 
 
-async def report(ctx: Context, figures: Figures, period: Span, label: str, *, title: str | None = None) -> str:
-    """The figures in a few lines (chat messages stay short: WeCom caps a text at 2048 bytes)."""
+async def report(ctx: Context, figures: Figures, period: Span, label: str, *, title: str | None = None,
+                 group: bool = False) -> str:
+    """The figures in a few lines (chat messages stay short: WeCom caps a text at 2048 bytes). For a
+    `group` chat the masking rules apply: totals only, or single items with names masked."""
     f = figures
     people = {a.user_id for a in f.approvers[:STEP_LIST]} | {w.approver for w in f.waiting[:STEP_LIST]}
     names = await ctx.repo(OrgRepo).names(people)
+    if group:
+        names = {u: group_name(ctx, n) for u, n in names.items()}
+        if not group_details(ctx):
+            f = replace(f, approvers=[], waiting=[])
     lines = [
         f"{title} {period.key}（{label}）" if title else ctx.t(f"📊 统计 {period.key}（{label}）",
                                                              f"📊 Figures {period.key} ({label})"),

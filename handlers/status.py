@@ -30,6 +30,7 @@ ACTIONS = {
     "reassign": ("转交", "reassigned"),
     "skip": ("跳过步骤", "step skipped"),
     "remind": ("提醒审批人", "reminder sent"),
+    "nudge": ("催办", "nudged"),
     "escalate": ("督办", "escalated"),
     "approved": ("审批通过", "approval complete"),
     "rejected": ("报销驳回", "expense rejected"),
@@ -131,17 +132,21 @@ async def status_of_number(ctx: Context, number: str, _rest: str) -> None:
     await ctx.reply(await status_text(ctx, number))
 
 
+async def timeline_names(ctx: Context, expense: Expense, timeline: list[ExpenseEvent]) -> dict[str, str]:
+    """The names of everyone an expense's route and timeline mention."""
+    people = {expense.submitter, *Route.load(expense.route).everyone(), *(e.actor for e in timeline)}
+    for e in timeline:
+        people |= set(e.data.get("to", []) or []) | {str(e.data.get("from", ""))}
+    return await ctx.repo(OrgRepo).names(people)
+
+
 async def status_text(ctx: Context, number: str) -> str:
     """The timeline of one expense as the asker may see it (chat `进度` and the detail page)."""
     expense = await ctx.repo(ExpenseRepo).by_number(number)
     if expense is None or not await may_see(ctx, expense):
         return ctx.t(f"{number} 不存在，或你无权查看。", f"{number} does not exist or is not visible to you.")
     timeline = await ctx.repo(ExpenseRepo).timeline(expense.id)
-    route = Route.load(expense.route)
-    people = {expense.submitter, *route.everyone(), *(e.actor for e in timeline)}
-    for e in timeline:
-        people |= set(e.data.get("to", []) or []) | {str(e.data.get("from", ""))}
-    names = await ctx.repo(OrgRepo).names(people)
+    names = await timeline_names(ctx, expense, timeline)
     head = (f"{expense.number} {names.get(expense.submitter, expense.submitter)} ¥{expense.amount:,.2f} "
             f"{expense.category} {expense.expense_date.isoformat()} {plain(expense.description)}").rstrip()
     lines = [head, ctx.t("状态：", "Status: ") + status_label(ctx, expense.status)]

@@ -96,6 +96,9 @@ async def users(request: web.Request) -> web.Response:
             for u in sim.org.users.values() if u.status == 1
         ],
         "bot_upload_url": f"{sim.bot_public_url.rstrip('/')}/h5/upload" if sim.bot_public_url else None,
+        # signs the previous persona out first, so the workbench opens as the one chosen now
+        "bot_workbench_url": f"{sim.bot_public_url.rstrip('/')}/h5/logout?next=/h5/mine" if sim.bot_public_url
+        else None,
     })
 
 

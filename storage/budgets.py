@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from storage.codec import dumps, from_db_time, from_fen, loads, to_db_time, to_fen
@@ -148,6 +148,21 @@ class BudgetRepo:
             (department_id, month_from, month_to, category),
         )
         return _usage(row[0], row[1]) if row else _usage(0, 0)
+
+    async def daily(self, department_id: int, month_from: str, month_to: str,
+                    category: str | None) -> list[tuple[date, Usage]]:
+        """Usage per expense date (the department and those below it): the burn over a period."""
+        rows = await self.tx.fetchall(
+            "WITH RECURSIVE tree(id) AS (SELECT CAST(? AS BIGINT) UNION SELECT d.id FROM departments d JOIN tree t"
+            " ON d.parent_id = t.id) SELECT e.expense_date,"
+            " SUM(CASE WHEN e.status IN ('approved', 'paid') THEN e.amount_fen ELSE 0 END),"
+            " SUM(CASE WHEN e.status = 'submitted' THEN e.amount_fen ELSE 0 END)"
+            " FROM expenses e JOIN tree t ON e.department_id = t.id"
+            " WHERE e.period_month BETWEEN ? AND ? AND (CAST(? AS TEXT) IS NULL OR e.category = ?)"
+            " AND e.status IN ('submitted', 'approved', 'paid') GROUP BY e.expense_date ORDER BY e.expense_date",
+            (department_id, month_from, month_to, category, category),
+        )
+        return [(date.fromisoformat(r[0]), _usage(r[1], r[2])) for r in rows]
 
     async def usage_all(self) -> dict[str, tuple[Budget, Usage]]:
         """Every budget with its usage in one statement (the full threshold scan)."""

@@ -29,6 +29,7 @@ class Expense:
     invoice: dict[str, Any] | None
     invoice_key: str | None
     file_sha256: str | None
+    invoice_lines: list[dict[str, Any]] | None  # every invoice when one expense files several
     route: list[dict[str, Any]]
     current_step: int
     created_at: datetime
@@ -60,6 +61,8 @@ class NewExpense:
     invoice_key: str | None = None
     file_sha256: str | None = None
     currency: str = "CNY"
+    invoice_lines: tuple[dict[str, Any], ...] = ()  # several invoices as lines; `invoice` is the first
+    line_keys: tuple[str, ...] = ()  # what each line claims (code + number or the 20-digit number)
 
 
 def expense_from_row(row: Row) -> Expense:
@@ -77,6 +80,7 @@ def expense_from_row(row: Row) -> Expense:
         invoice=loads(row["invoice"]),
         invoice_key=row["invoice_key"],
         file_sha256=row["file_sha256"],
+        invoice_lines=loads(row["invoice_lines"]),
         route=loads(row["route"]) or [],
         current_step=row["current_step"],
         created_at=from_db_time(row["created_at"]),  # type: ignore[arg-type]
@@ -110,8 +114,8 @@ class ExpenseRepo:
     async def create(self, new: NewExpense, *, number: str, status: str, now: datetime) -> Expense:
         expense_id = await self.tx.insert(
             "INSERT INTO expenses (number, status, amount_fen, currency, category, expense_date, period_month,"
-            " description, submitter, department_id, invoice, invoice_key, file_sha256, created_at, updated_at,"
-            " submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " description, submitter, department_id, invoice, invoice_key, file_sha256, invoice_lines, created_at,"
+            " updated_at, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 number,
                 status,
@@ -126,10 +130,15 @@ class ExpenseRepo:
                 None if new.invoice is None else dumps(new.invoice),
                 new.invoice_key,
                 new.file_sha256,
+                dumps(list(new.invoice_lines)) if new.invoice_lines else None,
                 to_db_time(now),
                 to_db_time(now),
                 to_db_time(now) if status == "submitted" else None,
             ),
+        )
+        await self.tx.executemany(
+            "INSERT INTO expense_invoice_claims (invoice_key, expense_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [(key, expense_id) for key in new.line_keys],
         )
         created = await self.by_id(expense_id)
         assert created is not None
@@ -144,15 +153,19 @@ class ExpenseRepo:
         return None if row is None else expense_from_row(row)
 
     async def claimed_by(self, *, invoice_key: str | None = None, file_sha256: str | None = None) -> str | None:
-        """The number of a live expense that already claims this invoice (or these file bytes)."""
-        for column, value in (("invoice_key", invoice_key), ("file_sha256", file_sha256)):
+        """The number of a live expense that already claims this invoice (on any of its lines) or
+        these file bytes."""
+        live = "e.status NOT IN ('rejected', 'withdrawn')"
+        queries = (
+            (invoice_key, f"SELECT e.number FROM expenses e WHERE e.invoice_key = ? AND {live}"),
+            (invoice_key, "SELECT e.number FROM expense_invoice_claims c JOIN expenses e ON e.id = c.expense_id"
+                          f" WHERE c.invoice_key = ? AND {live}"),
+            (file_sha256, f"SELECT e.number FROM expenses e WHERE e.file_sha256 = ? AND {live}"),
+        )
+        for value, sql in queries:
             if not value:
                 continue
-            row = await self.tx.fetchone(
-                f"SELECT number FROM expenses WHERE {column} = ? AND status NOT IN ('rejected', 'withdrawn')"
-                " ORDER BY id LIMIT 1",
-                (value,),
-            )
+            row = await self.tx.fetchone(f"{sql} ORDER BY e.id LIMIT 1", (value,))
             if row is not None:
                 return str(row[0])
         return None
@@ -185,8 +198,20 @@ class ExpenseRepo:
         rows = await self.tx.fetchall("SELECT * FROM expense_events WHERE expense_id = ? ORDER BY id", (expense_id,))
         return [event_from_row(r) for r in rows]
 
-    async def by_submitter(self, user_id: str, limit: int = 10) -> list[Expense]:
+    async def by_submitter(self, user_id: str, limit: int = 10, status: str | None = None) -> list[Expense]:
         rows = await self.tx.fetchall(
-            "SELECT * FROM expenses WHERE submitter = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
+            "SELECT * FROM expenses WHERE submitter = ? AND (CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id DESC LIMIT ?",
+            (user_id, status, status, limit),
+        )
+        return [expense_from_row(r) for r in rows]
+
+    async def in_department_tree(self, department_id: int, month_from: str, month_to: str,
+                                 limit: int = 100) -> list[Expense]:
+        """A department's expenses and those of the departments below it, over a month range, newest first."""
+        rows = await self.tx.fetchall(
+            "WITH RECURSIVE tree(id) AS (SELECT CAST(? AS BIGINT) UNION SELECT d.id FROM departments d JOIN tree t"
+            " ON d.parent_id = t.id) SELECT e.* FROM expenses e JOIN tree t ON e.department_id = t.id"
+            " WHERE e.period_month BETWEEN ? AND ? AND e.status <> 'draft' ORDER BY e.id DESC LIMIT ?",
+            (department_id, month_from, month_to, limit),
         )
         return [expense_from_row(r) for r in rows]

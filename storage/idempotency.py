@@ -22,6 +22,9 @@ class IdempotencyRepo:
         self.tx = tx
 
     async def get(self, scope: str, key: str) -> Remembered | None:
+        """The remembered answer; the key is held until the transaction ends, so concurrent requests
+        with one key go one at a time (PostgreSQL; SQLite has one writer anyway)."""
+        await self.tx.lock(f"idempotency:{scope}:{key}")
         row = await self.tx.fetchone(
             "SELECT request_sha256, status, response FROM idempotency_keys WHERE scope = ? AND key = ?", (scope, key)
         )

@@ -95,5 +95,13 @@ class PayableRepo:
         )
         return cur.rowcount == 1
 
+    async def mark_paid(self, payable_id: str, now: datetime) -> bool:
+        """Open or acknowledged -> paid; False when it was paid already (or does not exist)."""
+        cur = await self.tx.execute(
+            "UPDATE payables SET status = 'paid', paid_at = ?, updated_at = ? WHERE id = ? AND status <> 'paid'",
+            (to_db_time(now), to_db_time(now), payable_id),
+        )
+        return cur.rowcount == 1
+
     async def count_reminder(self, payable_id: str) -> None:
         await self.tx.execute("UPDATE payables SET reminders = reminders + 1 WHERE id = ?", (payable_id,))

@@ -1,4 +1,5 @@
-"""Files users upload through the H5 page (PDF e-invoices, photos), kept until filed or abandoned.
+"""Files users upload through the H5 page (PDF e-invoices, photos): an abandoned one is deleted after
+the retention hours; the one an expense is filed from is kept with it as the invoice's original.
 
 The bytes live in files under the data folder (`uploads/ab/<sha256>-<token>`), not in the
 database: a burst of uploads must not bloat the table every transaction writes next to. Each
@@ -53,6 +54,10 @@ def _upload(row: Row) -> Upload:
 
 
 COLUMNS = "id, user_id, filename, content_type, sha256, size, file, created_at"
+# an upload `u` is the original of a filed expense: the first upload of bytes a live expense claims
+ORIGINAL = ("(u.file IS NOT NULL AND EXISTS (SELECT 1 FROM expenses e WHERE e.file_sha256 = u.sha256"
+            " AND e.status NOT IN ('rejected', 'withdrawn')) AND u.id = (SELECT MIN(o.id) FROM uploads o"
+            " WHERE o.sha256 = u.sha256 AND o.file IS NOT NULL))")
 
 
 class UploadRepo:
@@ -78,24 +83,30 @@ class UploadRepo:
 
     async def usage(self, user_id: str, since: datetime) -> UploadUsage:
         row = await self.tx.fetchone(
-            "SELECT COUNT(CASE WHEN created_at >= ? THEN 1 END), COALESCE(SUM(size), 0) FROM uploads"
-            " WHERE user_id = ?",
+            f"SELECT COUNT(CASE WHEN u.created_at >= ? THEN 1 END), COALESCE(SUM(CASE WHEN {ORIGINAL} THEN 0"
+            " ELSE u.size END), 0) FROM uploads u WHERE u.user_id = ?",
             (to_db_time(since), user_id),
         )
         assert row is not None
         return UploadUsage(int(row[0]), int(row[1]))
 
     async def done_with(self, abandoned_before: datetime) -> list[Upload]:
-        """Uploads no longer needed: read and filed (an expense claims their bytes), or older than
-        `abandoned_before`; never one whose inbox item still waits to be handled."""
+        """Uploads no longer needed: older than `abandoned_before` and not the original of a filed
+        expense (the first upload of the bytes an expense claims, kept with it and shown on its page);
+        never one whose inbox item still waits to be handled."""
         rows = await self.tx.fetchall(
             f"SELECT {', '.join('u.' + c for c in COLUMNS.split(', '))} FROM uploads u"
             " WHERE NOT EXISTS (SELECT 1 FROM inbox i WHERE i.dedupe_key = 'upload:' || u.id AND i.status = 'pending')"
-            " AND (u.created_at < ? OR EXISTS (SELECT 1 FROM expenses e WHERE e.file_sha256 = u.sha256"
-            " AND e.file_sha256 IS NOT NULL AND e.status NOT IN ('rejected', 'withdrawn')))",
+            f" AND u.created_at < ? AND NOT {ORIGINAL}",
             (to_db_time(abandoned_before),),
         )
         return [_upload(r) for r in rows]
+
+    async def original(self, sha256: str) -> Upload | None:
+        """The kept original of a filed expense's invoice file, if it came through the upload page."""
+        row = await self.tx.fetchone(
+            f"SELECT {COLUMNS} FROM uploads WHERE sha256 = ? AND file IS NOT NULL ORDER BY id LIMIT 1", (sha256,))
+        return None if row is None else _upload(row)
 
     async def delete(self, upload_ids: Iterable[int]) -> None:
         await self.tx.executemany("DELETE FROM uploads WHERE id = ?", [(i,) for i in upload_ids])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,10 +17,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests take the `backend` fixture; a module marked `backends("sqlite", "postgres")` runs on both."""
+    """Tests take the `backend` fixture; a module marked `backends("sqlite", "postgres")` runs on both.
+    The others run on SQLite, or on what `BOT_TEST_BACKEND` names (to try the whole suite on PostgreSQL)."""
     if "backend" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("backends")
-        metafunc.parametrize("backend", marker.args if marker else ("sqlite",), indirect=True)
+        default = (os.environ.get("BOT_TEST_BACKEND", "sqlite"),)
+        metafunc.parametrize("backend", marker.args if marker else default, indirect=True)
 
 
 @pytest.fixture(scope="session")

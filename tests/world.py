@@ -69,6 +69,7 @@ class World:
             "wecom_oauth_base": self.sim.base_url,
             "bot_db": self.db or self.db_path,
             "bot_quiet_hours": "",
+            "ocr_preload": False,  # OCR workers start with the first invoice, not with every test's bot
             # the one-time welcome card would be every seeded person's first answer; the onboarding
             # tests (tests/handlers/test_onboarding.py) switch it on
             "bot_onboarding": False,

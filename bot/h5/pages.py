@@ -1,5 +1,4 @@
-"""Mobile pages opened from WeCom: the upload page (`/h5/upload`), which brings PDF e-invoices and
-photos into the expense chat, and the expense detail page (`/h5/expenses/BX…`, linked from cards).
+"""The upload page (`/h5/upload`), which brings PDF e-invoices and photos into the expense chat.
 
 Self-built apps never receive file messages, so the bot serves this page. The person is
 identified by WeCom OAuth2 (see `bot.h5.sessions`). An upload is stored and then goes through the
@@ -7,7 +6,8 @@ normal inbox as a `file` item from source `upload`, so the expense dialog contin
 exactly as if the file had been sent there.
 
 Each member may upload `BOT_UPLOAD_PER_HOUR` files an hour and keep `BOT_UPLOAD_QUOTA_MB` of them
-until they are filed or abandoned (then the retention job deletes them); the limits are checked
+until they are filed (the original then stays with its expense, outside the quota) or abandoned (then
+the retention job deletes them); the limits are checked
 before the body is read and again, with the file's size, in the transaction that stores it.
 """
 
@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 import logging
 from datetime import timedelta
 
 from aiohttp import BodyPartReader, web
 
-from bot.h5.sessions import Sessions
+from bot.h5.shell import PagePlugin, esc, page_shell
 from bot.parts import BOT, Bot
 from config import Settings
-from handlers.status import status_text
 from storage.inbox import InboxItem, InboxRepo
-from storage.uploads import UploadFiles, UploadRepo, UploadUsage
+from storage.uploads import UploadRepo, UploadUsage
 
 log = logging.getLogger(__name__)
 
@@ -41,55 +39,24 @@ def sniff(data: bytes) -> str | None:
 
 
 def _page(title: str, body: str, status: int = 200) -> web.Response:
-    doc = f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>
-body {{ font-family: -apple-system, "PingFang SC", "Noto Sans CJK SC", sans-serif; margin: 0; padding: 24px 18px;
-       background: #f5f6f8; color: #1f2329; }}
-h1 {{ font-size: 20px; margin: 0 0 12px; }}
-p {{ line-height: 1.6; color: #4e5969; }}
-.card {{ background: #fff; border-radius: 12px; padding: 20px; box-shadow: 0 1px 3px rgba(0,0,0,.06); }}
-input[type=file] {{ display: block; width: 100%; margin: 16px 0; font-size: 16px; }}
-button {{ width: 100%; padding: 14px; font-size: 17px; border: 0; border-radius: 8px; background: #07c160;
-         color: #fff; }}
-</style></head><body><div class="card"><h1>{html.escape(title)}</h1>{body}</div></body></html>"""
-    return web.Response(text=doc, content_type="text/html", status=status)
+    return page_shell(title, "财务助手", f"<section>{body}</section>", status, tab="upload")
 
 
 def _form(csrf: str) -> web.Response:
     body = f"""<p>选择 PDF 电子发票或发票照片（JPG/PNG，最大 10 MB）。上传后回到聊天确认报销。</p>
 <form method="post" action="{PATH}" enctype="multipart/form-data">
-<input type="hidden" name="csrf" value="{html.escape(csrf)}">
+<input type="hidden" name="csrf" value="{esc(csrf)}">
 <input type="file" name="file" accept="application/pdf,image/jpeg,image/png" required>
 <button type="submit">上传</button></form>"""
     return _page("上传发票", body)
 
 
-class UploadPage:
-    """Plugin: the upload page and the expense detail page (linked from approval cards)."""
+class UploadPage(PagePlugin):
+    """Plugin: the upload page."""
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get(PATH, self.show)
         app.router.add_post(PATH, self.receive)
-        app.router.add_get(r"/h5/expenses/{number:BX\d{8}-\d{4}}", self.expense)
-
-    def __init__(self) -> None:
-        self._sessions: Sessions | None = None
-        self._files: UploadFiles | None = None
-
-    async def start(self, bot: Bot) -> None:
-        self._sessions = Sessions(bot, _page)
-        self._files = UploadFiles(bot.settings.data_dir)
-
-    async def stop(self) -> None:
-        return None
-
-    @property
-    def sessions(self) -> Sessions:
-        assert self._sessions is not None, "the page plugin has not started"
-        return self._sessions
 
     # GET: session, or OAuth redirect, or the redirect back --------------------------------------
     async def show(self, request: web.Request) -> web.StreamResponse:
@@ -97,17 +64,6 @@ class UploadPage:
         if isinstance(viewer, web.Response):
             return viewer
         return _form(self.sessions.csrf(request))
-
-    async def expense(self, request: web.Request) -> web.StreamResponse:
-        """An expense's timeline, shown with the same visibility rules as `进度` in the chat."""
-        bot = request.app[BOT]
-        number = request.match_info["number"]
-        viewer = await self.sessions.viewer(request, request.path)
-        if isinstance(viewer, web.Response):
-            return viewer
-        async with bot.db.read() as tx:
-            text = await status_text(bot.context(tx, "h5_expense", user_id=viewer, source="h5"), number)
-        return _page(number, f"<pre style=\"white-space:pre-wrap\">{html.escape(text)}</pre>")
 
     # POST: store the file and hand it to the chat ------------------------------------------------
     async def receive(self, request: web.Request) -> web.Response:
@@ -159,9 +115,8 @@ class UploadPage:
     async def _store(self, bot: Bot, user_id: str, filename: str, content_type: str, data: bytes) -> InboxItem:
         """The file first, then its row and inbox item in one transaction that checks the limits again
         (uploads of the same member may race); a refused or failed upload leaves no file behind."""
-        assert self._files is not None, "the page plugin has not started"
         now = bot.clock.now()
-        name = await self._files.write(data)
+        name = await self.files.write(data)
         try:
             async with bot.db.transaction() as tx:
                 repo = tx.repo(UploadRepo)
@@ -176,7 +131,7 @@ class UploadPage:
                     received_at=now,
                 ))
         except BaseException:
-            await self._files.remove([name])
+            await self.files.remove([name])
             raise
         assert item is not None  # the upload id is new, so its key is too
         return item

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import logging
 import secrets
 from collections.abc import Callable
@@ -72,6 +73,14 @@ class SessionSigner:
         """A form token bound to the session, so another site cannot post in the user's name."""
         return self._sign(f"csrf|{token}")
 
+    def seal(self, text: str) -> str:
+        """`text` with a signature, for a page to hand back in its form (the confirm page's login)."""
+        return f"{text}~{self._sign(f'seal|{text}')}"
+
+    def unseal(self, sealed: str) -> str | None:
+        text, _, sig = sealed.rpartition("~")
+        return text if text and hmac.compare_digest(sig, self._sign(f"seal|{text}")) else None
+
 
 class Sessions:
     """The signed-in member of a request, or the OAuth2 round trip that signs them in."""
@@ -79,16 +88,18 @@ class Sessions:
     def __init__(self, bot: Bot, error_page: ErrorPage) -> None:
         self.bot = bot
         settings = bot.settings
-        self.signer = SessionSigner(secrets.token_hex(32) if settings.demo else settings.wecom_secret.get_secret_value())
+        # one signer for all pages of the bot, so one login serves the whole workbench
+        self.signer: SessionSigner = bot.extras.setdefault("h5_signer", SessionSigner(
+            secrets.token_hex(32) if settings.demo else settings.wecom_secret.get_secret_value()))
         self.secure = settings.public_url.startswith("https://")
         self.error_page = error_page
 
     async def user(self, request: web.Request) -> str | None:
         """The member of a valid session who is still active in the org mirror."""
         user_id = self.signer.verify(self.token(request), self.bot.clock.now())
-        return user_id if user_id is not None and await self._active(user_id) else None
+        return user_id if user_id is not None and await self.active(user_id) else None
 
-    async def _active(self, user_id: str) -> bool:
+    async def active(self, user_id: str) -> bool:
         async with self.bot.db.read() as tx:
             user = await tx.repo(OrgRepo).user(user_id)
         return user is not None and user.active
@@ -109,11 +120,22 @@ class Sessions:
         code = request.query.get("code")
         if code:
             return await self._login(request, code, back)
+        raise self._to_wecom(back)
+
+    async def fresh_login(self, request: web.Request, back: str) -> str | web.Response:
+        """A new WeCom login made for this very request, whatever session the browser holds (second
+        verification): without a code, off to WeCom; with one, the member it names (not remembered)."""
+        code = request.query.get("code")
+        if not code:
+            raise self._to_wecom(back)
+        return await self._identify(request, code, back)
+
+    def _to_wecom(self, back: str) -> web.HTTPFound:
         state = secrets.token_hex(16)
         response = web.HTTPFound(self._authorize_url(state, back))
         response.set_cookie(STATE_COOKIE, state, max_age=600, path="/h5", httponly=True, samesite="Lax",
                             secure=self.secure)
-        raise response
+        return response
 
     def _authorize_url(self, state: str, back: str) -> str:
         settings = self.bot.settings
@@ -123,20 +145,27 @@ class Sessions:
         })
         return f"{settings.wecom_oauth_base}/connect/oauth2/authorize?{query}#wechat_redirect"
 
-    async def _login(self, request: web.Request, code: str, back: str) -> web.Response:
-        bot = self.bot
+    async def _identify(self, request: web.Request, code: str, back: str) -> str | web.Response:
+        """The active member a WeCom OAuth2 code names, or the page that says why not."""
         state = request.cookies.get(STATE_COOKIE)
         if not state or not hmac.compare_digest(state, request.query.get("state", "")):
-            return self.error_page("登录已失效", f'<p>请<a href="{back}">重新打开此页面</a>。</p>', 400)
+            return self.error_page("登录已失效", f'<p>请<a href="{html.escape(back)}">重新打开此页面</a>。</p>', 400)
         try:
-            user_id = await bot.client.user_from_oauth_code(code)
+            user_id = await self.bot.client.user_from_oauth_code(code)
         except WeComError as exc:
-            log.info("upload page login failed: %s", exc)
+            log.info("page login failed: %s", exc)
             user_id = None
-        if user_id is not None and not await self._active(user_id):
+        if user_id is not None and not await self.active(user_id):
             user_id = None
         if user_id is None:
-            return self.error_page("无法识别身份", "<p>只有企业成员可以上传发票，请在企业微信中打开此页面。</p>", 403)
+            return self.error_page("无法识别身份", "<p>只有企业成员可以使用，请在企业微信中打开此页面。</p>", 403)
+        return user_id
+
+    async def _login(self, request: web.Request, code: str, back: str) -> web.Response:
+        bot = self.bot
+        user_id = await self._identify(request, code, back)
+        if isinstance(user_id, web.Response):
+            return user_id
         response = web.HTTPFound(back)
         response.set_cookie(SESSION_COOKIE, self.signer.issue(user_id, bot.clock.now()), max_age=SESSION_SECONDS,
                             path="/h5", httponly=True, samesite="Lax", secure=self.secure)

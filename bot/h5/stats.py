@@ -5,7 +5,7 @@ see everything, leaders their departments, others are refused). Filters are a GE
 page changes nothing and needs no CSRF token; charts are inline SVG drawn here (no script, no CDN),
 and a Content-Security-Policy forbids loading anything else.
 
-`page_shell` and `STYLE` are the page's whole look: the coming workbench pages can share them.
+Its look is the workbench's (`bot.h5.shell`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.h5.charts import bars, gauge
 from bot.h5.sessions import Sessions
+from bot.h5.shell import error_page, page_shell
 from bot.parts import BOT, Bot
 from chat.context import Context
 from handlers.roles import is_finance
@@ -26,49 +27,6 @@ from storage.stats import Figures, StatsRepo
 
 PATH = "/h5/stats"
 PERIODS = ("本周", "上周", "本月", "上个月", "本季度", "今年")
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'"
-
-STYLE = """
-:root { --bg: #f5f6f8; --card: #fff; --text: #1f2329; --muted: #646a73; --line: #e5e6eb; --brand: #07c160; }
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--text);
-       font: 15px/1.5 -apple-system, "PingFang SC", "Noto Sans CJK SC", sans-serif; }
-header { padding: 18px 16px 6px; }
-header h1 { font-size: 20px; margin: 0; }
-header p { margin: 2px 0 0; color: var(--muted); font-size: 13px; }
-main { padding: 0 12px 24px; max-width: 720px; margin: 0 auto; }
-section { background: var(--card); border-radius: 12px; padding: 14px; margin: 12px 0;
-          box-shadow: 0 1px 2px rgba(0,0,0,.05); }
-h2 { font-size: 16px; margin: 0 0 10px; }
-form.filters { display: flex; gap: 8px; flex-wrap: wrap; }
-form.filters select, form.filters button { font-size: 15px; padding: 8px 10px; border-radius: 8px;
-       border: 1px solid var(--line); background: #fff; }
-form.filters button { background: var(--brand); color: #fff; border: 0; }
-.tiles { display: grid; grid-template-columns: repeat(2, 1fr); gap: 8px; }
-.tile { background: var(--bg); border-radius: 10px; padding: 10px; }
-.tile b { display: block; font-size: 20px; } .tile span { color: var(--muted); font-size: 12px; }
-figure { margin: 8px 0 14px; } figcaption { color: var(--muted); font-size: 13px; margin-bottom: 6px; }
-svg text { font-size: 12px; fill: var(--text); } svg text.v { fill: var(--muted); }
-.gauge { margin: 10px 0; } .gl { display: flex; justify-content: space-between; font-size: 14px; }
-.gd { color: var(--muted); font-size: 12px; }
-table { width: 100%; border-collapse: collapse; font-size: 13px; }
-td, th { text-align: left; padding: 6px 4px; border-bottom: 1px solid var(--line); }
-.none, .note { color: var(--muted); font-size: 13px; }
-"""
-
-
-def page_shell(title: str, subtitle: str, body: str, status: int = 200) -> web.Response:
-    """One mobile-first page: a title, a line under it, and sections."""
-    doc = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-           f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-           f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
-           f"<header><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p></header>"
-           f"<main>{body}</main></body></html>")
-    return web.Response(text=doc, content_type="text/html", status=status, headers={"Content-Security-Policy": CSP})
-
-
-def _error(title: str, body: str, status: int) -> web.Response:
-    return page_shell(title, "财务助手", f"<section>{body}</section>", status)
 
 
 class StatsPage:
@@ -81,7 +39,7 @@ class StatsPage:
         app.router.add_get(PATH, self.show)
 
     async def start(self, bot: Bot) -> None:
-        self._sessions = Sessions(bot, _error)
+        self._sessions = Sessions(bot, error_page)
 
     async def stop(self) -> None:
         return None
@@ -104,7 +62,7 @@ class StatsPage:
             try:
                 departments, label = await scope_of(ctx, user, dept)
             except Refused as refused:
-                return _error("无法查看统计", f"<p>{html.escape(str(refused))}</p>", 403)
+                return error_page("无法查看统计", f"<p>{html.escape(str(refused))}</p>", 403)
             figures = await ctx.repo(StatsRepo).figures(window(ctx, period, departments), ctx.now, waiting=10)
             choices = await _departments(ctx, departments)
             names = await org.names({a.user_id for a in figures.approvers} | {w.approver for w in figures.waiting})

@@ -27,6 +27,8 @@ PROCESS_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 QUEUE_DEPTH = Gauge("bot_queue_depth", "Work waiting", ["queue"])
+OCR_READS = Counter("bot_ocr_reads_total", "Files read by the OCR workers, by how the read ended", ["outcome"])
+OCR_WAITING = Gauge("bot_ocr_waiting", "Files being read or waiting for an OCR worker")
 OUTBOUND = Counter("bot_outbound_total", "Outbound WeCom calls by channel and outcome", ["channel", "outcome"])
 WECOM_API = Counter("bot_wecom_api_calls_total", "WeCom API calls by path and outcome", ["path", "outcome"])
 OUTBOUND_DEFERRED = Counter(

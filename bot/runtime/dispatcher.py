@@ -1,5 +1,7 @@
 """The per-user ordered dispatcher: one user's messages run strictly in arrival order, while
-different users run concurrently up to a limit."""
+different users run concurrently. What a message needs first (a download, an invoice read) is done
+outside the processing slots, so a burst of photos never holds up approvals; only the handling
+itself (one short transaction) waits for a slot."""
 
 from __future__ import annotations
 
@@ -7,18 +9,25 @@ import asyncio
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from bot.ops import metrics
 from storage.inbox import InboxItem
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[InboxItem], Awaitable[None]]
+Handler = Callable[[InboxItem, Any], Awaitable[None]]
+Prepare = Callable[[InboxItem], Awaitable[Any]]
 REMEMBER_FINISHED = 10_000  # ids handled lately: a scan that read them just before they finished skips them
 
 
+async def _nothing(item: InboxItem) -> None:
+    return None
+
+
 class Dispatcher:
-    """Runs `handler` for each item: in order per user, concurrently across users.
+    """Runs `prepare` then `handler` for each item: in order per user, concurrently across users, at
+    most `concurrency` handlers at a time.
 
     An item offered twice (stored here and seen again by a scan of the inbox) runs once: ids queued,
     running or finished lately are known. `on_idle(user)` is called when a user's queue runs dry
@@ -26,9 +35,11 @@ class Dispatcher:
     """
 
     def __init__(
-        self, handler: Handler, *, concurrency: int = 16, gate: Callable[[], Awaitable[None]] | None = None
+        self, handler: Handler, *, prepare: Prepare = _nothing, concurrency: int = 16,
+        gate: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.handler = handler
+        self.prepare = prepare
         self.gate = gate
         self.on_idle: Callable[[str], None] = lambda user_id: None
         self._queues: dict[str, deque[InboxItem]] = {}
@@ -65,13 +76,14 @@ class Dispatcher:
         try:
             while queue:
                 item = queue[0]
-                async with self._slots:
-                    if self.gate is not None:  # inside the slot: at most `concurrency` items pass per wait
-                        await self.gate()
-                    try:
-                        await self.handler(item)
-                    except Exception:  # the handler records failures itself; never stop the queue
-                        log.exception("inbox item %d crashed its handler", item.id)
+                try:
+                    prepared = await self.prepare(item)
+                    async with self._slots:
+                        if self.gate is not None:  # inside the slot: at most `concurrency` items pass per wait
+                            await self.gate()
+                        await self.handler(item, prepared)
+                except Exception:  # the handler records failures itself; never stop the queue
+                    log.exception("inbox item %d crashed its handler", item.id)
                 queue.popleft()
                 self._known.discard(item.id)
                 self._finished[item.id] = None

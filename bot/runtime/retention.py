@@ -3,7 +3,7 @@
 - done inbox rows after `BOT_RETENTION_INBOX_DAYS`; sent outbound rows and delivered webhook events
   after `BOT_RETENTION_SENT_DAYS`; Idempotency-Key answers after a day (pending and failed rows
   stay: people still act on them; fired timers stay: they are what makes a reminder "never twice");
-- uploads once filed (an expense claims their bytes) or abandoned (`BOT_RETENTION_UPLOAD_HOURS`),
+- uploads abandoned (`BOT_RETENTION_UPLOAD_HOURS`; an expense's original is kept with it),
   never while their inbox item waits; their files go after their rows, and files no row names are
   swept;
 - audit rows only with `BOT_RETENTION_AUDIT_DAYS` set (at least 180; 0 keeps every row): rows older

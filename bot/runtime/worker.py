@@ -1,4 +1,4 @@
-"""Processes one inbox item: prepare (slow reads) outside, then route and act in one transaction.
+"""Processes one inbox item: prepare (slow reads) first, then route and act in one transaction.
 
 The handler's changes, its outbound messages and the inbox row's 'done' mark commit together, so
 a crash at any point either leaves the item pending (processed again after restart, with nothing
@@ -38,9 +38,20 @@ class Worker:
         self.router = router
         self.services = services
 
-    async def handle(self, item: InboxItem) -> None:
+    async def prepare(self, item: InboxItem) -> Any:
+        """Slow outside reads the item's handler asked for (downloads, OCR, contacts), before any
+        transaction; a failure is handed to the handler as the value, which decides what it means."""
+        started = time.perf_counter()
+        try:
+            return await self.router.run_prepare(Inbound.from_item(item), self.services.gateway)
+        except Exception as exc:
+            log.warning("prepare for inbox item %d failed: %s", item.id, exc)
+            return exc
+        finally:
+            log.debug("prepare took %.3fs", time.perf_counter() - started)
+
+    async def handle(self, item: InboxItem, prepared: Any = None) -> None:
         msg = Inbound.from_item(item)
-        prepared = await self._prepare(msg)
         try:
             route = await self._run(item, msg, prepared)
         except AlreadyHandled:
@@ -73,16 +84,6 @@ class Worker:
                 log.info("inbox item %d: transaction lost to a concurrent one (%s); running it again", item.id, exc)
                 await asyncio.sleep(random.uniform(0, 0.02 * (attempt + 1)))
         raise AssertionError("unreachable")
-
-    async def _prepare(self, msg: Inbound) -> Any:
-        started = time.perf_counter()
-        try:
-            return await self.router.run_prepare(msg, self.services.gateway)
-        except Exception as exc:  # the handler decides what a failed download or OCR means
-            log.warning("prepare for inbox item %d failed: %s", msg.inbox_id, exc)
-            return exc
-        finally:
-            log.debug("prepare took %.3fs", time.perf_counter() - started)
 
     async def _record_failure(self, item: InboxItem, msg: Inbound, exc: Exception) -> None:
         now = self.services.clock.now()

@@ -1,9 +1,10 @@
-"""The bot's implementation of `handlers.context.Gateway`: slow reads handlers may ask for."""
+"""The bot's implementation of `chat.context.Gateway`: slow reads handlers may ask for."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.runtime.ocr_workers import OcrWorkers
 from bot.wecom.client import WeComClient, WeComError
 from bot.wecom.orgsync import department_from_api, user_from_api
 from storage.org import Department, OrgUser
@@ -11,7 +12,6 @@ from storage.uploads import Uploads
 
 if TYPE_CHECKING:
     from ocr.models import Invoice
-    from ocr.pool import OcrPool
 
 MAX_MEDIA = 20 * 1024 * 1024
 
@@ -21,16 +21,10 @@ class MediaError(Exception):
 
 
 class BotGateway:
-    def __init__(self, client: WeComClient, uploads: Uploads, ocr_engine: str, ocr_workers: int) -> None:
+    def __init__(self, client: WeComClient, uploads: Uploads, ocr: OcrWorkers) -> None:
         self.client = client
         self.uploads = uploads
-        self.ocr_engine = ocr_engine
-        self.ocr_workers = ocr_workers
-        self._ocr: OcrPool | None = None
-
-    async def close(self) -> None:
-        if self._ocr is not None:
-            await self._ocr.close()
+        self.ocr = ocr
 
     async def fetch_media(self, media_id: str) -> bytes:
         try:
@@ -64,10 +58,5 @@ class BotGateway:
             raise
         return str(data.get("tagname", "")), [str(u["userid"]) for u in data.get("userlist", [])]
 
-    async def read_invoice(self, data: bytes) -> Invoice:
-        if self._ocr is None:
-            # created on first use: worker processes load the engine once, and only if invoices arrive
-            from ocr.pool import OcrPool
-
-            self._ocr = OcrPool(self.ocr_engine, max_workers=self.ocr_workers)
-        return await self._ocr.read(data)
+    async def read_document(self, data: bytes) -> list[Invoice]:
+        return await self.ocr.read_document(data)

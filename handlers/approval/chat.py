@@ -17,7 +17,7 @@ from chat.events import EventBus
 from chat.render import plain
 from chat.router import Priority, Router
 from dialogs import DialogSpec, Invalid, Slot, Turn, active_dialog, end_dialog, register, start_dialog
-from handlers import pick
+from handlers import pick, verification
 from handlers.approval import flow
 from handlers.approval.cards import APPROVE, REJECT
 from handlers.approval.model import Verdict
@@ -27,6 +27,7 @@ from handlers.pick import Candidate
 from storage.approvals import ApprovalRepo, ApprovalTask
 from storage.expenses import Expense, ExpenseRepo
 from storage.org import OrgRepo
+from storage.verifications import Verification
 
 router = Router("approval")
 events = EventBus()
@@ -189,23 +190,34 @@ async def reject_number(ctx: Context, number: str, comment: str) -> None:
     await decide_number(ctx, "reject", number, comment)
 
 
-async def decide_number(ctx: Context, verdict: Verdict, number: str, comment: str) -> None:
-    """A decision said in text on one expense: the same checks as a card click, then the decision."""
+async def decide_number(ctx: Context, verdict: Verdict, number: str, comment: str, via: str = "text") -> bool:
+    """A decision said in text (or made on a page) on one expense: the same checks as a card click,
+    then the decision; False when nothing was decided (refused, held, or asking for the reason)."""
     expense = await ctx.repo(ExpenseRepo).by_number(number)
     task = await open_task_of(ctx, expense, ctx.msg.user_id)
     reason = await refusal(ctx, expense, task, number)
     if reason is not None or expense is None or task is None:
         await ctx.reply(reason or "")
-        return
+        return False
     if verdict == "reject" and not comment:
         await start_dialog(ctx, REJECT_REASON.name, {"number": number, "task": task.id})  # asks for the reason
-        return
+        return False
     dialog = await active_dialog(ctx)
     if dialog is not None and dialog.spec == REJECT_REASON.name and dialog.data.get("task") == task.id:
         await end_dialog(ctx)  # decided in text while the reason was being asked for
-    await flow.decide(ctx, expense, task, verdict, comment, "text")
+    if not await flow.decide(ctx, expense, task, verdict, comment, via):
+        return False
     done = ctx.t("已同意" if verdict == "approve" else "已驳回", "Approved" if verdict == "approve" else "Rejected")
     await ctx.reply(f"{done} {number}（¥{expense.amount:,.2f} {expense.category}）" + (f"：{plain(comment)}" if comment else ""))
+    return True
+
+
+@verification.verified("approve")
+async def approve_verified(ctx: Context, held: Verification) -> None:
+    """A large approval confirmed on the page: checked again as the approver, then decided."""
+    params = held.params
+    await decide_number(ctx, "approve", str(params["number"]), str(params.get("comment", "")),
+                        str(params.get("via", "text")))
 
 
 @router.command("同意", "批准", "approve", priority=Priority.GLOBAL, when=names_a_number)

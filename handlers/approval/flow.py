@@ -10,7 +10,8 @@ from typing import Any
 
 from chat.context import Context
 from chat.render import plain
-from handlers.approval.cards import approval_card, new_task_id, with_first_hint
+from handlers import verification
+from handlers.approval.cards import approval_card, money, new_task_id, with_first_hint
 from handlers.approval.model import Decision, Route, Step, Verdict
 from handlers.approval.routing import Directory, plan_route, replace_leavers, successors, swap
 from handlers.approval.worktime import add_working_hours
@@ -166,17 +167,26 @@ async def finish(ctx: Context, expense: Expense, route: Route, outcome: str, cur
 # deciding ---------------------------------------------------------------------------------------
 async def decide(
     ctx: Context, expense: Expense, task: ApprovalTask, verdict: Verdict, comment: str, via: str
-) -> None:
-    """Record one approver's decision (already permission-checked) and move the expense on."""
+) -> bool:
+    """Record one approver's decision (already permission-checked) and move the expense on; False when
+    nothing was decided (the task was closed meanwhile, or the approval waits for a second verification)."""
+    if verdict == "approve" and verification.required(ctx, "approve", expense.amount):
+        await ctx.repo(ApprovalRepo).set_card_live(task.id, task.card_live)  # the verified decision updates it
+        await verification.hold(ctx, "approve", expense.number, {"number": expense.number, "task": task.id,
+                                                                  "comment": comment, "via": via},
+                                ctx.t(f"同意 {expense.number}（{money(expense.amount)}）",
+                                      f"Approving {expense.number} ({money(expense.amount)})"))
+        return False
     route = Route.load(expense.route)
     step = route.steps[task.step]
     status = "approved" if verdict == "approve" else "rejected"
     if not await close_task(ctx, task, status, "已同意" if verdict == "approve" else "已驳回", comment):
-        return
+        return False
     step.decisions.append(Decision(user=task.approver, decision=verdict, comment=comment, at=ctx.now.isoformat(),
                                    via="card" if via == "card" else "text"))
+    verified = {"verified": True} if verification.is_verified(ctx) else {}
     await record(ctx, expense, verdict, comment=comment, actor=task.approver,
-                 data={"step": task.step, "step_name": step.name, "via": via})
+                 data={"step": task.step, "step_name": step.name, "via": via, **verified})
     decider = await names_of(ctx, [task.approver])
     head = f"{expense.number}：{decider} {VERDICT_ZH[verdict]}（{step.name}）" + (f"：{plain(comment)}" if comment else "")
     if verdict == "reject":
@@ -185,7 +195,7 @@ async def decide(
         await _step_decided(ctx, expense, task, step, verdict, comment)
         await finish(ctx, expense, route, "rejected", task.step)
         await ctx.send_text([expense.submitter], f"{head}\n报销已驳回。可修改后重新提交：回复「重新提交 {expense.number}」。")
-        return
+        return True
     if step.mode == "any" or not step.outstanding():
         step.status, step.decided_at = "approved", ctx.now.isoformat()
         await _close_others(ctx, expense, task, f"{decider}已同意")
@@ -196,13 +206,14 @@ async def decide(
         else:
             waiting = await names_of(ctx, route.steps[current].approvers)
             await ctx.send_text([expense.submitter], f"{head}\n下一步：等待 {waiting} 审批（{route.steps[current].name}）。")
-        return
+        return True
     await save(ctx, expense, route, task.step)
     await _step_decided(ctx, expense, task, step, verdict, comment)
     done, total = len(step.approved_by()), len(step.approvers)
     await _show_progress(ctx, expense, route, task.step, f"会签进度 {done}/{total} 已同意")
     waiting = await names_of(ctx, step.outstanding())
     await ctx.send_text([expense.submitter], f"{head}\n会签进度 {done}/{total}，还在等待 {waiting}。")
+    return True
 
 
 async def _step_decided(ctx: Context, expense: Expense, task: ApprovalTask, step: Step, verdict: str,

@@ -57,10 +57,12 @@ async def test_digest_fires_once_at_nine_across_restarts(tmp_path: Path) -> None
         group = [m for m in w.sim.messages if m.chatid == CHAT]
         assert len(group) == 1 and group[0].text().startswith(f"{TITLE}（全公司）")
         assert "最慢的步骤（平均）：财务审核 3小时0分；部门负责人 1小时30分" in group[0].text()
-        assert f"⏳ {known.c} 赵磊（部门负责人）¥300.00" in group[0].text()
+        # a group chat gets totals only (the masking rules' default): no single expense, no name
+        assert known.c not in group[0].text() and "赵" not in group[0].text() and "待审批最多" not in group[0].text()
         leaders = {m.touser[0]: m.text() for m in w.sim.messages if m.channel == "app" and TITLE in m.text()}
         assert sorted(leaders) == ["lina", "wangfang", "zhangwei", "zhaolei"]  # 财务部 had nothing: zhoumin none
         assert leaders["wangfang"].startswith(f"{TITLE}（前端组）")
+        assert f"⏳ {known.c} 赵磊（部门负责人）¥300.00" in leaders["zhangwei"]  # a leader's own digest names people
         assert "提交 2 笔 ¥2,000.00" in leaders["wangfang"] and "提交 1 笔 ¥300.00" in leaders["zhaolei"]
         assert len(digests(w)) == 5
         pending = db_rows(w, "SELECT timer_key, due_at FROM timers WHERE kind = 'digest.weekly' AND status = 'pending'")
@@ -81,6 +83,21 @@ async def test_digest_waits_out_quiet_hours(tmp_path: Path) -> None:
         await _fire(w, monday(10, 0, 5))
         await w.delivered()
         assert len([m for m in w.sim.messages if m.chatid == CHAT and TITLE in m.text()]) == 1
+    finally:
+        await w.stop_bot()
+        await w.sim.stop()
+
+
+async def test_a_group_gets_single_items_with_masked_names_only_when_the_rules_allow(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[masking]\ngroups = "details"\n', encoding="utf-8")
+    w = await _world(tmp_path, bot_rules=str(rules))
+    try:
+        known = await play_known_set(w)
+        await _fire(w, monday(9, 0, 5))
+        await w.delivered()
+        group = [m.text() for m in w.sim.messages if m.chatid == CHAT]
+        assert len(group) == 1 and f"⏳ {known.c} 赵*（部门负责人）¥300.00" in group[0] and "赵磊" not in group[0]
     finally:
         await w.stop_bot()
         await w.sim.stop()

@@ -7,6 +7,8 @@ import sqlite3
 from datetime import date
 from decimal import Decimal
 
+import aiohttp
+
 from handlers.expense_invoice import invoice_key, invoice_slots
 from ocr.models import Invoice
 from simulator.invoice_art import render_invoice_png, sample_fields
@@ -58,3 +60,17 @@ def test_missing_number_is_asked_and_keys_follow_the_invoice_kind() -> None:
     assert invoice_key("3100231130", "12345678") == "310023113012345678"
     assert invoice_key(None, "24312000000123456789") == "24312000000123456789"
     assert invoice_key(None, "12345678") is None
+
+
+async def test_a_file_the_reader_gives_up_on_gets_a_clear_answer(bare_world: World) -> None:
+    world = bare_world
+    await world.start_bot(ocr_timeout_seconds=0.01)  # every read overruns
+    after = len(world.sim.messages)
+    await world.sim.send_image("liuyang", render_invoice_png(sample_fields(6)))
+    msg = await world.sim.wait_for_message(to="liuyang", contains="读得太久", after=after, timeout=60)
+    assert "直接输入金额" in message_text(msg)
+    async with aiohttp.ClientSession() as http, http.get(f"{world.url}/healthz") as resp:
+        ocr = (await resp.json())["ocr"]
+    assert ocr["timeout"] == 1 and ocr["read"] == 0
+    with sqlite3.connect(world.db_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM expenses").fetchone()[0] == 0

@@ -82,3 +82,14 @@ async def test_file_and_approve_an_expense_through_the_demo_page(page: Page) -> 
     await expect(timeline).to_contain_text("已通过")
     # the seeded 研发部 budget (1,500 this month) passed 80%: its group chat hears about it
     await expect(page.locator("#group-list")).to_contain_text("80%", timeout=10_000)
+
+    # 工作台 opens the H5 workbench as the persona chosen (through the simulator's OAuth), and a new
+    # persona signs the previous one out
+    for who, mine in (("liuyang", True), ("wangfang", False)):
+        await page.select_option("#who", who)
+        async with page.context.expect_page() as opened:
+            await page.click("#workbench-link")
+        bench = await opened.value
+        await expect(bench.locator("h1")).to_have_text("我的报销", timeout=10_000)
+        assert (number in await bench.content()) is mine
+        await bench.close()

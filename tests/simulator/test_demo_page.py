@@ -122,6 +122,8 @@ async def test_chat_round_trip_upload_and_group_panel(demo_sim: WeComSimulator, 
     await expect(page.locator("#timeline .row.out .md")).to_contain_text("你好 机器人")
     await expect(page.locator("#group-list")).to_contain_text("liuyang 刚刚说了话")
     await expect(page.locator("#pdf-link")).to_have_attribute("href", f"{demo_sim.bot_public_url}/h5/upload")
+    await expect(page.locator("#workbench-link")).to_have_attribute(
+        "href", f"{demo_sim.bot_public_url}/h5/logout?next=/h5/mine")
     assert "sim_user=liuyang" in await page.evaluate("document.cookie")
     image = tmp_path / "发票.png"
     image.write_bytes(PNG)

@@ -1,6 +1,6 @@
 -- PostgreSQL: the schema as the SQLite migrations 0001-0041 leave it, in one step (no PostgreSQL
 -- database predates it). From here on each SQLite migration has its PostgreSQL twin with the same
--- number in this folder (tests/storage/test_schema_parity.py compares the two schemas).
+-- number in this folder (tests/storage/test_backends.py compares the two schemas).
 -- Types: ids are identity BIGINTs, integers BIGINT, money integer fen, times the same fixed-width UTC
 -- text as SQLite (text order is time order, one codec for both), JSON as text.
 

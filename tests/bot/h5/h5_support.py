@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
 
 import aiohttp
@@ -11,12 +10,8 @@ import aiohttp
 from tests.world import World
 
 
-def rows(world: World, sql: str) -> list[Any]:
-    conn = sqlite3.connect(world.db_path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+def rows(world: World, sql: str) -> list[tuple[Any, ...]]:
+    return [tuple(row.values()) for row in world.rows(sql)]
 
 
 def browser() -> aiohttp.ClientSession:

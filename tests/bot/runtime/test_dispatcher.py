@@ -17,7 +17,7 @@ async def test_one_user_in_order_other_users_in_parallel() -> None:
     seen: list[tuple[str, int]] = []
     release_a = asyncio.Event()
 
-    async def handle(it: InboxItem) -> None:
+    async def handle(it: InboxItem, prepared: object) -> None:
         if it.id == 1:
             await release_a.wait()  # a slow handler for user a
         seen.append((it.user_id, it.id))
@@ -35,7 +35,7 @@ async def test_one_user_in_order_other_users_in_parallel() -> None:
 async def test_a_crashing_handler_does_not_stop_the_queue() -> None:
     done: list[int] = []
 
-    async def handle(it: InboxItem) -> None:
+    async def handle(it: InboxItem, prepared: object) -> None:
         if it.id == 1:
             raise RuntimeError("boom")
         done.append(it.id)
@@ -45,3 +45,28 @@ async def test_a_crashing_handler_does_not_stop_the_queue() -> None:
     dispatcher.dispatch(item(2, "a"))
     await dispatcher.wait_idle()
     assert done == [2]
+
+
+async def test_slow_reads_wait_outside_the_processing_slots() -> None:
+    """With one slot, a user whose photo is still being read does not hold up anyone else."""
+    handled: list[str] = []
+    photo_read = asyncio.Event()
+
+    async def prepare(it: InboxItem) -> str | None:
+        if it.user_id == "photo":
+            await photo_read.wait()  # OCR in progress
+            return "invoice"
+        return None
+
+    async def handle(it: InboxItem, prepared: object) -> None:
+        handled.append(f"{it.user_id}:{prepared}")
+
+    dispatcher = Dispatcher(handle, prepare=prepare, concurrency=1)
+    dispatcher.dispatch(item(1, "photo"))
+    for n, user in enumerate(("approver", "employee"), start=2):
+        dispatcher.dispatch(item(n, user))
+    await asyncio.sleep(0.05)
+    assert handled == ["approver:None", "employee:None"]
+    photo_read.set()
+    await dispatcher.wait_idle()
+    assert handled[-1] == "photo:invoice"

@@ -70,8 +70,11 @@ async def test_the_daily_prune_keeps_what_is_young_and_what_people_act_on(bare_w
             await world.sim.wait_for(lambda t=table, f=finished: count(world, t, f"{f} AND id <= {old[t]}") == 0,
                                      timeout=10)
             assert count(world, table, f"{finished} AND id > {old[table]}")  # the young ones stay
-        await world.sim.wait_for(lambda: count(world, "uploads") == 0, timeout=10)
-        assert list(files.glob("*/*")) == [] and count(world, "idempotency_keys") == 0
+        await world.sim.wait_for(lambda: count(world, "uploads") == 1, timeout=10)  # the abandoned one went
+        # the filed one stays with its expense: the invoice's original, shown on the expense's page
+        assert rows(world, "SELECT u.sha256 = e.file_sha256 FROM uploads u, expenses e WHERE e.file_sha256 IS NOT NULL"
+                           " ") == [(1,)]
+        assert len(list(files.glob("*/*"))) == 1 and count(world, "idempotency_keys") == 0
         assert count(world, "outbound", "status = 'failed'") == 1  # admins still act on it
         assert count(world, "audit_log", f"id <= {old['audit_log']}") == old["audit_log"]  # no audit retention set
         assert rows(world, f"SELECT status FROM expenses WHERE number = '{number}'") == [("submitted",)]

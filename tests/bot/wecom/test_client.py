@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from bot.wecom.client import BadSecret, RateLimited, WeComClient
+from tests.bot.h5.workbench_support import Phone, sealed_login, verify_link
 from tests.world import World
 
 
@@ -81,8 +82,12 @@ async def test_permanent_errors_are_parked_and_visible_to_admins(world: World) -
     row_id = re.search(r"#(\d+) message", text).group(1)  # type: ignore[union-attr]
     denied = await world.reply_to("sunli", "失败消息")
     assert "管理员" in denied
-    requeued = await world.reply_to("xuhui", f"失败消息 {row_id}")
-    assert "重新排队" in requeued
+    held = await world.reply_to("xuhui", f"失败消息 {row_id}")
+    assert "二次验证" in held  # re-sending is confirmed on the H5 page first (the default rules)
+    async with Phone(world, "xuhui") as phone:
+        status, page = await phone.open(verify_link(held))
+        status, page = await phone.post(verify_link(held), {"login": sealed_login(page)})
+    assert status == 200 and "重新排队" in page
     await world.sim.wait_for(lambda: world.sim.messages_to("sunli"), timeout=5)
 
 
