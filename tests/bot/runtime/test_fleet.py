@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from socket import gethostname
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -184,7 +185,12 @@ async def test_an_edge_acknowledges_and_a_worker_answers(bare_world: World, tmp_
         assert "报销" in reply.text()
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{edge_port}/healthz") as resp:
-                assert resp.status == 200 and (await resp.json())["role"] == "edge"
+                body = await resp.json()
+                assert resp.status == 200 and (body["role"], body["instance"]) == ("edge", f"{gethostname()}:{edge_port}")
+            async with http.get(f"http://127.0.0.1:{edge_port}/metrics") as resp:  # instances stay apart when collected
+                acks = [line for line in (await resp.text()).splitlines() if line.startswith("bot_callbacks_total{")]
+                assert acks and all(f'instance="{gethostname()}:{edge_port}"' in line and 'role="edge"' in line
+                                    for line in acks), acks
             async with http.get(f"http://127.0.0.1:{worker_port}/healthz") as resp:
                 body = await resp.json()
                 assert (body["role"], body["backend"], "sender" in body["runs"]) == ("worker", "sqlite", True)
