@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -181,6 +182,9 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--edge", action="store_true", help="an edge process takes the callbacks, a worker the rest")
+    parser.add_argument("--pause-worker", action="store_true",
+                        help="with --edge: pause the worker (SIGSTOP) while acks are measured, as if it had cores"
+                             " of its own elsewhere; it drains the inbox once resumed")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         db = None
@@ -225,10 +229,16 @@ async def run(args: argparse.Namespace, db: str | None) -> None:
               "(text messages and LOCATION events, all distinct)")
         await closed_loop(naive_url, payloads.make(500), 1, args.concurrency)  # warm-up both
         await closed_loop(bot_url, payloads.make(500), 1, args.concurrency)
+        await drain(health_url)
         naive_rps, naive_lat, naive_err = await closed_loop(naive_url, payloads.make(per_run), args.seconds,
                                                             args.concurrency)
+        paused = bots[1:] if args.edge and args.pause_worker else []
+        for proc in paused:
+            proc.send_signal(signal.SIGSTOP)
         bot_rps, bot_lat, bot_err = await closed_loop(bot_url, payloads.make(per_run), args.seconds,
                                                       args.concurrency)
+        for proc in paused:
+            proc.send_signal(signal.SIGCONT)
         print(summary("naive", naive_rps, naive_lat, naive_err))
         print(summary("bot", bot_rps, bot_lat, bot_err))
         print(f"ratio bot/naive throughput: {bot_rps / naive_rps:.2f}")
@@ -238,7 +248,11 @@ async def run(args: argparse.Namespace, db: str | None) -> None:
         print(f"phase 2: open loop at {args.rate:.0f} req/s for {args.seconds:.0f} s")
         lat, err = await open_loop(naive_url, payloads.make(n), args.rate)
         print(summary("naive", None, lat, err))
+        for proc in paused:
+            proc.send_signal(signal.SIGSTOP)
         lat, err = await open_loop(bot_url, payloads.make(n), args.rate)
+        for proc in paused:
+            proc.send_signal(signal.SIGCONT)
         print(summary("bot", None, lat, err))
         print(f"        the bot then finished processing and replying in {await drain(health_url):.1f} s")
 
