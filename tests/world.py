@@ -68,6 +68,7 @@ class World:
             "wecom_api_base": self.sim.base_url,
             "wecom_oauth_base": self.sim.base_url,
             "bot_db": self.db or self.db_path,
+            "bot_data_dir": self.db_path.parent,  # uploads and the audit key in the test's folder on either backend
             "bot_quiet_hours": "",
             "ocr_preload": False,  # OCR workers start with the first invoice, not with every test's bot
             # the one-time welcome card would be every seeded person's first answer; the onboarding
