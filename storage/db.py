@@ -104,6 +104,8 @@ class Database(ABC):
     @abstractmethod
     def read(self) -> AbstractAsyncContextManager[Tx]: ...
 
+    batch_writers: ClassVar[int] = 1  # `write_batch` calls that may commit at the same time
+
     @abstractmethod
     async def write_batch(self, fn: Callable[[Tx], Awaitable[R]]) -> R:
         """Run `fn` as one short transaction that goes before queued handler transactions."""

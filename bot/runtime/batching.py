@@ -23,22 +23,25 @@ class GroupCommit(Generic[T, R]):
     """
 
     def __init__(self, commit: Callable[[list[T]], Awaitable[list[R]]], *, max_batch: int = 256,
-                 name: str = "group-commit") -> None:
+                 parallel: int = 1, name: str = "group-commit") -> None:
         self.commit = commit
         self.max_batch = max_batch
         self.name = name
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._slots = asyncio.Semaphore(parallel)  # batches committing at once (a database with several writers)
+        self._running: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        tasks = [*self._running, *([self._task] if self._task is not None else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = None
         for _, fut in self._pending:
             if not fut.done():
                 fut.set_exception(RuntimeError(f"{self.name} stopped"))
@@ -56,9 +59,18 @@ class GroupCommit(Generic[T, R]):
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:
+                await self._slots.acquire()  # meanwhile, later submissions join the next batch
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
-                await self._commit(batch)
+                task = asyncio.create_task(self._commit_in_slot(batch), name=self.name)
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+
+    async def _commit_in_slot(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            await self._commit(batch)
+        finally:
+            self._slots.release()
 
     async def _commit(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:

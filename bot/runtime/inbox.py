@@ -77,7 +77,7 @@ class InboxWriter:
         self.gate = gate
         self.on_stored = on_stored
         self._group: GroupCommit[InboxItem, InboxItem | None] = GroupCommit(
-            self._commit, max_batch=max_batch, name="inbox-writer")
+            self._commit, max_batch=max_batch, parallel=db.batch_writers, name="inbox-writer")
 
     def start(self) -> None:
         self._group.start()
