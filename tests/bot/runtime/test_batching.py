@@ -1,37 +1,52 @@
-"""Group commit isolates its items: one that cannot be stored fails alone, its batch-mates are stored."""
+"""Group commit: callers that arrive while a commit runs share the next one; with several writers
+(PostgreSQL) the next batch starts before the running one has finished, and each caller still gets
+its own result."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-from bot.runtime.inbox import InboxWriter
-from storage.inbox import InboxItem, InboxRepo
-from storage.sqlite import SqliteDatabase
-from tests.world import START_AT
+from bot.runtime.batching import GroupCommit
 
 
-def item(n: int, payload: dict[str, object]) -> InboxItem:
-    return InboxItem(f"k{n}", "app", f"user{n}", "text", None, payload, START_AT)
+class Store:
+    """A commit that takes until released, recording the batches and how many ran at once."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.running = 0
+        self.most = 0
+        self.release = asyncio.Event()
+
+    async def commit(self, items: list[int]) -> list[int]:
+        self.batches.append(items)
+        self.running += 1
+        self.most = max(self.most, self.running)
+        await self.release.wait()
+        self.running -= 1
+        return [i * 10 for i in items]
 
 
-async def test_one_poisoned_item_fails_alone_in_its_batch(tmp_path: Path) -> None:
-    db = SqliteDatabase(tmp_path / "bot.db")
-    await db.open()
-    stored: list[InboxItem] = []
-    writer = InboxWriter(db, stored.append)
-    writer.start()
+async def _run(parallel: int) -> tuple[Store, list[int]]:
+    store = Store()
+    group: GroupCommit[int, int] = GroupCommit(store.commit, parallel=parallel)
+    group.start()
     try:
-        items = [item(n, {"Content": f"hello {n}"}) for n in range(6)]
-        items[3] = item(3, {"Content": {"not", "json"}})  # a set: json.dumps raises inside the batch
-        results = await asyncio.gather(*(writer.submit(i) for i in items), return_exceptions=True)
+        first = asyncio.create_task(group.submit(1))
+        await asyncio.sleep(0.01)  # the first batch is committing
+        later = [asyncio.create_task(group.submit(i)) for i in (2, 3, 4)]
+        await asyncio.sleep(0.01)
+        store.release.set()
+        return store, await asyncio.gather(first, *later)
     finally:
-        await writer.stop()
-    assert isinstance(results[3], TypeError)
-    assert [r.dedupe_key for r in results if isinstance(r, InboxItem)] == ["k0", "k1", "k2", "k4", "k5"]
-    async with db.read() as tx:
-        pending = await tx.repo(InboxRepo).pending()
-    await db.close()
-    assert sorted(p.dedupe_key for p in pending) == ["k0", "k1", "k2", "k4", "k5"]
-    assert len(stored) == 5
+        await group.stop()
 
+
+async def test_one_writer_batches_what_arrives_during_a_commit() -> None:
+    store, results = await _run(parallel=1)
+    assert store.batches == [[1], [2, 3, 4]] and store.most == 1 and results == [10, 20, 30, 40]
+
+
+async def test_several_writers_start_the_next_batch_at_once() -> None:
+    store, results = await _run(parallel=2)
+    assert store.batches == [[1], [2, 3, 4]] and store.most == 2 and results == [10, 20, 30, 40]
