@@ -71,11 +71,13 @@ def _bbox(quad: np.ndarray) -> Box:
 
 
 def item_table_rows(boxes: list[Box]) -> set[int]:
-    """Indices of boxes on item-table rows: rows of six or more boxes, none of them long text.
+    """Indices of boxes on item-table rows, bar each row's first cell: rows of six or more boxes,
+    none of them long text besides that first one.
 
     Invoice item rows and the table header are many short cells side by side (name, spec, unit,
     quantity, price, amount, rate, tax); party, total and header rows have at most four boxes or
-    carry a long name/code box, so they are never dropped.
+    carry a long name/code box, so they are never dropped. The first cell (the item name, or the
+    column's title on the header row) is kept: it says what was bought.
     """
     if not boxes:
         return set()
@@ -94,7 +96,7 @@ def item_table_rows(boxes: list[Box]) -> set[int]:
         long_text = any((boxes[i][2] - boxes[i][0]) > 8 * max(boxes[i][3] - boxes[i][1], 1.0)
                         for i in row if i != leftmost)
         if len(row) >= 6 and not long_text:
-            skipped.update(row)
+            skipped.update(i for i in row if i != leftmost)
     return skipped
 
 
@@ -113,6 +115,7 @@ class RapidOcrEngine:
     detect_width = 1280  # finding text boxes needs less detail than reading them
     survey_side = 800  # where text is and which way it runs shows at this size
     orient_lines = 16  # the largest lines vote on upright vs upside down
+    split_vote = 0.25  # a minority above this share of the direction votes is too close to call
     fades_seals = False
 
     def __init__(self) -> None:
@@ -129,8 +132,9 @@ class RapidOcrEngine:
     def read_lines(self, image: np.ndarray, keep: BoxFilter | None = None) -> list[TextLine]:
         """Detect text boxes, drop the item-table rows (and boxes keep rejects), recognise the rest.
 
-        Recognition dominates the cost and the item rows (names, units, quantities, prices) carry
-        nothing the extractor reads, since the sums are printed again on the 合计 row.
+        Recognition dominates the cost and the item rows (units, quantities, prices) carry nothing
+        the extractor reads, since the sums are printed again on the 合计 row; only each row's
+        first cell, the item name, is read.
         """
         ocr = self._ocr
         scale = min(1.0, self.detect_width / image.shape[1])
@@ -180,12 +184,22 @@ class RapidOcrEngine:
         lines = sorted((q for q in quads if np.ptp(q[:, 0]) >= 2 * np.ptp(q[:, 1])),
                        key=lambda q: -np.ptp(q[:, 0]) * np.ptp(q[:, 1]))[: self.orient_lines]
         if lines:
-            _, votes, _ = self._ocr.text_cls(self._ocr.get_crop_img_list(small, lines))
+            crops = self._ocr.get_crop_img_list(small, lines)
+            _, votes, _ = self._ocr.text_cls(crops)
             flipped = sum(float(score) for label, score in votes if label == "180")
             upright = sum(float(score) for label, score in votes if label == "0")
+            if min(flipped, upright) > self.split_vote * (flipped + upright):
+                # Shadows and perspective can split the classifier; the recogniser is sure only of
+                # text the right way up, so its scores on both turns of the same lines decide.
+                upright = self._mean_score(crops)
+                flipped = self._mean_score([cv2.rotate(c, cv2.ROTATE_180) for c in crops])
             if flipped > upright:
                 turned += 180
         return (360 - turned) % 360
+
+    def _mean_score(self, crops: list[np.ndarray]) -> float:
+        results, _ = self._ocr.text_rec(crops)
+        return sum(float(score) for _, score in results) / max(len(results), 1)
 
     def char_alternatives(self, crop: np.ndarray, top: int = 5) -> list[list[tuple[str, float]]]:
         """Per emitted character, the recogniser's top candidates with probabilities (CTC greedy path)."""

@@ -141,7 +141,10 @@ def _read_page_image(image: np.ndarray, engine: OcrEngine, qr: QrData | None) ->
     page = crop_page(image, survey.text)
     qr = qr or decode_invoice_qr(page)
     page_img = straighten(turn_upright(page, qr.orientation if qr else survey.rotation), engine.page_width)
-    qr = qr or _qr_on_page(page_img)
+    if qr is None:
+        qr = _qr_on_page(page_img)
+        if qr and qr.orientation:  # the code, found only now, says the survey turned the page wrong
+            page_img = straighten(turn_upright(page_img, qr.orientation), engine.page_width)
     size = (float(page_img.shape[1]), float(page_img.shape[0]))
     source = _source(qr, "ocr")
     lines = _by_least_sure_glyph(page_img, engine, engine.read_lines(engine.prepare(page_img)))
