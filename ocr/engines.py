@@ -71,13 +71,14 @@ def _bbox(quad: np.ndarray) -> Box:
 
 
 def item_table_rows(boxes: list[Box]) -> set[int]:
-    """Indices of boxes on item-table rows, bar each row's first cell: rows of six or more boxes,
-    none of them long text besides that first one.
+    """Indices of boxes on item-table rows not worth reading: rows of six or more boxes, none of
+    them long text besides the first.
 
     Invoice item rows and the table header are many short cells side by side (name, spec, unit,
     quantity, price, amount, rate, tax); party, total and header rows have at most four boxes or
-    carry a long name/code box, so they are never dropped. The first cell (the item name, or the
-    column's title on the header row) is kept: it says what was bought.
+    carry a long name/code box, so they are never dropped. Of an item row, the first cell (the item
+    name: what was bought) and the amount and tax cells (third last and last: their sums check the
+    合计 row) are read; spec, unit, quantity, price and rate are skipped.
     """
     if not boxes:
         return set()
@@ -96,7 +97,8 @@ def item_table_rows(boxes: list[Box]) -> set[int]:
         long_text = any((boxes[i][2] - boxes[i][0]) > 8 * max(boxes[i][3] - boxes[i][1], 1.0)
                         for i in row if i != leftmost)
         if len(row) >= 6 and not long_text:
-            skipped.update(i for i in row if i != leftmost)
+            by_x = sorted(row, key=lambda i: boxes[i][0])
+            skipped.update(set(by_x[1:]) - {by_x[-1], by_x[-3]})
     return skipped
 
 
@@ -132,9 +134,8 @@ class RapidOcrEngine:
     def read_lines(self, image: np.ndarray, keep: BoxFilter | None = None) -> list[TextLine]:
         """Detect text boxes, drop the item-table rows (and boxes keep rejects), recognise the rest.
 
-        Recognition dominates the cost and the item rows (units, quantities, prices) carry nothing
-        the extractor reads, since the sums are printed again on the 合计 row; only each row's
-        first cell, the item name, is read.
+        Recognition dominates the cost, and most cells of the item rows (specs, units, quantities,
+        prices, rates) carry nothing the extractor reads: only names, amounts and taxes are read.
         """
         ocr = self._ocr
         scale = min(1.0, self.detect_width / image.shape[1])

@@ -30,7 +30,11 @@ _TYPE_RULES: tuple[tuple[str, str], ...] = (
     (r"普通发票", "增值税普通发票"),
 )
 _MONEY = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)\.(\d{2})(?!\d)")
-_MAX_AMOUNT = Decimal(10) ** 10  # no VAT invoice comes near 100 亿 yuan
+_YEN_MISREAD = re.compile(r"^(?:[Y半羊VＶ]I?|I)\d")  # ¥ as OCR reads it before a sum
+_MAX_AMOUNT = Decimal(10) ** 10
+# Sums are printed apart from their labels (printers feed paper a millimetre off): a sum within one
+# text height of a label's row is on it; the 合计 and 价税合计 rows are two text heights apart.
+_SUM_ROW = 1.0  # no VAT invoice comes near 100 亿 yuan
 _DATE = re.compile(r"(20\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})")
 _NAME_STOP = re.compile(r"识别号|信用代码|地址|电话|开户|账号|银行|支行|名称$|^名称|备注|密码|项目|合计")
 _ITEM_EXACT = re.compile(r"^\*([\u4e00-\u9fff]{2,12})\*(\S+)$")
@@ -243,6 +247,11 @@ def _money_in(text: str) -> list[Decimal]:
     return out
 
 
+def _is_yen_marked(text: str) -> bool:
+    """A sum printed with ¥ (the 合计 and 价税合计 rows), however OCR read the sign."""
+    return "¥" in compact(text) or bool(_YEN_MISREAD.search(compact(text)))
+
+
 def _capital_reading(page: Page) -> str | None:
     """The 价税合计（大写） text: the line with the most capital-digit characters."""
     best: tuple[int, str] | None = None
@@ -260,13 +269,13 @@ def extract_money(page: Page, qr_amount: Decimal | None) -> tuple[dict[str, Deci
     """Amount, tax and total chosen together; returns values, confidences and the capital text read."""
     totals: list[MoneyReading] = []
     for ln in page.find(r"小写|价税合计"):
-        for cand in page.same_row(ln):
+        for cand in page.same_row(ln, tolerance=_SUM_ROW):
             for v in _money_in(cand.text):
                 totals.append(MoneyReading(v, cand.score))
     amounts: list[MoneyReading] = []
     taxes: list[MoneyReading] = []
     for ln in page.find(r"^合计|[^税]合计$|^合$"):
-        row = [v for cand in page.same_row(ln) for v in ((val, cand) for val in _money_in(cand.text))]
+        row = [v for cand in page.same_row(ln, tolerance=_SUM_ROW) for v in ((val, cand) for val in _money_in(cand.text))]
         row.sort(key=lambda vc: vc[1].cx)
         if len(row) >= 2:
             amounts.append(MoneyReading(row[0][0], row[0][1].score))
@@ -276,12 +285,15 @@ def extract_money(page: Page, qr_amount: Decimal | None) -> tuple[dict[str, Deci
             (taxes if c.cx > page.width * 0.8 else amounts).append(MoneyReading(v, c.score))
     # Yen-marked sums anywhere else are weaker candidates (the 合计 label may be missed).
     for ln in page.lines:
-        if "¥" in compact(ln.text) or re.search(r"^[Y半羊]\d", compact(ln.text)):
+        if _is_yen_marked(ln.text):
             for v in _money_in(ln.text):
                 r = MoneyReading(v, ln.score * 0.5)
                 amounts.append(r)
                 taxes.append(r)
                 totals.append(r)
+    item_amounts, item_taxes = _item_sums(page)
+    amounts = _confirmed(amounts, item_amounts)
+    taxes = _confirmed(taxes, item_taxes)
     if qr_amount is not None:
         amounts.append(MoneyReading(qr_amount, 1.5))
     cn_text = _capital_reading(page)
@@ -345,6 +357,45 @@ def extract_items(page: Page, *, text_layer: bool = False) -> tuple[list[str], f
     if not items:
         return [], 0.0
     return [name for _, name, _ in items], min(score for _, _, score in items)
+
+
+def _item_sums(page: Page) -> tuple[MoneyReading | None, MoneyReading | None]:
+    """The item rows' amounts and taxes added up: a second reading of the 合计 row's two sums.
+
+    Of each row's sums the last is the tax and the one before it the amount (a price with two
+    decimals may stand before both). A row without both leaves its sum unknown.
+    """
+    top, bottom = _item_area(page)
+    bottom -= _SUM_ROW * page.line_height  # the 合计 row's own sums stand up to a text height off it
+    rows: list[list[TextLine]] = []
+    cells = (ln for ln in page.lines if top < ln.cy < bottom and not _is_yen_marked(ln.text))
+    for ln in sorted(cells, key=lambda ln: ln.cy):
+        if rows and ln in page.same_row(rows[-1][0]):
+            rows[-1].append(ln)
+        else:
+            rows.append([ln])
+    found: list[tuple[MoneyReading, MoneyReading]] = []
+    for row in rows:
+        sums = [(v, ln.score) for ln in sorted(row, key=lambda ln: ln.cx) for v in _money_in(ln.text)]
+        if len(sums) >= 2:
+            found.append((MoneyReading(*sums[-2]), MoneyReading(*sums[-1])))
+        elif sums or any(_item_name(ln.text) for ln in row):
+            return None, None  # an item row whose sums were not both read
+    if not found:
+        return None, None
+    return tuple(  # type: ignore[return-value]
+        MoneyReading(sum((r.value for r in col), Decimal(0)), min(r.score for r in col))
+        for col in zip(*found, strict=True))
+
+
+def _confirmed(readings: list[MoneyReading], other: MoneyReading | None) -> list[MoneyReading]:
+    """Readings with an independent one added: where both agree, they are wrong only if both are."""
+    if other is None:
+        return readings
+    if not any(r.value == other.value for r in readings):
+        return [*readings, other]
+    return [MoneyReading(r.value, 1 - (1 - r.score) * (1 - other.score)) if r.value == other.value else r
+            for r in readings]
 
 
 def _dedupe(readings: list[MoneyReading]) -> list[MoneyReading]:

@@ -7,7 +7,7 @@ import pytest
 
 from ocr.candidates import MoneyReading, Reading, choose_money, choose_uscc, uscc_readings
 from ocr.engines import TextLine
-from ocr.extract import extract_invoice, extract_items, fix_legal_form
+from ocr.extract import _item_sums, extract_invoice, extract_items, fix_legal_form
 from ocr.layout import Page
 from ocr.qr import parse_qr_payload
 from ocr.validate import capital_matches
@@ -202,3 +202,40 @@ def test_a_name_wrapped_in_its_cell_is_joined_on_text_layers_only() -> None:
     page = _table(("*信息技术服务*信息系统运", "1", "3000.00"), ("行维护服务",), ("*运输服务*客运服务费", "1", "80.00"))
     assert extract_items(page, text_layer=True)[0] == ["*信息技术服务*信息系统运行维护服务", "*运输服务*客运服务费"]
     assert extract_items(page)[0] == ["*信息技术服务*信息系统运", "行维护服务", "*运输服务*客运服务费"]
+
+
+def _without(page: Page, *texts: str, changed: dict[str, str] | None = None) -> Page:
+    """The page less the lines with those texts, and with some texts misread."""
+    changed = changed or {}
+    lines = [TextLine(changed.get(ln.text, ln.text), ln.box, ln.score) for ln in page.lines if ln.text not in texts]
+    return Page(tuple(lines), page.width, page.height)
+
+
+def test_capitals_spelled_in_full_contradict_a_look_alike_total() -> None:
+    """玖仟玖佰叁拾圆伍角伍分 is 9930.55 written out whole; a total read as 9938.55 is not 'almost' it."""
+    choice = choose_money([MoneyReading(Decimal("8788.10"), 0.93)], [], [MoneyReading(Decimal("9938.55"), 0.86)],
+                          "玖仟玖佰叁拾圆伍角伍分")
+    assert (choice.amount, choice.tax, choice.total) == (Decimal("8788.10"), Decimal("1142.45"), Decimal("9930.55"))
+
+
+def test_item_rows_are_a_second_reading_of_the_sums() -> None:
+    """The 合计 row's tax is misread and the capitals unread: the item row's tax adds up with the rest."""
+    page = _without(paper_special_page(), "价税合计（大写）", "ⓧ叁万陆仟柒佰柒拾壹圆伍角壹分",
+                    changed={"¥1071.01": "¥1077.01"})
+    inv = extract_invoice(page, None, "ocr")
+    assert (inv.amount, inv.tax, inv.total) == (Decimal("35700.50"), Decimal("1071.01"), Decimal("36771.51"))
+    assert inv.confidence["tax"] >= 0.8
+
+
+def test_item_sums_are_unknown_when_a_row_lost_one() -> None:
+    page = _table(("*餐饮服务*餐费", "300.00", "18.00"), ("*住宿服务*住宿费", "400.00"))
+    assert _item_sums(page) == (None, None)
+    page = _table(("*餐饮服务*餐费", "300.00", "18.00"), ("*住宿服务*住宿费", "400.00", "24.00"))
+    assert [r.value for r in _item_sums(page)] == [Decimal("700.00"), Decimal("42.00")]
+
+
+def test_sums_a_text_height_off_their_label_and_a_yen_read_as_v() -> None:
+    page = Page((line("合计", 300, 560), line("¥35700.50", 900, 575), line("价税合计（大写）", 80, 620),
+                 line("V36771.51", 1080, 640)), 1400.0, 850.0)
+    inv = extract_invoice(page, None, "ocr")
+    assert (inv.amount, inv.total) == (Decimal("35700.50"), Decimal("36771.51"))
