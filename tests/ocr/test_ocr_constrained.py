@@ -21,8 +21,8 @@ def _alts(text: str, runner_up: dict[int, tuple[str, float]] | None = None) -> l
 def test_valid_reading_is_kept() -> None:
     found = best_valid_uscc(_alts(TRUTH))
     assert found is not None
-    assert found[0] == TRUTH
-    assert found[1] == 1.0
+    assert found.code == TRUTH
+    assert found.relative == 1.0 and found.least == 0.97
 
 
 def test_runner_up_fixes_the_check_character() -> None:
@@ -30,14 +30,14 @@ def test_runner_up_fixes_the_check_character() -> None:
     assert not is_valid_uscc(misread)
     found = best_valid_uscc(_alts(misread, {10: ("Q", 0.35)}))
     assert found is not None
-    assert found[0] == TRUTH
-    assert 0.3 < found[1] < 1.0
+    assert found.code == TRUTH
+    assert 0.3 < found.relative < 1.0 and found.least == 0.35
 
 
 def test_label_before_code_and_wrong_length() -> None:
     label = [[("号", 0.99)], [("：", 0.99)]]
     found = best_valid_uscc(label + _alts(TRUTH))
-    assert found is not None and found[0] == TRUTH
+    assert found is not None and found.code == TRUTH
     assert best_valid_uscc(label + _alts(TRUTH[:15])) is None
 
 
