@@ -14,16 +14,34 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from ocr.limits import MAX_JPEG_PIXELS, MAX_PAGE_PIXELS, DocumentTooLarge, check_pixels, jpeg_reduction
+
 _DETECT_SIDE = 640  # page and skew detection work on a small copy: fast and robust to noise
 _SEAL_TONE = 0.8  # red-channel brightness of seal ink relative to paper: from here up becomes white
 _TEXT_MARGIN = 0.04  # around the text, as a share of its extent: the form's outer rules and the QR code
+# Pillow's own bomb check, a backstop behind the explicit ones in load_image (it raises at twice this).
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 
 
 def load_image(data: bytes) -> np.ndarray:
-    """Decode image bytes to a BGR array, applying the EXIF orientation phones record."""
-    with Image.open(io.BytesIO(data)) as im:
-        upright = ImageOps.exif_transpose(im)
-        rgb = upright.convert("RGB")
+    """Decode image bytes to a BGR array, applying the EXIF orientation phones record.
+
+    The size is checked from the header first (opening is lazy): a JPEG beyond the pixel budget is
+    decoded at a reduced scale, any other image beyond it is refused with DocumentTooLarge.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+            if im.format == "JPEG":
+                factor = jpeg_reduction(width, height)
+                if factor > 1:
+                    im.draft("RGB", (width // factor, height // factor))
+            else:
+                check_pixels(width, height)
+            upright = ImageOps.exif_transpose(im)
+            rgb = upright.convert("RGB")
+    except Image.DecompressionBombError as exc:
+        raise DocumentTooLarge(str(exc)) from exc
     return cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
 
 
@@ -135,12 +153,14 @@ def rotate(image: np.ndarray, angle: float) -> np.ndarray:
 
 
 def scale_to_width(image: np.ndarray, width: int) -> np.ndarray:
-    """Resize so text has about the height the engine was trained on."""
+    """Resize so text has about the height the engine was trained on; a long narrow strip (a till
+    roll, or a hostile 1:50 image) is scaled no further than MAX_PAGE_PIXELS allow."""
     h, w = image.shape[:2]
+    width = min(width, int(w * math.sqrt(MAX_PAGE_PIXELS / (w * h))))
     if abs(w - width) < 0.05 * width:
         return image
     interp = cv2.INTER_AREA if w > width else cv2.INTER_CUBIC
-    return cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=interp)
+    return cv2.resize(image, (max(1, width), max(1, round(h * width / w))), interpolation=interp)
 
 
 def flatten_light(gray: np.ndarray) -> np.ndarray:
