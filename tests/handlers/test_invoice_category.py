@@ -47,12 +47,16 @@ def seed_printing(prefix: str) -> dict:
     return next(f for f in map(sample_fields, range(200)) if printed_items(f)[0].startswith(prefix))
 
 
-async def test_a_meal_invoice_files_as_meals_without_asking(world: World) -> None:
-    fields = seed_printing("*餐饮服务*")
+async def send_invoice(world: World, fields: dict) -> str:
     after = len(world.sim.messages)
     await world.sim.send_image("liuyang", render_invoice_png(fields))
-    shown = message_text(await world.sim.wait_for_message(to="liuyang", contains="已识别发票", after=after,
-                                                          timeout=120))
+    return message_text(await world.sim.wait_for_message(to="liuyang", contains="已识别发票", after=after,
+                                                         timeout=120))
+
+
+async def test_a_meal_invoice_files_as_meals_without_asking(world: World) -> None:
+    fields = seed_printing("*餐饮服务*")
+    shown = await send_invoice(world, fields)
     assert "类别：餐饮（按发票品目" in shown
     while "请确认报销" not in shown:  # fields read unsure are asked; the category never is
         assert "什么类别" not in shown
@@ -66,17 +70,11 @@ async def test_a_meal_invoice_files_as_meals_without_asking(world: World) -> Non
 async def test_a_category_the_person_said_stays(world: World) -> None:
     fields = seed_printing("*餐饮服务*")
     assert "金额" in await world.reply_to("liuyang", "报销 招待")
-    after = len(world.sim.messages)
-    await world.sim.send_image("liuyang", render_invoice_png(fields))
-    shown = message_text(await world.sim.wait_for_message(to="liuyang", contains="已识别发票", after=after,
-                                                          timeout=120))
+    shown = await send_invoice(world, fields)
     assert "按发票品目" not in shown and "招待" in shown
 
 
 async def test_an_invoice_of_no_known_kind_still_asks(world: World) -> None:
     fields = seed_printing("*信息技术服务*")
-    after = len(world.sim.messages)
-    await world.sim.send_image("liuyang", render_invoice_png(fields))
-    shown = message_text(await world.sim.wait_for_message(to="liuyang", contains="已识别发票", after=after,
-                                                          timeout=120))
+    shown = await send_invoice(world, fields)
     assert "按发票品目" not in shown

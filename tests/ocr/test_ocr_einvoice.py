@@ -73,6 +73,8 @@ def test_multi_page_pdf_returns_every_invoice() -> None:
     writer.write(buf)
     invoices = read_document(buf.getvalue())
     assert len(invoices) == 2
+    assert [inv.items for inv in invoices] == [printed_items(f) for f in samples]  # the text layer's item names
+    assert all(inv.confidence["items"] == 1.0 for inv in invoices)
     for inv, fields in zip(invoices, samples, strict=True):
         _all_right(inv.to_json_dict(), fields)
 
@@ -121,15 +123,3 @@ def test_item_names_of_xml_and_ofd_are_exact() -> None:
         assert inv.item_kinds() == ["餐饮服务", "运输服务", "住宿服务"]
         assert list(inv.to_json_dict()) == list(FIELDS)  # the 13 fields unless items are asked for
         assert inv.to_json_dict(with_items=True, with_confidence=True)["confidence"]["items"] == 1.0
-
-
-def test_item_names_of_a_pdf_text_layer_on_every_page() -> None:
-    samples = [sample_fields(s) for s in (311, 312)]
-    writer = PdfWriter()
-    for f in samples:
-        writer.append(PdfReader(io.BytesIO(render_invoice_pdf(f))))
-    buf = io.BytesIO()
-    writer.write(buf)
-    invoices = read_document(buf.getvalue())
-    assert [inv.items for inv in invoices] == [printed_items(f) for f in samples]
-    assert all(inv.confidence["items"] == 1.0 for inv in invoices)
