@@ -14,7 +14,15 @@ from ocr.engines import ENGINES, Box, BoxFilter, CharAlternatives, OcrEngine, Te
 from ocr.extract import extract_invoice
 from ocr.layout import Page, compact
 from ocr.models import DEFAULT_THRESHOLD, Invoice
-from ocr.preprocess import crop_page, fade_red, load_image, red_mask, straighten, turn_upright
+from ocr.preprocess import (
+    crop_page,
+    fade_red,
+    load_image,
+    red_mask,
+    remove_motion_blur,
+    straighten,
+    turn_upright,
+)
 from ocr.qr import QrData, decode_invoice_qr
 
 DEFAULT_ENGINE = "rapidocr"
@@ -205,7 +213,7 @@ def read_document(data: bytes, *, engine: str | None = None) -> list[Invoice]:
         return _read_pdf(data, name)
     if is_xml(data):
         return [read_invoice_xml(data)]
-    image = load_image(data)
+    image = remove_motion_blur(load_image(data))
     return [_read_page_image(image, get_engine(name), decode_invoice_qr(image))]
 
 
