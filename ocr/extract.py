@@ -35,7 +35,8 @@ _MAX_AMOUNT = Decimal(10) ** 10
 # Sums are printed apart from their labels (printers feed paper a millimetre off): a sum within one
 # text height of a label's row is on it; the 合计 and 价税合计 rows are two text heights apart.
 _SUM_ROW = 1.0  # no VAT invoice comes near 100 亿 yuan
-_DATE = re.compile(r"(20\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})")
+# A date; 年 may be lost on a small photo when 月 and 日 still mark the month and the day.
+_DATE = re.compile(r"(20\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})|(20\d{2})(\d{2})月(\d{1,2})日")
 _NAME_STOP = re.compile(r"识别号|信用代码|地址|电话|开户|账号|银行|支行|名称$|^名称|备注|密码|项目|合计")
 _ITEM_EXACT = re.compile(r"^\*([\u4e00-\u9fff]{2,12})\*(\S+)$")
 _ITEM_LOOSE = re.compile(r"^[^\u4e00-\u9fffA-Za-z0-9]?([\u4e00-\u9fff]{2,12})[^\u4e00-\u9fffA-Za-z0-9]([\u4e00-\u9fff]\S*)$")
@@ -52,10 +53,19 @@ def _is_digital(invoice_type: str | None) -> bool:
     return bool(invoice_type and invoice_type.startswith("电子发票"))
 
 
+def _titles(page: Page) -> list[TextLine]:
+    """Lines that name a kind of 发票 (not a seal, a label or a note), the tallest first."""
+    titles = [ln for ln in page.find(r"发票") if not re.search(r"专用章|监制|发票代码|发票号码|开票", compact(ln.text))]
+    return sorted(titles, key=lambda ln: -ln.height)
+
+
+def _title_line(page: Page) -> TextLine | None:
+    return next((ln for ln in _titles(page) if any(re.search(rx, compact(ln.text)) for rx, _ in _TYPE_RULES)), None)
+
+
 def extract_type(page: Page) -> Reading | None:
     """The invoice kind from the title, the tallest line that names a kind of 发票."""
-    titles = [ln for ln in page.find(r"发票") if not re.search(r"专用章|监制|发票代码|发票号码|开票", compact(ln.text))]
-    for ln in sorted(titles, key=lambda ln: -ln.height):
+    for ln in _titles(page):
         text = compact(ln.text)
         for rx, name in _TYPE_RULES:
             if re.search(rx, text):
@@ -85,7 +95,8 @@ def _digits_only(rx: str) -> str:
 
 
 def _after_machine_label(page: Page, ln: TextLine) -> bool:
-    return any("机器" in compact(nb.text) for nb in page.same_row(ln) if nb.cx < ln.cx)
+    """The 12-digit 机器编号 follows its label; either half of the label, read alone, is enough."""
+    return any(re.search(r"机器|编号", compact(nb.text)) for nb in page.same_row(ln) if nb.cx < ln.cx)
 
 
 def extract_codes(page: Page) -> dict[str, list[Reading]]:
@@ -105,9 +116,12 @@ def extract_codes(page: Page) -> dict[str, list[Reading]]:
     if not number:  # label misread: a lone 20-digit number in the header is a 全电 invoice number
         number = [Reading(compact(ln.text), ln.score * 0.8) for ln in page.lines
                   if ln.cy < page.height * 0.25 and re.fullmatch(r"\d{20}", compact(ln.text))]
-    # Paper invoices print the code again alone in the top-left corner (not the 12-digit 机器编号).
+    # Paper invoices print the code again alone in the top-left corner, level with the title or above
+    # it; the 12-digit 机器编号 sits below the title, after a label too small to survive some photos.
+    title = _title_line(page)
+    top = title.cy + title.height / 2 if title is not None else page.height * 0.2
     for ln in page.lines:
-        corner = ln.cy < page.height * 0.2 and ln.cx < page.width * 0.3
+        corner = ln.cy < min(top, page.height * 0.2) and ln.cx < page.width * 0.3
         if corner and re.fullmatch(r"\d{10}|\d{12}", compact(ln.text)) and not _after_machine_label(page, ln):
             code.append(Reading(compact(ln.text), ln.score))
     check = []
@@ -124,8 +138,9 @@ def _parse_date(text: str) -> date | None:
     m = _DATE.search(compact(text))
     if not m:
         return None
+    year, month, day = (g for g in m.groups() if g is not None)
     try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return date(int(year), int(month), int(day))
     except ValueError:
         return None
 

@@ -63,6 +63,21 @@ def test_paper_special_invoice_without_qr() -> None:
     assert out["amount"] == "35700.50" and out["issue_date"] == "2024-08-12" and out["check_code"] is None
 
 
+def test_small_labels_lost_on_a_photo() -> None:
+    """A small photo loses the right-hand labels, 机器编号's label and 日期's 年: the code is the corner
+    copy level with the title (not the 12-digit number below it), and 月/日 still make a date."""
+    keep = ("发票代码", "发票号码", "开票日期", "机器编号", "3200241130", "85256622", "2024年08月12日")
+    lines = [ln for ln in paper_special_page().lines if not compact_in(ln.text, keep)]
+    lines += [line("3200241130", 120, 60), line("806045555884", 200, 150), line("202408月12日", 1200, 170)]
+    inv = extract_invoice(Page(tuple(lines), 1400.0, 850.0), None, "ocr")
+    assert inv.invoice_code == "3200241130"
+    assert inv.issue_date == date(2024, 8, 12) and "issue_date" in inv.uncertain_fields()  # no label vouches for it
+
+
+def compact_in(text: str, parts: tuple[str, ...]) -> bool:
+    return any(p in text for p in parts)
+
+
 def test_misread_total_is_outvoted_by_checks() -> None:
     """The small-digit total is misread; amount + tax and the capitals agree on the true one."""
     page = paper_special_page()
