@@ -415,7 +415,21 @@ async def _take_attachment(ctx: Context, prepared: Any, data: dict[str, Any], la
     tail = "\n标 ⚠️ 的字段识别不确定，请核对。" if data["invoice_unsure"] and zh else (
         "\nFields marked ⚠️ are uncertain; please check them." if data["invoice_unsure"] else "")
     body = "\n".join(md(line) for line in describe(data["invoice"], data["invoice_unsure"], lang).splitlines())
-    return "ok", "\n".join(p for p in (f"{lead}\n{body}{tail}", skipped) if p)
+    kind = _category_from_items(ctx, free[:1], data, lang)
+    return "ok", "\n".join(p for p in (f"{lead}\n{body}{tail}", kind, skipped) if p)
+
+
+def _category_from_items(ctx: Context, invoices: list[Invoice], data: dict[str, Any], lang: str) -> str:
+    """Fill the category from the invoices' item names (`*餐饮服务*…` is 餐饮) unless the person
+    already said one; returns the line that shows it and how to change it, or "" when none fits."""
+    if data.get("category"):
+        return ""
+    found = ctx.rules.expense.category_of_items(item for inv in invoices for item in inv.items)
+    if found is None:
+        return ""
+    data["category"] = found
+    return turn_text(lang, f"类别：{found}（按发票品目；要改请发「修改 类别 …」）",
+                     f'Category: {found} (from the invoice items; send "edit category …" to change it)')
 
 
 def turn_text(lang: str, zh: str, en: str) -> str:
@@ -440,14 +454,18 @@ async def _choose_invoice(turn: Turn, text: str) -> None:
     word = normalize(text).lower().strip("。.!！ ")
     place = ordinal(word, len(choices))
     if word in ALL_WORDS:
-        lines_slots(choices, turn.data)
+        chosen = choices
+        lines_slots(chosen, turn.data)
     elif place is not None:
-        invoice_slots(choices[place - 1], turn.data)
+        chosen = choices[place - 1:place]
+        invoice_slots(chosen[0], turn.data)
     else:
         await turn.reply(turn.t(f"请回复「全部」，或 1 到 {len(choices)} 之间的序号。",
                                 f'Please reply "all" or a number from 1 to {len(choices)}.'))
         return
     del turn.data[CHOICES]
+    if kind := _category_from_items(turn.ctx, chosen, turn.data, turn.lang):
+        turn.note(kind)
     await turn.advance()
 
 

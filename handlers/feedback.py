@@ -11,6 +11,7 @@ from typing import Any
 
 from chat.context import Context
 from chat.events import EventBus
+from chat.render import plain
 from chat.router import Priority, Router, split_command
 from dialogs import active_dialog, get_spec
 from handlers.intents import said
@@ -95,8 +96,8 @@ async def note_lines(ctx: Context, notes: list[Note]) -> list[str]:
         spec = get_spec(str(n.context.get("dialog", {}).get("spec", "")))
         doing = spec and ctx.t(f"填写{spec.title[0]}中", f"filling in the {spec.title[1]}")
         extra = "，".join(p for p in (about, doing) if p)
-        lines.append(f"• {ctx.fmt_time(n.created_at)} {names.get(n.user_id, n.user_id)}"
-                     f"{f'（{extra}）' if extra else ''}：{n.text}")
+        lines.append(f"• {ctx.fmt_time(n.created_at)} {plain(names.get(n.user_id, n.user_id))}"
+                     f"{f'（{extra}）' if extra else ''}：{plain(n.text)}")
     return lines
 
 

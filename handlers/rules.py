@@ -8,6 +8,7 @@ default below, so a deployment only writes what it changes. See docs/rules.examp
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -22,17 +23,26 @@ class Strict(BaseModel):
 
 
 class Category(Strict):
+    """A category people file under. `invoice_items` are pieces of an invoice's item names
+    (货物或应税劳务、服务名称, printed as `*餐饮服务*餐费`) that make an invoice this category."""
+
     name: str
     aliases: tuple[str, ...] = ()
+    invoice_items: tuple[str, ...] = ()
 
 
 DEFAULT_CATEGORIES = (
-    Category(name="交通", aliases=("transport", "transportation", "taxi", "打车", "出租车", "地铁", "公交", "滴滴")),
-    Category(name="差旅", aliases=("travel", "trip", "出差", "机票", "火车", "高铁", "酒店", "住宿", "hotel")),
-    Category(name="餐饮", aliases=("meal", "meals", "food", "dining", "吃饭", "午餐", "晚餐", "工作餐")),
-    Category(name="办公", aliases=("office", "supplies", "办公用品", "文具")),
+    Category(name="交通", aliases=("transport", "transportation", "taxi", "打车", "出租车", "地铁", "公交", "滴滴"),
+             invoice_items=("客运", "旅客运输", "出租车", "出租汽车", "网约车", "*经营租赁*通行费")),
+    Category(name="差旅", aliases=("travel", "trip", "出差", "机票", "火车", "高铁", "酒店", "住宿", "hotel"),
+             invoice_items=("*住宿服务*", "航空旅客运输", "航空客运", "铁路旅客运输", "铁路客运", "*旅游服务*")),
+    Category(name="餐饮", aliases=("meal", "meals", "food", "dining", "吃饭", "午餐", "晚餐", "工作餐"),
+             invoice_items=("*餐饮服务*",)),
+    Category(name="办公", aliases=("office", "supplies", "办公用品", "文具"),
+             invoice_items=("*办公用品*", "*文具*", "*纸制品*", "*计算机外部设备*", "*计算机配套产品*")),
     Category(name="招待", aliases=("entertainment", "hospitality", "客户招待", "宴请")),
-    Category(name="通讯", aliases=("communication", "phone", "telecom", "话费", "网费", "流量")),
+    Category(name="通讯", aliases=("communication", "phone", "telecom", "话费", "网费", "流量"),
+             invoice_items=("*电信服务*",)),
     Category(name="其他", aliases=("other", "others", "misc", "其它")),
 )
 
@@ -60,6 +70,23 @@ class ExpenseRules(Strict):
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
     max_amount: Decimal = Decimal("1000000")
     policy: tuple[PolicyRule, ...] = DEFAULT_POLICY
+
+    def category_of_items(self, items: Iterable[str]) -> str | None:
+        """The category an invoice's item names point to: the longest matching piece decides
+        (`航空旅客运输` outweighs `旅客运输`); items that point two ways with equal weight, or
+        nowhere, leave the category to the person."""
+        weights: dict[str, int] = {}
+        for item in items:
+            text = "".join(item.split())
+            for category in self.categories:
+                for piece in category.invoice_items:
+                    if piece in text:
+                        weights[category.name] = max(weights.get(category.name, 0), len(piece))
+        if not weights:
+            return None
+        best = max(weights.values())
+        found = [name for name, weight in weights.items() if weight == best]
+        return found[0] if len(found) == 1 else None
 
 
 class StepCondition(Strict):

@@ -6,7 +6,8 @@ Pure functions over bytes (no network, no database). Engines load lazily, once p
 from __future__ import annotations
 
 from ocr.engines import ENGINES
+from ocr.limits import DocumentTooLarge
 from ocr.models import Invoice
 from ocr.reader import DEFAULT_ENGINE, read_document, read_invoice
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "Invoice", "read_document", "read_invoice"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "DocumentTooLarge", "Invoice", "read_document", "read_invoice"]

@@ -148,11 +148,15 @@ _OPTIONAL = (None,)
 
 
 def capital_similarity(value: Decimal, capital_text: str | None) -> float:
-    """How well an OCR'd capital-letter total spells value: 1.0 exact, lower for look-alike misreads."""
+    """How well an OCR'd capital-letter total spells value: 1.0 exact, lower for capitals read in part,
+    0.0 when they spell a different amount in full."""
     if not capital_text:
         return 0.0
     if capital_matches(capital_text, value):
         return 1.0
+    spelled = cn_capital_to_decimal(capital_text)
+    if spelled is not None and capital_matches(capital_text, spelled):
+        return 0.0  # the capitals spell another amount in full: they contradict value, however alike
     try:
         expected = decimal_to_cn_capital(value).replace("圆", "")
     except ValueError:  # beyond what capitals are written for

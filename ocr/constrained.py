@@ -8,6 +8,7 @@ exactly with a small dynamic programme over the 31 possible partial sums.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from ocr.validate import USCC_ALPHABET
 
@@ -45,23 +46,30 @@ def _code_runs(alts: Alternatives) -> list[Alternatives]:
     return runs
 
 
-def best_valid_uscc(alts: Alternatives) -> tuple[str, float] | None:
-    """The most probable 18-character code with a correct check character, and its probability
-    relative to the unconstrained best reading (1.0 = the plain reading was already valid)."""
+@dataclass(frozen=True)
+class CodeDecode:
+    """A valid code decoded from per-character probabilities."""
+
+    code: str
+    relative: float  # likelihood relative to the unconstrained best reading (1.0: that reading was valid)
+    least: float  # probability of its least likely character: how close the call was
+
+
+def best_valid_uscc(alts: Alternatives) -> CodeDecode | None:
+    """The most probable 18-character code with a correct check character (a run of 19 may hold
+    one spurious glyph), with its likelihood relative to the unconstrained best reading."""
     runs = [r for r in _code_runs(alts) if len(r) in (18, 19)]
-    if not runs:
-        return None
-    best: tuple[str, float] | None = None
+    best: CodeDecode | None = None
     for run in runs:
         variants = [run] if len(run) == 18 else [run[:i] + run[i + 1:] for i in range(len(run))]
         for positions in variants:
             found = _decode18([_as_uscc_chars(o) for o in positions])
-            if found and (best is None or found[1] > best[1]):
+            if found and (best is None or found.relative > best.relative):
                 best = found
     return best
 
 
-def _decode18(pos: list[dict[str, float]]) -> tuple[str, float] | None:
+def _decode18(pos: list[dict[str, float]]) -> CodeDecode | None:
     if any(not p for p in pos):
         return None
     # dp maps partial weighted sum mod 31 -> (log probability, characters so far)
@@ -84,4 +92,5 @@ def _decode18(pos: list[dict[str, float]]) -> tuple[str, float] | None:
     if best is None:
         return None
     plain = sum(math.log(max(max(p.values()), _FLOOR)) for p in pos)
-    return best[1], math.exp(best[0] - plain)
+    code = best[1]
+    return CodeDecode(code, math.exp(best[0] - plain), min(p.get(c, 0.0) for p, c in zip(pos, code, strict=True)))

@@ -121,7 +121,14 @@ def _invoice(fields: dict[str, Any], source: str) -> Invoice:
     if values.get("total") is not None and not values.get("total_cn"):
         values["total_cn"] = decimal_to_cn_capital(values["total"])
     confidence = {f: 1.0 for f in values}
-    return Invoice(**values, confidence=confidence, source=source)
+    items = [name for name in fields.get("items") or [] if name]
+    if items:
+        confidence["items"] = 1.0
+    return Invoice(**values, items=items, confidence=confidence, source=source)
+
+
+def _children(el: Element | None, name: str) -> list[Element]:
+    return [c for c in el if _local(c.tag) == name] if el is not None else []
 
 
 def _digital_fields(root: Element) -> dict[str, Any]:
@@ -148,6 +155,7 @@ def _digital_fields(root: Element) -> dict[str, Any]:
         "tax": _money(_text(_child(basic, "TotalTaxAm"))),
         "total": _money(_text(_child(basic, "TotalTax-includedAmount"))),
         "total_cn": re.sub(r"^[ⓧ⊗Xx]", "", capitals) if capitals else None,
+        "items": [_text(_child(line, "ItemName")) for line in _children(data, "IssuItemInformation")],
     }
 
 
@@ -191,6 +199,7 @@ def _fp_fields(root: Element, objects: Resolver) -> dict[str, Any]:
         "amount": _money(get("TaxExclusiveTotalAmount")),
         "tax": _money(get("TaxTotalAmount")),
         "total": _money(get("TaxInclusiveTotalAmount")),
+        "items": [_value(_child(goods, "Item"), objects) for goods in _children(_child(root, "GoodsInfos"), "GoodsInfo")],
     }
 
 

@@ -71,11 +71,14 @@ def _bbox(quad: np.ndarray) -> Box:
 
 
 def item_table_rows(boxes: list[Box]) -> set[int]:
-    """Indices of boxes on item-table rows: rows of six or more boxes, none of them long text.
+    """Indices of boxes on item-table rows not worth reading: rows of six or more boxes, none of
+    them long text besides the first.
 
     Invoice item rows and the table header are many short cells side by side (name, spec, unit,
     quantity, price, amount, rate, tax); party, total and header rows have at most four boxes or
-    carry a long name/code box, so they are never dropped.
+    carry a long name/code box, so they are never dropped. Of an item row, the first cell (the item
+    name: what was bought) and the amount and tax cells (third last and last: their sums check the
+    合计 row) are read; spec, unit, quantity, price and rate are skipped.
     """
     if not boxes:
         return set()
@@ -94,7 +97,8 @@ def item_table_rows(boxes: list[Box]) -> set[int]:
         long_text = any((boxes[i][2] - boxes[i][0]) > 8 * max(boxes[i][3] - boxes[i][1], 1.0)
                         for i in row if i != leftmost)
         if len(row) >= 6 and not long_text:
-            skipped.update(row)
+            by_x = sorted(row, key=lambda i: boxes[i][0])
+            skipped.update(set(by_x[1:]) - {by_x[-1], by_x[-3]})
     return skipped
 
 
@@ -113,6 +117,7 @@ class RapidOcrEngine:
     detect_width = 1280  # finding text boxes needs less detail than reading them
     survey_side = 800  # where text is and which way it runs shows at this size
     orient_lines = 16  # the largest lines vote on upright vs upside down
+    split_vote = 0.25  # a minority above this share of the direction votes is too close to call
     fades_seals = False
 
     def __init__(self) -> None:
@@ -129,8 +134,8 @@ class RapidOcrEngine:
     def read_lines(self, image: np.ndarray, keep: BoxFilter | None = None) -> list[TextLine]:
         """Detect text boxes, drop the item-table rows (and boxes keep rejects), recognise the rest.
 
-        Recognition dominates the cost and the item rows (names, units, quantities, prices) carry
-        nothing the extractor reads, since the sums are printed again on the 合计 row.
+        Recognition dominates the cost, and most cells of the item rows (specs, units, quantities,
+        prices, rates) carry nothing the extractor reads: only names, amounts and taxes are read.
         """
         ocr = self._ocr
         scale = min(1.0, self.detect_width / image.shape[1])
@@ -180,12 +185,22 @@ class RapidOcrEngine:
         lines = sorted((q for q in quads if np.ptp(q[:, 0]) >= 2 * np.ptp(q[:, 1])),
                        key=lambda q: -np.ptp(q[:, 0]) * np.ptp(q[:, 1]))[: self.orient_lines]
         if lines:
-            _, votes, _ = self._ocr.text_cls(self._ocr.get_crop_img_list(small, lines))
+            crops = self._ocr.get_crop_img_list(small, lines)
+            _, votes, _ = self._ocr.text_cls(crops)
             flipped = sum(float(score) for label, score in votes if label == "180")
             upright = sum(float(score) for label, score in votes if label == "0")
+            if min(flipped, upright) > self.split_vote * (flipped + upright):
+                # Shadows and perspective can split the classifier; the recogniser is sure only of
+                # text the right way up, so its scores on both turns of the same lines decide.
+                upright = self._mean_score(crops)
+                flipped = self._mean_score([cv2.rotate(c, cv2.ROTATE_180) for c in crops])
             if flipped > upright:
                 turned += 180
         return (360 - turned) % 360
+
+    def _mean_score(self, crops: list[np.ndarray]) -> float:
+        results, _ = self._ocr.text_rec(crops)
+        return sum(float(score) for _, score in results) / max(len(results), 1)
 
     def char_alternatives(self, crop: np.ndarray, top: int = 5) -> list[list[tuple[str, float]]]:
         """Per emitted character, the recogniser's top candidates with probabilities (CTC greedy path)."""

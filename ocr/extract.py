@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from difflib import SequenceMatcher
 from itertools import pairwise
 
 from common.cn_money import decimal_to_cn_capital
@@ -29,9 +30,21 @@ _TYPE_RULES: tuple[tuple[str, str], ...] = (
     (r"普通发票", "增值税普通发票"),
 )
 _MONEY = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)\.(\d{2})(?!\d)")
-_MAX_AMOUNT = Decimal(10) ** 10  # no VAT invoice comes near 100 亿 yuan
-_DATE = re.compile(r"(20\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})")
+_YEN_MISREAD = re.compile(r"^(?:[Y半羊VＶ]I?|I)\d")  # ¥ as OCR reads it before a sum
+_MAX_AMOUNT = Decimal(10) ** 10
+# Sums are printed apart from their labels (printers feed paper a millimetre off): a sum within one
+# text height of a label's row is on it; the 合计 and 价税合计 rows are two text heights apart.
+_SUM_ROW = 1.0  # no VAT invoice comes near 100 亿 yuan
+# A date; 年 may be lost on a small photo when 月 and 日 still mark the month and the day.
+_DATE = re.compile(r"(20\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})|(20\d{2})(\d{2})月(\d{1,2})日")
 _NAME_STOP = re.compile(r"识别号|信用代码|地址|电话|开户|账号|银行|支行|名称$|^名称|备注|密码|项目|合计")
+_ITEM_EXACT = re.compile(r"^\*([\u4e00-\u9fff]{2,12})\*(\S+)$")
+_ITEM_LOOSE = re.compile(r"^[^\u4e00-\u9fffA-Za-z0-9]?([\u4e00-\u9fff]{2,12})[^\u4e00-\u9fffA-Za-z0-9]([\u4e00-\u9fff]\S*)$")
+# Labels above and inside the item table, never item names: the party block and the column titles.
+_TABLE_LABEL = re.compile(r"开户|账号|地址|电话|识别号|信用代码|名称|规格|单价|数量|税率")
+_ITEM_HEADER = "货物或应税劳务、服务名称"
+_ITEM_COLUMN = 0.12  # item names start at the table's left edge: within this share of the page width
+_ITEM_BARE = re.compile(r"^[\u4e00-\u9fff]{2}[\u4e00-\u9fffA-Za-z0-9]{2,}$")
 _COMPANY_END = re.compile(r"(公司|厂|店|中心|集团|事务所|医院|学校|大学|学院|研究院|研究所|合作社|部|局|委员会|协会)$")
 
 
@@ -40,10 +53,19 @@ def _is_digital(invoice_type: str | None) -> bool:
     return bool(invoice_type and invoice_type.startswith("电子发票"))
 
 
+def _titles(page: Page) -> list[TextLine]:
+    """Lines that name a kind of 发票 (not a seal, a label or a note), the tallest first."""
+    titles = [ln for ln in page.find(r"发票") if not re.search(r"专用章|监制|发票代码|发票号码|开票", compact(ln.text))]
+    return sorted(titles, key=lambda ln: -ln.height)
+
+
+def _title_line(page: Page) -> TextLine | None:
+    return next((ln for ln in _titles(page) if any(re.search(rx, compact(ln.text)) for rx, _ in _TYPE_RULES)), None)
+
+
 def extract_type(page: Page) -> Reading | None:
     """The invoice kind from the title, the tallest line that names a kind of 发票."""
-    titles = [ln for ln in page.find(r"发票") if not re.search(r"专用章|监制|发票代码|发票号码|开票", compact(ln.text))]
-    for ln in sorted(titles, key=lambda ln: -ln.height):
+    for ln in _titles(page):
         text = compact(ln.text)
         for rx, name in _TYPE_RULES:
             if re.search(rx, text):
@@ -73,7 +95,8 @@ def _digits_only(rx: str) -> str:
 
 
 def _after_machine_label(page: Page, ln: TextLine) -> bool:
-    return any("机器" in compact(nb.text) for nb in page.same_row(ln) if nb.cx < ln.cx)
+    """The 12-digit 机器编号 follows its label; either half of the label, read alone, is enough."""
+    return any(re.search(r"机器|编号", compact(nb.text)) for nb in page.same_row(ln) if nb.cx < ln.cx)
 
 
 def extract_codes(page: Page) -> dict[str, list[Reading]]:
@@ -93,9 +116,12 @@ def extract_codes(page: Page) -> dict[str, list[Reading]]:
     if not number:  # label misread: a lone 20-digit number in the header is a 全电 invoice number
         number = [Reading(compact(ln.text), ln.score * 0.8) for ln in page.lines
                   if ln.cy < page.height * 0.25 and re.fullmatch(r"\d{20}", compact(ln.text))]
-    # Paper invoices print the code again alone in the top-left corner (not the 12-digit 机器编号).
+    # Paper invoices print the code again alone in the top-left corner, level with the title or above
+    # it; the 12-digit 机器编号 sits below the title, after a label too small to survive some photos.
+    title = _title_line(page)
+    top = title.cy + title.height / 2 if title is not None else page.height * 0.2
     for ln in page.lines:
-        corner = ln.cy < page.height * 0.2 and ln.cx < page.width * 0.3
+        corner = ln.cy < min(top, page.height * 0.2) and ln.cx < page.width * 0.3
         if corner and re.fullmatch(r"\d{10}|\d{12}", compact(ln.text)) and not _after_machine_label(page, ln):
             code.append(Reading(compact(ln.text), ln.score))
     check = []
@@ -112,8 +138,9 @@ def _parse_date(text: str) -> date | None:
     m = _DATE.search(compact(text))
     if not m:
         return None
+    year, month, day = (g for g in m.groups() if g is not None)
     try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return date(int(year), int(month), int(day))
     except ValueError:
         return None
 
@@ -235,6 +262,11 @@ def _money_in(text: str) -> list[Decimal]:
     return out
 
 
+def _is_yen_marked(text: str) -> bool:
+    """A sum printed with ¥ (the 合计 and 价税合计 rows), however OCR read the sign."""
+    return "¥" in compact(text) or bool(_YEN_MISREAD.search(compact(text)))
+
+
 def _capital_reading(page: Page) -> str | None:
     """The 价税合计（大写） text: the line with the most capital-digit characters."""
     best: tuple[int, str] | None = None
@@ -252,13 +284,13 @@ def extract_money(page: Page, qr_amount: Decimal | None) -> tuple[dict[str, Deci
     """Amount, tax and total chosen together; returns values, confidences and the capital text read."""
     totals: list[MoneyReading] = []
     for ln in page.find(r"小写|价税合计"):
-        for cand in page.same_row(ln):
+        for cand in page.same_row(ln, tolerance=_SUM_ROW):
             for v in _money_in(cand.text):
                 totals.append(MoneyReading(v, cand.score))
     amounts: list[MoneyReading] = []
     taxes: list[MoneyReading] = []
     for ln in page.find(r"^合计|[^税]合计$|^合$"):
-        row = [v for cand in page.same_row(ln) for v in ((val, cand) for val in _money_in(cand.text))]
+        row = [v for cand in page.same_row(ln, tolerance=_SUM_ROW) for v in ((val, cand) for val in _money_in(cand.text))]
         row.sort(key=lambda vc: vc[1].cx)
         if len(row) >= 2:
             amounts.append(MoneyReading(row[0][0], row[0][1].score))
@@ -268,18 +300,117 @@ def extract_money(page: Page, qr_amount: Decimal | None) -> tuple[dict[str, Deci
             (taxes if c.cx > page.width * 0.8 else amounts).append(MoneyReading(v, c.score))
     # Yen-marked sums anywhere else are weaker candidates (the 合计 label may be missed).
     for ln in page.lines:
-        if "¥" in compact(ln.text) or re.search(r"^[Y半羊]\d", compact(ln.text)):
+        if _is_yen_marked(ln.text):
             for v in _money_in(ln.text):
                 r = MoneyReading(v, ln.score * 0.5)
                 amounts.append(r)
                 taxes.append(r)
                 totals.append(r)
+    item_amounts, item_taxes = _item_sums(page)
+    amounts = _confirmed(amounts, item_amounts)
+    taxes = _confirmed(taxes, item_taxes)
     if qr_amount is not None:
         amounts.append(MoneyReading(qr_amount, 1.5))
     cn_text = _capital_reading(page)
     choice = choose_money(_dedupe(amounts), _dedupe(taxes), _dedupe(totals), cn_text)
     values = {"amount": choice.amount, "tax": choice.tax, "total": choice.total}
     return values, dict(choice.confidence), cn_text
+
+
+def _item_name(text: str) -> tuple[str, float] | None:
+    """An item name as printed, ``*kind*name``, and how much of that shape OCR kept (1.0 all of it).
+
+    OCR drops the leading asterisk or reads the middle one as a dot; a name whose two Chinese parts
+    are still separated by some mark is put back in shape, at a lower confidence. When both marks
+    were lost (家具办公椅) nothing tells kind from name, so the text is kept as read, less sure still.
+    """
+    s = compact(text)
+    exact = _ITEM_EXACT.match(s)
+    if exact:
+        return f"*{exact.group(1)}*{exact.group(2)}", 1.0
+    if _TABLE_LABEL.search(s) or SequenceMatcher(None, s, _ITEM_HEADER).ratio() >= 0.5:
+        return None
+    if sum(ch in CAPITAL_CHARS for ch in s) >= 3:
+        return None  # the total in capitals, when the 价税合计 label was missed
+    loose = _ITEM_LOOSE.match(s)
+    if loose:
+        return f"*{loose.group(1)}*{loose.group(2)}", 0.8
+    return (s, 0.5) if _ITEM_BARE.match(s) else None
+
+
+def _item_area(page: Page) -> tuple[float, float]:
+    """Top and bottom of the item table: under its header (or, when that is misread, the party block
+    above it) and over the 合计 row."""
+    bottoms = [ln.cy for ln in page.find(r"^合计|[^税]合计$|^合$|价税合计")]
+    bottom = min(bottoms) if bottoms else page.height
+    tops = [ln.cy for ln in page.lines if ln.cy < bottom and (
+        _TABLE_LABEL.search(compact(ln.text)) or SequenceMatcher(None, compact(ln.text), _ITEM_HEADER).ratio() >= 0.5)]
+    return (max(tops) if tops else 0.0), bottom
+
+
+def extract_items(page: Page, *, text_layer: bool = False) -> tuple[list[str], float]:
+    """Item names from the first column of the item table, top to bottom, and the least confidence.
+
+    On a text layer, a line under an item name, alone on its row and in the same column, is the
+    rest of a name wrapped onto a second line. OCR reads an item row's first cell alone, so there a
+    new, misread name would look the same, and every line stands for itself.
+    """
+    top, bottom = _item_area(page)
+    h = page.line_height
+    items: list[tuple[TextLine, str, float]] = []
+    column = [ln for ln in page.lines if top < ln.cy < bottom and ln.box[0] < _ITEM_COLUMN * page.width]
+    for ln in sorted(column, key=lambda ln: ln.cy):
+        if text_layer and items and not _ITEM_EXACT.match(compact(ln.text)):
+            prev, name, score = items[-1]
+            below = abs(ln.box[0] - prev.box[0]) < h and 0 < ln.cy - prev.cy < 1.8 * h
+            if below and len(page.same_row(ln)) == 1:
+                items[-1] = (ln, name + compact(ln.text), min(score, ln.score))
+                continue
+        found = _item_name(ln.text)
+        if found:
+            items.append((ln, found[0], ln.score * found[1]))
+    if not items:
+        return [], 0.0
+    return [name for _, name, _ in items], min(score for _, _, score in items)
+
+
+def _item_sums(page: Page) -> tuple[MoneyReading | None, MoneyReading | None]:
+    """The item rows' amounts and taxes added up: a second reading of the 合计 row's two sums.
+
+    Of each row's sums the last is the tax and the one before it the amount (a price with two
+    decimals may stand before both). A row without both leaves its sum unknown.
+    """
+    top, bottom = _item_area(page)
+    bottom -= _SUM_ROW * page.line_height  # the 合计 row's own sums stand up to a text height off it
+    rows: list[list[TextLine]] = []
+    cells = (ln for ln in page.lines if top < ln.cy < bottom and not _is_yen_marked(ln.text))
+    for ln in sorted(cells, key=lambda ln: ln.cy):
+        if rows and ln in page.same_row(rows[-1][0]):
+            rows[-1].append(ln)
+        else:
+            rows.append([ln])
+    found: list[tuple[MoneyReading, MoneyReading]] = []
+    for row in rows:
+        sums = [(v, ln.score) for ln in sorted(row, key=lambda ln: ln.cx) for v in _money_in(ln.text)]
+        if len(sums) >= 2:
+            found.append((MoneyReading(*sums[-2]), MoneyReading(*sums[-1])))
+        elif sums or any(_item_name(ln.text) for ln in row):
+            return None, None  # an item row whose sums were not both read
+    if not found:
+        return None, None
+    return tuple(  # type: ignore[return-value]
+        MoneyReading(sum((r.value for r in col), Decimal(0)), min(r.score for r in col))
+        for col in zip(*found, strict=True))
+
+
+def _confirmed(readings: list[MoneyReading], other: MoneyReading | None) -> list[MoneyReading]:
+    """Readings with an independent one added: where both agree, they are wrong only if both are."""
+    if other is None:
+        return readings
+    if not any(r.value == other.value for r in readings):
+        return [*readings, other]
+    return [MoneyReading(r.value, 1 - (1 - r.score) * (1 - other.score)) if r.value == other.value else r
+            for r in readings]
 
 
 def _dedupe(readings: list[MoneyReading]) -> list[MoneyReading]:
@@ -348,10 +479,11 @@ def extract_invoice(page: Page, qr: QrData | None, source: str) -> Invoice:
         "issue_date": date.fromisoformat(issue_s) if issue_s else None, "check_code": check,
         "amount": money["amount"], "tax": money["tax"], "total": total, "total_cn": total_cn,
     }
+    items, conf["items"] = extract_items(page, text_layer="pdf-text" in source)
     for key, reading in parties.items():
         fields[key] = reading.value if reading else None
         conf[key] = reading.score if reading else 0.0
     for key, value in fields.items():
         if value is None:
             conf[key] = conf.get(key, 0.0) if key in ("invoice_code", "check_code") else 0.0
-    return Invoice(**fields, confidence={k: round(v, 3) for k, v in conf.items()}, source=source)
+    return Invoice(**fields, items=items, confidence={k: round(v, 3) for k, v in conf.items()}, source=source)

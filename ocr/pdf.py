@@ -12,6 +12,7 @@ import pypdfium2 as pdfium
 from pypdf import PageObject, PdfReader
 
 from ocr.engines import TextLine
+from ocr.limits import render_scale
 
 _MIN_TEXT_LINES = 8  # fewer than this means a scanned PDF with no usable text layer
 MAX_PAGES = 20  # an upload with more pages than this is not a bundle of invoices; the rest are ignored
@@ -29,7 +30,7 @@ class PdfPage:
     lines: list[TextLine]
     width: float
     height: float
-    image: np.ndarray  # BGR, about the requested width in pixels
+    image: np.ndarray  # BGR, about the requested width in pixels (less for huge pages: see render_scale)
 
 
 def pdf_pages(data: bytes, render_width: int) -> Iterator[PdfPage]:
@@ -91,7 +92,7 @@ def has_text_layer(lines: list[TextLine]) -> bool:
 
 
 def _render(page: pdfium.PdfPage, width: int) -> np.ndarray:
-    """Render a page to a BGR array about width pixels wide."""
-    bitmap = page.render(scale=width / page.get_width())
+    """Render a page to a BGR array about width pixels wide, or smaller if that would be too many pixels."""
+    bitmap = page.render(scale=render_scale(page.get_width(), page.get_height(), width))
     rgb = np.asarray(bitmap.to_pil().convert("RGB"))
     return np.ascontiguousarray(rgb[:, :, ::-1])

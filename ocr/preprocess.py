@@ -14,16 +14,41 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from ocr.limits import MAX_JPEG_PIXELS, MAX_PAGE_PIXELS, DocumentTooLarge, check_pixels, jpeg_reduction
+
 _DETECT_SIDE = 640  # page and skew detection work on a small copy: fast and robust to noise
 _SEAL_TONE = 0.8  # red-channel brightness of seal ink relative to paper: from here up becomes white
 _TEXT_MARGIN = 0.04  # around the text, as a share of its extent: the form's outer rules and the QR code
+# Camera shake: looked for in a central square of this side; peaks this far out at most (pixels);
+# a cepstrum peak at least this many times the mean magnitude around it, and at least this long.
+_CEPSTRUM_SIDE = 512
+_MAX_SHAKE = 40
+_SHAKE_PEAK = -30.0
+_MIN_SHAKE = 5.0
+_WIENER_NOISE = 0.01  # noise-to-signal power assumed by the deconvolution: more is smoother, less sharper
+# Pillow's own bomb check, a backstop behind the explicit ones in load_image (it raises at twice this).
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 
 
 def load_image(data: bytes) -> np.ndarray:
-    """Decode image bytes to a BGR array, applying the EXIF orientation phones record."""
-    with Image.open(io.BytesIO(data)) as im:
-        upright = ImageOps.exif_transpose(im)
-        rgb = upright.convert("RGB")
+    """Decode image bytes to a BGR array, applying the EXIF orientation phones record.
+
+    The size is checked from the header first (opening is lazy): a JPEG beyond the pixel budget is
+    decoded at a reduced scale, any other image beyond it is refused with DocumentTooLarge.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+            if im.format == "JPEG":
+                factor = jpeg_reduction(width, height)
+                if factor > 1:
+                    im.draft("RGB", (width // factor, height // factor))
+            else:
+                check_pixels(width, height)
+            upright = ImageOps.exif_transpose(im)
+            rgb = upright.convert("RGB")
+    except Image.DecompressionBombError as exc:
+        raise DocumentTooLarge(str(exc)) from exc
     return cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
 
 
@@ -135,12 +160,14 @@ def rotate(image: np.ndarray, angle: float) -> np.ndarray:
 
 
 def scale_to_width(image: np.ndarray, width: int) -> np.ndarray:
-    """Resize so text has about the height the engine was trained on."""
+    """Resize so text has about the height the engine was trained on; a long narrow strip (a till
+    roll, or a hostile 1:50 image) is scaled no further than MAX_PAGE_PIXELS allow."""
     h, w = image.shape[:2]
+    width = min(width, int(w * math.sqrt(MAX_PAGE_PIXELS / (w * h))))
     if abs(w - width) < 0.05 * width:
         return image
     interp = cv2.INTER_AREA if w > width else cv2.INTER_CUBIC
-    return cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=interp)
+    return cv2.resize(image, (max(1, width), max(1, round(h * width / w))), interpolation=interp)
 
 
 def flatten_light(gray: np.ndarray) -> np.ndarray:
@@ -209,3 +236,55 @@ def straighten(page: np.ndarray, width: int) -> np.ndarray:
     if abs(angle) > 0.2:
         page = rotate(page, angle)
     return scale_to_width(page, width)
+
+
+def motion_blur(gray: np.ndarray) -> tuple[float, float]:
+    """Length (pixels) and angle (degrees) of a straight camera shake, or (0, 0) when there is none.
+
+    A shake of length L smears every point along a line, which multiplies the spectrum by a sinc
+    with zeros every 1/L; the cepstrum (the spectrum of the log spectrum) turns that ripple into a
+    deep negative peak at distance L in the direction of motion. Sharp pages show no such peak.
+    """
+    h, w = gray.shape
+    side = min(_CEPSTRUM_SIDE, h, w)
+    y0, x0 = (h - side) // 2, (w - side) // 2
+    patch = gray[y0:y0 + side, x0:x0 + side].astype(np.float32)
+    window = np.outer(np.hanning(side), np.hanning(side)).astype(np.float32)
+    spectrum = np.abs(np.fft.fft2(patch * window))
+    cepstrum = np.fft.fftshift(np.real(np.fft.ifft2(np.log(spectrum + 1e-3))))
+    c, r = side // 2, _MAX_SHAKE
+    near = cepstrum[c - r:c + r + 1, c - r:c + r + 1].copy()
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    near[(yy * yy + xx * xx < 9) | (yy < 0) | ((yy == 0) & (xx < 0))] = 0.0  # origin, and one half of a symmetry
+    iy, ix = np.unravel_index(int(np.argmin(near)), near.shape)
+    length = math.hypot(ix - r, iy - r)
+    if near.min() > _SHAKE_PEAK * np.abs(near).mean() or length < _MIN_SHAKE:
+        return 0.0, 0.0
+    return length, math.degrees(math.atan2(iy - r, ix - r))
+
+
+def _line_kernel(length: float, angle: float) -> np.ndarray:
+    """The point spread of a straight shake: a line of that length and angle, anti-aliased."""
+    size = int(length) + 3 | 1
+    big = np.zeros((size * 8, size * 8), np.float32)
+    dx, dy = math.cos(math.radians(angle)) * length * 4, math.sin(math.radians(angle)) * length * 4
+    centre = size * 4
+    cv2.line(big, (round(centre - dx), round(centre - dy)), (round(centre + dx), round(centre + dy)), 1.0, 8)
+    kernel = cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
+    return kernel / kernel.sum()
+
+
+def remove_motion_blur(image: np.ndarray) -> np.ndarray:
+    """The photo with a straight camera shake undone (Wiener deconvolution), or as it is without one."""
+    length, angle = motion_blur(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    if not length:
+        return image
+    kernel = _line_kernel(length, angle)
+    h, w = image.shape[:2]
+    psf = np.zeros((h, w), np.float32)
+    k = kernel.shape[0]
+    psf[:k, :k] = kernel
+    transfer = np.fft.rfft2(np.roll(psf, (-(k // 2), -(k // 2)), axis=(0, 1)))
+    inverse = np.conj(transfer) / (np.abs(transfer) ** 2 + _WIENER_NOISE)
+    channels = [np.fft.irfft2(np.fft.rfft2(ch.astype(np.float32)) * inverse, s=(h, w)) for ch in cv2.split(image)]
+    return np.clip(cv2.merge(channels), 0, 255).astype(np.uint8)

@@ -8,13 +8,21 @@ import cv2
 import numpy as np
 
 from ocr.candidates import as_uscc_chars
-from ocr.constrained import best_valid_uscc
+from ocr.constrained import CodeDecode, best_valid_uscc
 from ocr.einvoice import is_ofd, is_xml, read_invoice_xml, read_ofd
 from ocr.engines import ENGINES, Box, BoxFilter, CharAlternatives, OcrEngine, TextLine, get_engine
 from ocr.extract import extract_invoice
 from ocr.layout import Page, compact
 from ocr.models import DEFAULT_THRESHOLD, Invoice
-from ocr.preprocess import crop_page, fade_red, load_image, red_mask, straighten, turn_upright
+from ocr.preprocess import (
+    crop_page,
+    fade_red,
+    load_image,
+    red_mask,
+    remove_motion_blur,
+    straighten,
+    turn_upright,
+)
 from ocr.qr import QrData, decode_invoice_qr
 
 DEFAULT_ENGINE = "rapidocr"
@@ -24,6 +32,7 @@ _MANY_DIGITS = 8  # an 8-digit paper invoice number, a date; shorter runs are pr
 _LEAST_LIKELY = 0.001  # constrained decodes less likely than this are left to the other readings
 _PLAIN = 0.999  # relative likelihood of a constrained decode that is the plain reading itself
 _REPAIRED_SCORE = 0.5  # a code only the check character produced: below any "certain" threshold
+_SURE_GLYPH = 0.8  # a code with a glyph less likely than this was a close call, valid or not
 _QR_ZOOM = 2.0
 _PDF_RENDER_WIDTH = 2400  # enough for any engine's page width; pages are scaled down from here
 
@@ -86,6 +95,11 @@ def _by_least_sure_glyph(image: np.ndarray, engine: OcrEngine, lines: list[TextL
     return out
 
 
+def _read_surely(found: CodeDecode | None) -> bool:
+    """The code is the plain reading, and no glyph of it was a close call."""
+    return found is not None and found.relative >= _PLAIN and found.least >= _SURE_GLYPH
+
+
 def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
     """Read every tax-id-like run again from a crop of the code alone (without its label).
 
@@ -103,9 +117,8 @@ def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -
             continue
         if isinstance(engine, CharAlternatives):
             found = best_valid_uscc(engine.char_alternatives(crop))
-            if found and found[1] >= _LEAST_LIKELY:
-                code, relative = found
-                extra.append(TextLine(code, box, 0.95 if relative >= _PLAIN else _REPAIRED_SCORE))
+            if found and found.relative >= _LEAST_LIKELY:
+                extra.append(TextLine(found.code, box, 0.95 if _read_surely(found) else _REPAIRED_SCORE))
         else:
             text, score = engine.read_line(engine.prepare(crop))
             if text:
@@ -141,7 +154,10 @@ def _read_page_image(image: np.ndarray, engine: OcrEngine, qr: QrData | None) ->
     page = crop_page(image, survey.text)
     qr = qr or decode_invoice_qr(page)
     page_img = straighten(turn_upright(page, qr.orientation if qr else survey.rotation), engine.page_width)
-    qr = qr or _qr_on_page(page_img)
+    if qr is None:
+        qr = _qr_on_page(page_img)
+        if qr and qr.orientation:  # the code, found only now, says the survey turned the page wrong
+            page_img = straighten(turn_upright(page_img, qr.orientation), engine.page_width)
     size = (float(page_img.shape[1]), float(page_img.shape[0]))
     source = _source(qr, "ocr")
     lines = _by_least_sure_glyph(page_img, engine, engine.read_lines(engine.prepare(page_img)))
@@ -197,7 +213,7 @@ def read_document(data: bytes, *, engine: str | None = None) -> list[Invoice]:
         return _read_pdf(data, name)
     if is_xml(data):
         return [read_invoice_xml(data)]
-    image = load_image(data)
+    image = remove_motion_blur(load_image(data))
     return [_read_page_image(image, get_engine(name), decode_invoice_qr(image))]
 
 

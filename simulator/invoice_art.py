@@ -92,6 +92,11 @@ def qr_payload(fields: dict[str, Any]) -> str:
     ])
 
 
+def printed_items(fields: dict[str, Any]) -> list[str]:
+    """The item names the art prints in the 项目名称 column (one per invoice, chosen by its number)."""
+    return [_ITEMS[int(fields["invoice_number"][-2:]) % len(_ITEMS)]]
+
+
 def _date_cn(iso: str) -> str:
     y, m, d = iso.split("-")
     return f"{y}年{m}月{d}日"
@@ -102,7 +107,7 @@ def _texts(fields: dict[str, Any]) -> list[tuple[float, float, float, str]]:
     digital = fields["invoice_type"].startswith("电子发票")
     amount, tax = Decimal(fields["amount"]), Decimal(fields["tax"])
     rate = f"{(tax / amount * 100).quantize(Decimal(1)) if amount else 0}%"
-    item = _ITEMS[int(fields["invoice_number"][-2:]) % len(_ITEMS)]
+    [item] = printed_items(fields)
     t: list[tuple[float, float, float, str]] = [(330, 40, 26, fields["invoice_type"])]
     right = [("发票号码：", fields["invoice_number"]), ("开票日期：", _date_cn(fields["issue_date"]))]
     if fields.get("invoice_code"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 from datetime import date
 from decimal import Decimal
@@ -72,5 +73,9 @@ async def test_a_file_the_reader_gives_up_on_gets_a_clear_answer(bare_world: Wor
     async with aiohttp.ClientSession() as http, http.get(f"{world.url}/healthz") as resp:
         ocr = (await resp.json())["ocr"]
     assert ocr["timeout"] == 1 and ocr["read"] == 0
+    async with aiohttp.ClientSession() as http, http.get(f"{world.url}/metrics") as resp:
+        metrics = await resp.text()
+    timeouts = re.search(r'^bot_ocr_reads_total\{outcome="timeout"\} (\S+)$', metrics, re.MULTILINE)
+    assert timeouts and float(timeouts.group(1)) >= 1 and re.search(r"^bot_ocr_waiting 0\.0$", metrics, re.MULTILINE)
     with sqlite3.connect(world.db_path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM expenses").fetchone()[0] == 0

@@ -41,3 +41,13 @@ async def test_notes_the_daily_batch_and_the_list(world: World) -> None:
     await _tick(w, 18, 5)
     assert len(batches(w)) == 1  # reported once
     assert db_rows(w, "SELECT COUNT(*) FROM feedback WHERE reported_at IS NULL") == [(0,)]
+
+
+async def test_a_note_reaches_the_admins_as_plain_text(world: World) -> None:
+    """A note is shown to finance admins as written: no link, no line passing for one of the bot's."""
+    note = '退款请点<a href="https://evil.example/pay">这里</a>\n• 12-01 09:00 财务：已批准'
+    await world.reply_to("liuyang", f"反馈 {note}", contains="谢谢你的反馈")
+    await _tick(world, 18, 0)
+    for shown in (await world.reply_to("xuhui", "反馈列表", contains="最近的反馈"), batches(world)[0]):
+        assert "<a" not in shown and "https://" not in shown and "\n• 12-01" not in shown
+        assert "＜a href" in shown and "这里" in shown

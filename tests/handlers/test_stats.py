@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
+from datetime import timedelta
 
 import pytest
 from PIL import Image
 
 from simulator.cards import CardNotClickable
 from simulator.invoice_art import render_invoice_png, sample_fields
+from tests.bot.wecom.test_sender import drive_retries
 from tests.handlers.approval_helpers import db_rows
 from tests.handlers.insight_helpers import KnownSet, at, paid_world, play_known_set
 from tests.world import World
@@ -89,3 +92,24 @@ def blank_png() -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+async def test_withdrawals_timeouts_retries_and_parked_messages_are_counted(world: World) -> None:
+    w = world
+    w.sim.fail_next("message/send", 1, errcode=-1)  # busy once: the reply goes out on the second try
+    await w.say("sunli", "帮助")
+    await drive_retries(w, lambda: len(w.sim.messages_to("sunli")) == 1)
+    w.sim.fail_next("message/send", 1, errcode=60011)  # refused for good: parked
+    await w.say("zhaolei", "帮助")
+    await w.sim.wait_for(lambda: ("failed",) in db_rows(w, "SELECT status FROM outbound"), timeout=10)
+    await w.reply_to("liuyang", "报销 100 交通 今天 打车", contains="确认")
+    number = re.search(r"BX\d{8}-\d{4}", await w.reply_to("liuyang", "确认", contains="已提交报销")).group(0)  # type: ignore[union-attr]
+    await w.reply_to("liuyang", f"撤回 {number}", contains="撤回")
+    await w.reply_to("chenjing", "报销", contains="金额")
+    w.clock.advance(timedelta(minutes=31))  # the open dialog times out
+    await w.bot.scheduler.tick()
+    await w.idle()
+    text = await w.reply_to("xuhui", "统计", contains="📊")
+    assert "报销：提交 1 笔 ¥100.00；通过 0 笔 ¥0.00；驳回 0 笔 ¥0.00；撤回 1 笔；付款 0 笔 ¥0.00" in text
+    assert re.search(r"其中重试 1；搁置 1，被拒收 0", text)
+    assert "（开始 2，完成 1，取消 0，超时 1）" in text

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -20,11 +20,36 @@ OFD_NS = "http://www.ofdspec.org/2016"
 FP_NS = "http://www.edrm.org.cn/schema/e-invoice/2019"
 
 
-def digital_xml(f: dict[str, Any]) -> bytes:
-    """A 数电票 XML for a 全电 invoice (电子发票（普通发票）or（增值税专用发票））."""
+ITEMS = ("*信息技术服务*技术服务费",)  # what the files carry unless a test names its own item lines
+
+
+def _shares(total: str, n: int) -> list[Decimal]:
+    """total split into n amounts to the fen that add up exactly (the item rows of one invoice)."""
+    whole = Decimal(total)
+    part = (whole / n).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    return [part] * (n - 1) + [whole - part * (n - 1)]
+
+
+def _item_rows(f: dict[str, Any], items: tuple[str, ...]) -> str:
+    tax_rate = (Decimal(f["tax"]) / Decimal(f["amount"])).quantize(Decimal("0.01"))
+    return "".join(f"""
+    <IssuItemInformation>
+      <ItemName>{escape(name)}</ItemName>
+      <SpecMod/>
+      <MeaUnits>项</MeaUnits>
+      <Quantity>1</Quantity>
+      <UnPrice>{amount}</UnPrice>
+      <Amount>{amount}</Amount>
+      <TaxRate>{tax_rate}</TaxRate>
+      <ComTaxAm>{tax}</ComTaxAm>
+    </IssuItemInformation>""" for name, amount, tax in zip(
+        items, _shares(f["amount"], len(items)), _shares(f["tax"], len(items)), strict=True))
+
+
+def digital_xml(f: dict[str, Any], items: tuple[str, ...] = ITEMS) -> bytes:
+    """A 数电票 XML for a 全电 invoice (电子发票（普通发票）or（增值税专用发票）), one IssuItemInformation per item."""
     special = "专用" in f["invoice_type"]
     label = ("01", "增值税专用发票") if special else ("02", "普通发票")
-    tax_rate = (Decimal(f["tax"]) / Decimal(f["amount"])).quantize(Decimal("0.01"))
     e = escape
     return f"""<?xml version="1.0" encoding="utf-8"?>
 <EInvoice>
@@ -62,16 +87,7 @@ def digital_xml(f: dict[str, Any]) -> bytes:
       <Drawer>张三</Drawer>
       <RequestTime>{f["issue_date"]} 10:21:07</RequestTime>
     </BasicInformation>
-    <IssuItemInformation>
-      <ItemName>*信息技术服务*技术服务费</ItemName>
-      <SpecMod/>
-      <MeaUnits>项</MeaUnits>
-      <Quantity>1</Quantity>
-      <UnPrice>{f["amount"]}</UnPrice>
-      <Amount>{f["amount"]}</Amount>
-      <TaxRate>{tax_rate}</TaxRate>
-      <ComTaxAm>{f["tax"]}</ComTaxAm>
-    </IssuItemInformation>
+{_item_rows(f, items)}
     <AdditionalInformation><Remark/></AdditionalInformation>
   </EInvoiceData>
   <SellerAuthentication><AuthenticationMethods>2</AuthenticationMethods></SellerAuthentication>
@@ -108,16 +124,16 @@ def _printed(key: str, value: str) -> list[str]:
     return [value]
 
 
-def _custom_tag_and_page(f: dict[str, Any]) -> tuple[str, str]:
+def _custom_tag_and_page(f: dict[str, Any], items: tuple[str, ...]) -> tuple[str, str]:
     objects: list[str] = []
     tags: dict[tuple[str, ...], list[int]] = {}
     next_id = 10
     y = 10.0
-    for path, key in _TAGGED:
-        if f.get(key) is None:
-            continue
+    printed = [(path, _printed(key, f[key])) for path, key in _TAGGED if f.get(key) is not None]
+    printed += [(("GoodsInfo", str(i)), [name]) for i, name in enumerate(items)]
+    for path, parts in printed:
         ids = []
-        for part in _printed(key, f[key]):
+        for part in parts:
             objects.append(
                 f'<ofd:TextObject ID="{next_id}" Boundary="20 {y:.1f} 80 5" Font="3" Size="3.175">'
                 f'<ofd:FillColor Value="0 0 0"/><ofd:TextCode X="0" Y="3.6">{escape(part)}</ofd:TextCode>'
@@ -138,22 +154,25 @@ def _custom_tag_and_page(f: dict[str, Any]) -> tuple[str, str]:
         inner = "".join(f"<fp:{p[1]}>{refs(p)}</fp:{p[1]}>" for p, _ in _TAGGED if p[0] == group)
         parts.append(f"<fp:{group}>{inner}</fp:{group}>")
     singles = "".join(f"<fp:{p[0]}>{refs(p)}</fp:{p[0]}>" for p, _ in _TAGGED if len(p) == 1)
+    goods = "".join(f"<fp:GoodsInfo><fp:Item>{refs(('GoodsInfo', str(i)))}</fp:Item></fp:GoodsInfo>"
+                    for i in range(len(items)))
     tag = (f'<?xml version="1.0" encoding="UTF-8"?><fp:eInvoice xmlns:fp="{FP_NS}" xmlns:ofd="{OFD_NS}">'
-           f"{singles}{''.join(parts)}</fp:eInvoice>")
+           f"{singles}{''.join(parts)}<fp:GoodsInfos>{goods}</fp:GoodsInfos></fp:eInvoice>")
     return tag, content
 
 
-def ofd(f: dict[str, Any], *, attach_xml: bool, custom_data: bool = True) -> bytes:
-    """An OFD invoice package: page text, custom tags, optionally CustomDatas and the original XML."""
-    tag, content = _custom_tag_and_page(f)
+def ofd(f: dict[str, Any], *, attach_xml: bool, custom_data: bool = True, items: tuple[str, ...] = ITEMS) -> bytes:
+    """An OFD invoice package: page text, custom tags (with the item names), optionally CustomDatas and
+    the original XML."""
+    tag, content = _custom_tag_and_page(f, items)
     datas = ""
     if custom_data:
         pairs = [("发票号码", f["invoice_number"]), ("开票日期", f["issue_date"]),
                  ("合计金额", f["amount"]), ("合计税额", f["tax"])]
         if f.get("invoice_code"):
             pairs.insert(0, ("发票代码", f["invoice_code"]))
-        items = "".join(f'<ofd:CustomData Name="{n}">{v}</ofd:CustomData>' for n, v in pairs)
-        datas = f"<ofd:CustomDatas>{items}</ofd:CustomDatas>"
+        entries = "".join(f'<ofd:CustomData Name="{n}">{v}</ofd:CustomData>' for n, v in pairs)
+        datas = f"<ofd:CustomDatas>{entries}</ofd:CustomDatas>"
     ofd_xml = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="{OFD_NS}" DocType="OFD" Version="1.0">'
                f"<ofd:DocBody><ofd:DocInfo><ofd:DocID>2195d5df959c419cb575dab5eeabb065</ofd:DocID>"
                f"<ofd:CreationDate>{f['issue_date']}</ofd:CreationDate>{datas}</ofd:DocInfo>"
@@ -183,5 +202,5 @@ def ofd(f: dict[str, Any], *, attach_xml: bool, custom_data: bool = True) -> byt
                         f'<?xml version="1.0" encoding="UTF-8"?><ofd:Attachments xmlns:ofd="{OFD_NS}">'
                         f'<ofd:Attachment ID="101" Name="original_invoice" Format="xml" Visible="false">'
                         f"<ofd:FileLoc>original_invoice.xml</ofd:FileLoc></ofd:Attachment></ofd:Attachments>")
-            zf.writestr("Doc_0/Attachs/original_invoice.xml", digital_xml(f))
+            zf.writestr("Doc_0/Attachs/original_invoice.xml", digital_xml(f, items))
     return buf.getvalue()

@@ -51,6 +51,14 @@ def test_code_only_the_check_character_produced_stays_uncertain() -> None:
     assert chosen is not None and chosen.value == TRUTH and chosen.score < DEFAULT_THRESHOLD
 
 
+def test_valid_code_with_a_close_call_glyph_is_not_sure() -> None:
+    """A D read as 0 at 0.56 to 0.44 with another glyph misread too can still pass the check (1 in 31):
+    valid, plainly read, and yet no more certain than its closest call."""
+    engine = FakeEngine(_alts(TRUTH, {10: [("Q", 0.56), ("0", 0.44)]}))
+    [extra] = _reread_codes(PAGE, engine, [_code_line(TRUTH)])  # type: ignore[arg-type]
+    assert extra.text == TRUTH and extra.score < DEFAULT_THRESHOLD
+
+
 def test_number_with_one_doubtful_digit_is_not_sure() -> None:
     number = "24612935045416207254"
     line = TextLine(f"发票号码：{number}", (10.0, 10.0, 400.0, 34.0), 0.97)

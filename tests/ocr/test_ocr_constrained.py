@@ -21,8 +21,8 @@ def _alts(text: str, runner_up: dict[int, tuple[str, float]] | None = None) -> l
 def test_valid_reading_is_kept() -> None:
     found = best_valid_uscc(_alts(TRUTH))
     assert found is not None
-    assert found[0] == TRUTH
-    assert found[1] == 1.0
+    assert found.code == TRUTH
+    assert found.relative == 1.0 and found.least == 0.97
 
 
 def test_runner_up_fixes_the_check_character() -> None:
@@ -30,18 +30,18 @@ def test_runner_up_fixes_the_check_character() -> None:
     assert not is_valid_uscc(misread)
     found = best_valid_uscc(_alts(misread, {10: ("Q", 0.35)}))
     assert found is not None
-    assert found[0] == TRUTH
-    assert 0.3 < found[1] < 1.0
+    assert found.code == TRUTH
+    assert 0.3 < found.relative < 1.0 and found.least == 0.35
 
 
 def test_label_before_code_and_wrong_length() -> None:
     label = [[("号", 0.99)], [("：", 0.99)]]
     found = best_valid_uscc(label + _alts(TRUTH))
-    assert found is not None and found[0] == TRUTH
+    assert found is not None and found.code == TRUTH
     assert best_valid_uscc(label + _alts(TRUTH[:15])) is None
 
 
-def test_item_rows_are_skipped_but_party_and_total_rows_kept() -> None:
+def test_item_rows_are_skipped_but_names_amounts_taxes_party_and_total_rows_kept() -> None:
     h = 20.0
 
     def box(x: float, y: float, chars: int) -> tuple[float, float, float, float]:
@@ -53,4 +53,4 @@ def test_item_rows_are_skipped_but_party_and_total_rows_kept() -> None:
         box(340, 100, 5), box(460, 100, 5), box(580, 100, 2), box(640, 100, 4),  # an item row
         box(0, 200, 2), box(300, 200, 6), box(600, 200, 5),  # 合计 | ¥amount | ¥tax
     ]
-    assert item_table_rows(boxes) == set(range(4, 12))
+    assert item_table_rows(boxes) == {5, 6, 7, 8, 10}  # name (box 4), amount (9) and tax (11) are read

@@ -13,7 +13,7 @@ from pypdf import PdfReader, PdfWriter
 from ocr import read_document, read_invoice
 from ocr.einvoice import MAX_ZIP_TOTAL, EInvoiceError, is_ofd, is_xml, read_invoice_xml, read_ofd
 from ocr.models import FIELDS
-from simulator.invoice_art import render_invoice_pdf, sample_fields
+from simulator.invoice_art import printed_items, render_invoice_pdf, sample_fields
 from tests.ocr.einvoice_files import OFD_NS, digital_xml, ofd
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +73,8 @@ def test_multi_page_pdf_returns_every_invoice() -> None:
     writer.write(buf)
     invoices = read_document(buf.getvalue())
     assert len(invoices) == 2
+    assert [inv.items for inv in invoices] == [printed_items(f) for f in samples]  # the text layer's item names
+    assert all(inv.confidence["items"] == 1.0 for inv in invoices)
     for inv, fields in zip(invoices, samples, strict=True):
         _all_right(inv.to_json_dict(), fields)
 
@@ -105,3 +107,19 @@ def test_xml_without_invoice_and_ofd_without_data_are_errors() -> None:
         zf.writestr("OFD.xml", f'<ofd:OFD xmlns:ofd="{OFD_NS}"><ofd:DocBody/></ofd:OFD>')
     with pytest.raises(EInvoiceError):
         read_ofd(buf.getvalue())
+
+
+LINES = ("*餐饮服务*餐费", "*运输服务*客运服务费", "*住宿服务*住宿费")
+
+
+def test_item_names_of_xml_and_ofd_are_exact() -> None:
+    fields = sample_fields(DIGITAL_NORMAL)
+    files = {"xml": digital_xml(fields, LINES), "ofd attached": ofd(fields, attach_xml=True, items=LINES),
+             "ofd tags": ofd(fields, attach_xml=False, custom_data=False, items=LINES)}
+    for name, data in files.items():
+        [inv] = read_document(data)
+        assert inv.items == list(LINES), name
+        assert inv.confidence["items"] == 1.0
+        assert inv.item_kinds() == ["餐饮服务", "运输服务", "住宿服务"]
+        assert list(inv.to_json_dict()) == list(FIELDS)  # the 13 fields unless items are asked for
+        assert inv.to_json_dict(with_items=True, with_confidence=True)["confidence"]["items"] == 1.0

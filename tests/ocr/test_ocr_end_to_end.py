@@ -11,7 +11,7 @@ from PIL import Image
 
 from ocr import DEFAULT_ENGINE, ENGINES, read_invoice
 from ocr.models import KEY_FIELDS
-from simulator.invoice_art import render_invoice_pdf, render_invoice_png, sample_fields
+from simulator.invoice_art import printed_items, render_invoice_pdf, render_invoice_png, sample_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,6 +36,7 @@ def test_png_with_qr_default_engine() -> None:
     _check(inv.to_json_dict(), fields)
     assert inv.uncertain_fields() == []
     assert all(inv.confidence[k] >= 0.8 for k in KEY_FIELDS)
+    assert inv.items == printed_items(fields) and inv.confidence["items"] >= 0.8
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -61,7 +62,9 @@ def test_cli_prints_one_json_object(tmp_path: Path) -> None:
     path.write_bytes(render_invoice_pdf(fields))
     out = subprocess.run([sys.executable, "-m", "ocr", str(path), "--engine", DEFAULT_ENGINE],
                          cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
-    _check(json.loads(out.stdout), fields)
+    got = json.loads(out.stdout)
+    _check(got, fields)
+    assert got["items"] == printed_items(fields) and got["confidence"]["items"] == 1.0
 
 
 def test_unreadable_bytes_raise() -> None:

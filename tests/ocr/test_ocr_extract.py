@@ -3,9 +3,11 @@
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from ocr.candidates import MoneyReading, Reading, choose_money, choose_uscc, uscc_readings
 from ocr.engines import TextLine
-from ocr.extract import extract_invoice, fix_legal_form
+from ocr.extract import _item_sums, extract_invoice, extract_items, fix_legal_form
 from ocr.layout import Page
 from ocr.qr import parse_qr_payload
 from ocr.validate import capital_matches
@@ -59,6 +61,21 @@ def test_paper_special_invoice_without_qr() -> None:
     assert inv.uncertain_fields() == []
     out = inv.to_json_dict()
     assert out["amount"] == "35700.50" and out["issue_date"] == "2024-08-12" and out["check_code"] is None
+
+
+def test_small_labels_lost_on_a_photo() -> None:
+    """A small photo loses the right-hand labels, 机器编号's label and 日期's 年: the code is the corner
+    copy level with the title (not the 12-digit number below it), and 月/日 still make a date."""
+    keep = ("发票代码", "发票号码", "开票日期", "机器编号", "3200241130", "85256622", "2024年08月12日")
+    lines = [ln for ln in paper_special_page().lines if not compact_in(ln.text, keep)]
+    lines += [line("3200241130", 120, 60), line("806045555884", 200, 150), line("202408月12日", 1200, 170)]
+    inv = extract_invoice(Page(tuple(lines), 1400.0, 850.0), None, "ocr")
+    assert inv.invoice_code == "3200241130"
+    assert inv.issue_date == date(2024, 8, 12) and "issue_date" in inv.uncertain_fields()  # no label vouches for it
+
+
+def compact_in(text: str, parts: tuple[str, ...]) -> bool:
+    return any(p in text for p in parts)
 
 
 def test_misread_total_is_outvoted_by_checks() -> None:
@@ -160,3 +177,80 @@ def test_capitals_read_in_part_do_not_make_a_total_below_its_parts() -> None:
                           "肆角玖分")
     assert choice.total == Decimal("730.49")
     assert choice.confidence["total"] < 0.8
+
+
+def _table(*rows: tuple[str, ...], item_x: float = 80) -> Page:
+    """An item table: header row, one line per entry in rows (first cell at item_x, the rest right
+    of it), 合计 below; entries of one string are lines alone on their row (a wrapped name)."""
+    lines = [line("开户行及账号：", 150, 330), line("货物或应税劳务、服务名称", 120, 380)]
+    y = 420.0
+    for row in rows:
+        lines.append(line(row[0], item_x, y))
+        lines += [line(cell, 700 + 150 * i, y) for i, cell in enumerate(row[1:])]
+        y += 34
+    lines += [line("合计", 300, y + 40), line("¥35700.50", 900, y + 40)]
+    return Page(tuple(lines), 1400.0, 850.0)
+
+
+def test_item_names_are_read_from_the_first_column() -> None:
+    page = paper_special_page()
+    assert extract_items(page) == (["*建筑服务*装饰工程"], 0.95)
+    inv = extract_invoice(page, None, "ocr")
+    assert inv.items == ["*建筑服务*装饰工程"] and inv.item_kinds() == ["建筑服务"]
+    assert "items" not in inv.to_json_dict(with_confidence=True)
+    assert inv.to_json_dict(with_items=True)["items"] == ["*建筑服务*装饰工程"]
+
+
+def test_item_names_misread_marks_are_put_back_less_surely() -> None:
+    items, conf = extract_items(_table(("电线电缆·网线",), ("*餐饮服务*餐费",), ("家具办公椅",)))
+    assert items == ["*电线电缆*网线", "*餐饮服务*餐费", "家具办公椅"]
+    assert conf == pytest.approx(0.95 * 0.5)
+
+
+def test_labels_header_and_capitals_are_not_items() -> None:
+    page = _table(("货物业税劳务、服务名价",), ("*住宿服务*住宿费", "2", "400.00"), ("陆佰壹拾柒圆整",))
+    assert extract_items(page)[0] == ["*住宿服务*住宿费"]
+    assert extract_items(_table(("*住宿服务*住宿费",), item_x=600)) == ([], 0.0)  # not the first column
+
+
+def test_a_name_wrapped_in_its_cell_is_joined_on_text_layers_only() -> None:
+    page = _table(("*信息技术服务*信息系统运", "1", "3000.00"), ("行维护服务",), ("*运输服务*客运服务费", "1", "80.00"))
+    assert extract_items(page, text_layer=True)[0] == ["*信息技术服务*信息系统运行维护服务", "*运输服务*客运服务费"]
+    assert extract_items(page)[0] == ["*信息技术服务*信息系统运", "行维护服务", "*运输服务*客运服务费"]
+
+
+def _without(page: Page, *texts: str, changed: dict[str, str] | None = None) -> Page:
+    """The page less the lines with those texts, and with some texts misread."""
+    changed = changed or {}
+    lines = [TextLine(changed.get(ln.text, ln.text), ln.box, ln.score) for ln in page.lines if ln.text not in texts]
+    return Page(tuple(lines), page.width, page.height)
+
+
+def test_capitals_spelled_in_full_contradict_a_look_alike_total() -> None:
+    """玖仟玖佰叁拾圆伍角伍分 is 9930.55 written out whole; a total read as 9938.55 is not 'almost' it."""
+    choice = choose_money([MoneyReading(Decimal("8788.10"), 0.93)], [], [MoneyReading(Decimal("9938.55"), 0.86)],
+                          "玖仟玖佰叁拾圆伍角伍分")
+    assert (choice.amount, choice.tax, choice.total) == (Decimal("8788.10"), Decimal("1142.45"), Decimal("9930.55"))
+
+
+def test_item_rows_are_a_second_reading_of_the_sums() -> None:
+    """The 合计 row's tax is misread and the capitals unread: the item row's tax adds up with the rest."""
+    page = _without(paper_special_page(), "价税合计（大写）", "ⓧ叁万陆仟柒佰柒拾壹圆伍角壹分",
+                    changed={"¥1071.01": "¥1077.01"})
+    inv = extract_invoice(page, None, "ocr")
+    assert (inv.amount, inv.tax, inv.total) == (Decimal("35700.50"), Decimal("1071.01"), Decimal("36771.51"))
+    assert inv.confidence["tax"] >= 0.8
+
+
+def test_item_sums_are_unknown_when_a_row_lost_one() -> None:
+    page = _table(("*餐饮服务*餐费", "300.00", "18.00"), ("*住宿服务*住宿费", "400.00"))
+    assert _item_sums(page) == (None, None)
+    page = _table(("*餐饮服务*餐费", "300.00", "18.00"), ("*住宿服务*住宿费", "400.00", "24.00"))
+    assert [r.value for r in _item_sums(page)] == [Decimal("700.00"), Decimal("42.00")]
+
+
+def test_sums_a_text_height_off_their_label_and_a_yen_read_as_v() -> None:
+    page = Page((line("合计", 300, 560), line("¥35700.50", 900, 575), line("价税合计（大写）", 80, 620),
+                 line("V36771.51", 1080, 640)), 1400.0, 850.0)
+    inv = extract_invoice(page, None, "ocr")
+    assert (inv.amount, inv.total) == (Decimal("35700.50"), Decimal("36771.51"))

@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 from ocr import DEFAULT_ENGINE, read_invoice
-from ocr.engines import get_engine
+from ocr.engines import OcrEngine, Survey, get_engine
 from ocr.models import KEY_FIELDS
 from ocr.preprocess import find_page, load_image, skew_angle
+from ocr.qr import decode_invoice_qr
+from ocr.reader import _read_page_image
 from simulator.invoice_art import render_invoice_png, sample_fields
 
 
@@ -67,3 +69,39 @@ def test_upside_down_photo_without_qr_is_read() -> None:
     assert ok
     got = read_invoice(jpeg.tobytes()).to_json_dict()
     assert {k: got[k] for k in KEY_FIELDS} == {k: fields[k] for k in KEY_FIELDS}
+
+
+class _WrongWayUp:
+    """The real engine, except that its survey takes every photo for upside down (as shadows made
+    the direction classifier do on some photos)."""
+
+    def __init__(self, engine: OcrEngine) -> None:
+        self._engine = engine
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._engine, name)
+
+    def survey(self, image: np.ndarray) -> Survey:
+        return Survey(self._engine.survey(image).text, 180)
+
+
+def test_qr_code_found_on_the_page_overrules_a_wrong_survey() -> None:
+    fields = sample_fields(26)
+    desk = _photo(render_invoice_png(fields), angle=0.0)
+    # Soft and small enough that the code decodes only from the enlarged page, after the turn.
+    small = cv2.resize(desk, (1100, round(desk.shape[0] * 1100 / desk.shape[1])), interpolation=cv2.INTER_AREA)
+    photo = cv2.GaussianBlur(small, (0, 0), 1.2)
+    assert decode_invoice_qr(photo) is None
+    inv = _read_page_image(photo, _WrongWayUp(get_engine(DEFAULT_ENGINE)), qr=None)
+    got = inv.to_json_dict()
+    assert {k: got[k] for k in KEY_FIELDS} == {k: fields[k] for k in KEY_FIELDS}
+    assert inv.confidence["seller_tax_id"] >= 0.8  # read from the upright page, not the QR alone
+
+
+@pytest.mark.parametrize("turn, degrees", [(cv2.ROTATE_180, 180), (None, 0)])
+def test_split_direction_votes_are_decided_by_recognition(turn: int | None, degrees: int,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = get_engine(DEFAULT_ENGINE)
+    monkeypatch.setattr(engine, "split_vote", 0.0)  # every vote counts as split: recognition decides
+    page = load_image(render_invoice_png(sample_fields(27), with_qr=False))
+    assert engine.survey(page if turn is None else cv2.rotate(page, turn)).rotation == degrees
