@@ -75,7 +75,9 @@ async def test_a_file_the_reader_gives_up_on_gets_a_clear_answer(bare_world: Wor
     assert ocr["timeout"] == 1 and ocr["read"] == 0
     async with aiohttp.ClientSession() as http, http.get(f"{world.url}/metrics") as resp:
         metrics = await resp.text()
-    timeouts = re.search(r'^bot_ocr_reads_total\{outcome="timeout"\} (\S+)$', metrics, re.MULTILINE)
-    assert timeouts and float(timeouts.group(1)) >= 1 and re.search(r"^bot_ocr_waiting 0\.0$", metrics, re.MULTILINE)
+    # every sample also carries this instance's labels (instance, role)
+    timeouts = re.search(r'^bot_ocr_reads_total\{[^}]*outcome="timeout"[^}]*\} (\S+)$', metrics, re.MULTILINE)
+    assert timeouts and float(timeouts.group(1)) >= 1
+    assert re.search(r"^bot_ocr_waiting\{[^}]*\} 0\.0$", metrics, re.MULTILINE)
     with sqlite3.connect(world.db_path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM expenses").fetchone()[0] == 0
