@@ -1,7 +1,7 @@
 """Callback ack throughput and latency: the bot's real endpoint against a naive reference handler.
 
     python bench/callback_throughput.py [--seconds 8] [--concurrency 32] [--rate 1000]
-                                        [--backend sqlite|postgres] [--edge]
+                                        [--backend sqlite|postgres] [--edge [--pause-worker]]
 
 Both servers run in their own process on loopback (and the WeCom simulator the bot replies to in a
 third, so the load generator measures without sharing its CPU) and receive the same kind of distinct
@@ -14,7 +14,10 @@ clock starts. Phases:
 The bot writes every callback to its inbox before answering (de-duplicated, group-committed; on
 PostgreSQL a throwaway server with fsync'd commits); the naive handler stores nothing. `--edge` runs
 the bot as two processes, an edge that takes the callbacks and a worker that processes them (sharing
-the SQLite file, or the PostgreSQL database); without it one `all` process does both.
+the SQLite file, or the PostgreSQL database); without it one `all` process does both. On a machine
+with few cores the worker competes with the edge for them; `--pause-worker` stops it (SIGSTOP) while
+the bot's acks are timed in phases 1 and 2, as if it ran on cores of its own, and lets it drain the
+inbox afterwards (phase 3 always runs with the worker).
 """
 
 from __future__ import annotations
