@@ -27,6 +27,7 @@ class GroupCommit(Generic[T, R]):
         self.commit = commit
         self.max_batch = max_batch
         self.name = name
+        self.parallel = parallel
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -62,6 +63,9 @@ class GroupCommit(Generic[T, R]):
                 await self._slots.acquire()  # meanwhile, later submissions join the next batch
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
+                if self.parallel == 1:  # one writer (SQLite): commit right here, no task to schedule
+                    await self._commit_in_slot(batch)
+                    continue
                 task = asyncio.create_task(self._commit_in_slot(batch), name=self.name)
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
