@@ -145,6 +145,10 @@ class MoneyReading:
 
 
 _OPTIONAL = (None,)
+# A rival set of money readings scoring within this of the best (less than one check's worth) leaves
+# the values they disagree on at _DOUBTED, below the threshold at which the bot asks.
+_CLOSE_CALL = 1.0
+_DOUBTED = 0.6
 
 
 def capital_similarity(value: Decimal, capital_text: str | None) -> float:
@@ -174,7 +178,7 @@ def choose_money(amounts: list[MoneyReading], taxes: list[MoneyReading], totals:
     A reading fills one role at most, and a value derived by arithmetic must still be plausible.
     """
     capital_total = cn_capital_to_decimal(capital_text) if capital_text else None
-    best: tuple[float, MoneyChoice] = (-1.0, MoneyChoice(None, None, None, {}))
+    scored: list[tuple[float, MoneyChoice]] = []
     for a, t, s in product([*amounts, *_OPTIONAL], [*taxes, *_OPTIONAL], [*totals, *_OPTIONAL]):
         used = [r for r in (a, t, s) if r is not None]
         if len({id(r) for r in used}) < len(used):
@@ -183,7 +187,12 @@ def choose_money(amounts: list[MoneyReading], taxes: list[MoneyReading], totals:
         tv = t.value if t else None
         sv = s.value if s else None
         derived = ""
-        if sv is None and capital_total is not None and all(v is None or v <= capital_total for v in (av, tv)):
+        # The capitals stand in for an unread total only where arithmetic cannot: with amount and tax
+        # read, their sum is the total and the capitals check it (a lost capital glyph is no total).
+        # A total taken from the capitals may win, but they do not make it certain: they check nothing.
+        from_capitals = (sv is None and capital_total is not None and (av is None or tv is None)
+                         and all(v is None or v <= capital_total for v in (av, tv)))
+        if from_capitals:
             sv, derived = capital_total, "total"
         if [av, tv, sv].count(None) == 1:
             if av is None:
@@ -209,14 +218,28 @@ def choose_money(amounts: list[MoneyReading], taxes: list[MoneyReading], totals:
         score += 2.0 * cap * (cap >= 0.7) + 0.5 * plausible_rate
         conf_sum = 0.97 if checked else (0.7 if complete else 0.5)
         confidence = {
-            name: _money_conf(reading, conf_sum, derived == name)
+            name: _money_conf(reading, conf_sum, derived == name or (from_capitals and name == "total"))
             for name, reading in (("amount", a), ("tax", t), ("total", s))
         }
-        if cap == 1.0 and (complete or av is None or tv is None):  # capitals confirm no contradicted total
+        if cap == 1.0 and not from_capitals and (complete or av is None or tv is None):  # they confirm a read total
             confidence["total"] = min(0.99, max(confidence["total"], 0.9) + 0.05)
-        if score > best[0]:
-            best = (score, MoneyChoice(av, tv, sv, confidence))
-    return best[1]
+        scored.append((score, MoneyChoice(av, tv, sv, confidence)))
+    if not scored:
+        return MoneyChoice(None, None, None, {})
+    return _doubt_close_calls(scored)
+
+
+def _doubt_close_calls(scored: list[tuple[float, MoneyChoice]]) -> MoneyChoice:
+    """The best-scoring choice, with every value that a nearly as good choice reads otherwise kept
+    below certainty: two sets of readings that each pass a check do not make either one sure."""
+    best_score, best = max(scored, key=lambda sc: sc[0])
+    confidence = dict(best.confidence)
+    for name in ("amount", "tax", "total"):
+        value = getattr(best, name)
+        rivals = [sc for sc, choice in scored if getattr(choice, name) not in (None, value)]
+        if value is not None and rivals and best_score - max(rivals) < _CLOSE_CALL:
+            confidence[name] = min(confidence.get(name, 0.0), _DOUBTED)
+    return MoneyChoice(best.amount, best.tax, best.total, confidence)
 
 
 def _money_conf(reading: MoneyReading | None, base: float, derived: bool) -> float:

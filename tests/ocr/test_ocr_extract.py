@@ -233,6 +233,17 @@ def test_capitals_spelled_in_full_contradict_a_look_alike_total() -> None:
     assert (choice.amount, choice.tax, choice.total) == (Decimal("8788.10"), Decimal("1142.45"), Decimal("9930.55"))
 
 
+def test_a_total_taken_from_the_capitals_alone_is_never_certain() -> None:
+    """捌万壹仟肆佰壹拾圆伍角 lost its 捌 before 圆 and still spells an amount in full (81410.50, not
+    81418.50): capitals that only stand in for an unread total may win, but they check nothing."""
+    choice = choose_money([MoneyReading(Decimal("72051.76"), 1.5), MoneyReading(Decimal("17251.76"), 0.9)],
+                          [MoneyReading(Decimal("366.74"), 0.99), MoneyReading(Decimal("9366.74"), 0.97)],
+                          [MoneyReading(Decimal("181418.50"), 0.42)], "捌万壹仟肆佰壹拾圆伍角")
+    assert choice.total == Decimal("81418.50") or choice.confidence["total"] < 0.8
+    alone = choose_money([MoneyReading(Decimal("8788.10"), 0.93)], [], [], "玖仟玖佰叁拾圆伍角伍分")
+    assert alone.total == Decimal("9930.55") and alone.confidence["total"] < 0.8
+
+
 def test_item_rows_are_a_second_reading_of_the_sums() -> None:
     """The 合计 row's tax is misread and the capitals unread: the item row's tax adds up with the rest."""
     page = _without(paper_special_page(), "价税合计（大写）", "ⓧ叁万陆仟柒佰柒拾壹圆伍角壹分",
