@@ -224,9 +224,7 @@ def choose_money(amounts: list[MoneyReading], taxes: list[MoneyReading], totals:
         if cap == 1.0 and not from_capitals and (complete or av is None or tv is None):  # they confirm a read total
             confidence["total"] = min(0.99, max(confidence["total"], 0.9) + 0.05)
         scored.append((score, MoneyChoice(av, tv, sv, confidence)))
-    if not scored:
-        return MoneyChoice(None, None, None, {})
-    return _doubt_close_calls(scored)
+    return _doubt_close_calls(scored)  # never empty: reading nothing at all is always a choice
 
 
 def _doubt_close_calls(scored: list[tuple[float, MoneyChoice]]) -> MoneyChoice:

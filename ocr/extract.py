@@ -31,10 +31,10 @@ _TYPE_RULES: tuple[tuple[str, str], ...] = (
 )
 _MONEY = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)\.(\d{2})(?!\d)")
 _YEN_MISREAD = re.compile(r"^(?:[Y半羊VＶ]I?|I)\d")  # ¥ as OCR reads it before a sum
-_MAX_AMOUNT = Decimal(10) ** 10
+_MAX_AMOUNT = Decimal(10) ** 10  # no VAT invoice comes near 100 亿 yuan
 # Sums are printed apart from their labels (printers feed paper a millimetre off): a sum within one
 # text height of a label's row is on it; the 合计 and 价税合计 rows are two text heights apart.
-_SUM_ROW = 1.0  # no VAT invoice comes near 100 亿 yuan
+_SUM_ROW = 1.0
 # A date; 年 may be lost on a small photo when 月 and 日 still mark the month and the day.
 _DATE = re.compile(r"(20\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})|(20\d{2})(\d{2})月(\d{1,2})日")
 _NAME_STOP = re.compile(r"识别号|信用代码|地址|电话|开户|账号|银行|支行|名称$|^名称|备注|密码|项目|合计")
@@ -53,24 +53,22 @@ def _is_digital(invoice_type: str | None) -> bool:
     return bool(invoice_type and invoice_type.startswith("电子发票"))
 
 
-def _titles(page: Page) -> list[TextLine]:
-    """Lines that name a kind of 发票 (not a seal, a label or a note), the tallest first."""
+def _title(page: Page) -> tuple[TextLine, str] | None:
+    """The title and the invoice kind it names: the tallest line naming a kind of 发票 (not a seal,
+    a label or a note)."""
     titles = [ln for ln in page.find(r"发票") if not re.search(r"专用章|监制|发票代码|发票号码|开票", compact(ln.text))]
-    return sorted(titles, key=lambda ln: -ln.height)
-
-
-def _title_line(page: Page) -> TextLine | None:
-    return next((ln for ln in _titles(page) if any(re.search(rx, compact(ln.text)) for rx, _ in _TYPE_RULES)), None)
-
-
-def extract_type(page: Page) -> Reading | None:
-    """The invoice kind from the title, the tallest line that names a kind of 发票."""
-    for ln in _titles(page):
+    for ln in sorted(titles, key=lambda ln: -ln.height):
         text = compact(ln.text)
         for rx, name in _TYPE_RULES:
             if re.search(rx, text):
-                return Reading(name, ln.score)
+                return ln, name
     return None
+
+
+def extract_type(page: Page) -> Reading | None:
+    """The invoice kind from the title."""
+    found = _title(page)
+    return Reading(found[1], found[0].score) if found else None
 
 
 def _labelled_values(page: Page, label: str, value_rx: str) -> list[Reading]:
@@ -118,8 +116,8 @@ def extract_codes(page: Page) -> dict[str, list[Reading]]:
                   if ln.cy < page.height * 0.25 and re.fullmatch(r"\d{20}", compact(ln.text))]
     # Paper invoices print the code again alone in the top-left corner, level with the title or above
     # it; the 12-digit 机器编号 sits below the title, after a label too small to survive some photos.
-    title = _title_line(page)
-    top = title.cy + title.height / 2 if title is not None else page.height * 0.2
+    title = _title(page)
+    top = title[0].cy + title[0].height / 2 if title is not None else page.height * 0.2
     for ln in page.lines:
         corner = ln.cy < min(top, page.height * 0.2) and ln.cx < page.width * 0.3
         if corner and re.fullmatch(r"\d{10}|\d{12}", compact(ln.text)) and not _after_machine_label(page, ln):

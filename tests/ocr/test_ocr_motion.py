@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 import pytest
@@ -61,7 +59,7 @@ def test_undoing_the_shake_brings_the_edges_back() -> None:
         return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
     assert edges(restored) > 2 * edges(cv2.cvtColor(blurred, cv2.COLOR_BGR2GRAY))
-    assert math.isfinite(edges(restored)) and edges(restored) < 3 * edges(sharp)
+    assert edges(restored) < 3 * edges(sharp)  # sharpened back, not blown up into noise
 
 
 @pytest.mark.parametrize(("seed", "length", "angle"), [(45, 14, 25.0), (46, 16, 120.0)])
