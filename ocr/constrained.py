@@ -15,7 +15,8 @@ from ocr.validate import USCC_ALPHABET
 _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _INDEX = {c: i for i, c in enumerate(USCC_ALPHABET)}
 # Letters a USCC cannot contain, read as the character they most resemble.
-_LOOKALIKE = {"O": "0", "I": "1", "Z": "2", "S": "5", "V": "Y", "o": "0", "l": "1", "i": "1"}
+_LOOKALIKE = {"O": "0", "I": "1", "Z": "2", "S": "5", "V": "Y", "o": "0", "l": "1", "i": "1", "]": "J", ")": "J"}
+_SPECKS = ".·,'`"  # marks a speck of dirt or blur reads as, never part of a code
 _FLOOR = 1e-6  # probability assumed for a character the recogniser did not consider at all
 
 Alternatives = list[list[tuple[str, float]]]  # per emitted character: (char, probability), best first
@@ -31,11 +32,14 @@ def _as_uscc_chars(options: list[tuple[str, float]]) -> dict[str, float]:
 
 
 def _code_runs(alts: Alternatives) -> list[Alternatives]:
-    """Runs of consecutive positions whose best reading is a letter or digit (the code, not the label)."""
+    """Runs of consecutive positions whose best reading is a letter or digit (the code, not the label);
+    a speck read as a dot inside a run is no glyph of the code."""
     runs: list[Alternatives] = []
     current: Alternatives = []
     for options in alts:
-        if options and options[0][0].isascii() and options[0][0].isalnum():
+        if current and options and options[0][0] in _SPECKS:
+            continue
+        if options and (options[0][0] in _LOOKALIKE or (options[0][0].isascii() and options[0][0].isalnum())):
             current.append(options)
         else:
             if current:
@@ -55,17 +59,25 @@ class CodeDecode:
     least: float  # probability of its least likely character: how close the call was
 
 
+def _sequences(alts: Alternatives) -> list[list[dict[str, float]]]:
+    """The 18-position readings a line offers: each run of 18, and each run of 19 less one glyph."""
+    out: list[list[dict[str, float]]] = []
+    for whole in _code_runs(alts):
+        run = whole[-19:]  # a longer run is label debris read as letters and digits, then the code
+        if len(run) in (18, 19):
+            variants = [run] if len(run) == 18 else [run[:i] + run[i + 1:] for i in range(len(run))]
+            out.extend([_as_uscc_chars(o) for o in positions] for positions in variants)
+    return out
+
+
 def best_valid_uscc(alts: Alternatives) -> CodeDecode | None:
     """The most probable 18-character code with a correct check character (a run of 19 may hold
     one spurious glyph), with its likelihood relative to the unconstrained best reading."""
-    runs = [r for r in _code_runs(alts) if len(r) in (18, 19)]
     best: CodeDecode | None = None
-    for run in runs:
-        variants = [run] if len(run) == 18 else [run[:i] + run[i + 1:] for i in range(len(run))]
-        for positions in variants:
-            found = _decode18([_as_uscc_chars(o) for o in positions])
-            if found and (best is None or found.relative > best.relative):
-                best = found
+    for positions in _sequences(alts):
+        found = _decode18(positions)
+        if found and (best is None or found.relative > best.relative):
+            best = found
     return best
 
 
