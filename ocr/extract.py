@@ -37,6 +37,10 @@ _MAX_AMOUNT = Decimal(10) ** 10  # no VAT invoice comes near 100 亿 yuan
 _SUM_ROW = 1.0
 # A date; 年 may be lost on a small photo when 月 and 日 still mark the month and the day.
 _DATE = re.compile(r"(20\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})|(20\d{2})(\d{2})月(\d{1,2})日")
+# Header labels as a small photo leaves them: a glyph lost or misread (发代号, 发票号号, 校码).
+_CODE_LABEL = r"发票代码|发.?代.?码?"
+_NUMBER_LABEL = r"发票号码|发票号|票号码"
+_CHECK_LABEL = r"校验码|校.?码|验码"
 _NAME_STOP = re.compile(r"识别号|信用代码|地址|电话|开户|账号|银行|支行|名称$|^名称|备注|密码|项目|合计")
 _ITEM_EXACT = re.compile(r"^\*([\u4e00-\u9fff]{2,12})\*(\S+)$")
 _ITEM_LOOSE = re.compile(r"^[^\u4e00-\u9fffA-Za-z0-9]?([\u4e00-\u9fff]{2,12})[^\u4e00-\u9fffA-Za-z0-9]([\u4e00-\u9fff]\S*)$")
@@ -92,15 +96,15 @@ def _digits_only(rx: str) -> str:
     return rf"(?<!\d){rx}(?!\d)"
 
 
-def _after_machine_label(page: Page, ln: TextLine) -> bool:
-    """The 12-digit 机器编号 follows its label; either half of the label, read alone, is enough."""
-    return any(re.search(r"机器|编号", compact(nb.text)) for nb in page.same_row(ln) if nb.cx < ln.cx)
+def _after_label(page: Page, ln: TextLine, label: str) -> bool:
+    """Some part of a label stands left of the line on its row (the label itself may be half read)."""
+    return any(re.search(label, compact(nb.text)) for nb in page.same_row(ln) if nb.cx < ln.cx)
 
 
 def extract_codes(page: Page) -> dict[str, list[Reading]]:
     """Readings of invoice code, number and check code, from labels and the repeated header copies."""
-    code = _labelled_values(page, r"发票代码", _digits_only(r"\d{10}(?:\d{2})?"))
-    number = _labelled_values(page, r"发票号码", _digits_only(r"(?:\d{20}|\d{8})"))
+    code = _labelled_values(page, _CODE_LABEL, _digits_only(r"\d{10}(?:\d{2})?"))
+    number = _labelled_values(page, _NUMBER_LABEL, _digits_only(r"(?:\d{20}|\d{8})"))
     for ln in page.find(r"^N[oO0º°]\.?\d{8}$|^N[oO0º°]\.?$"):
         m = re.search(r"\d{8}", compact(ln.text))
         if m:
@@ -111,20 +115,22 @@ def extract_codes(page: Page) -> dict[str, list[Reading]]:
                 if m:
                     number.append(Reading(m.group(0), nb.score))
                     break
-    if not number:  # label misread: a lone 20-digit number in the header is a 全电 invoice number
+    title = _title(page)
+    if not number:  # label misread: the number alone in the header, 20 digits on 全电, 8 on paper invoices
+        paper = title is not None and not _is_digital(title[1])
         number = [Reading(compact(ln.text), ln.score * 0.8) for ln in page.lines
-                  if ln.cy < page.height * 0.25 and re.fullmatch(r"\d{20}", compact(ln.text))]
+                  if ln.cy < page.height * 0.25 and re.fullmatch(r"\d{8}" if paper else r"\d{20}", compact(ln.text))
+                  and (not paper or ln.cx > page.width * 0.5) and not _after_label(page, ln, _CHECK_LABEL)]
     # Paper invoices print the code again alone in the top-left corner, level with the title or above
     # it; the 12-digit 机器编号 sits below the title, after a label too small to survive some photos.
-    title = _title(page)
     top = title[0].cy + title[0].height / 2 if title is not None else page.height * 0.2
     for ln in page.lines:
         corner = ln.cy < min(top, page.height * 0.2) and ln.cx < page.width * 0.3
-        if corner and re.fullmatch(r"\d{10}|\d{12}", compact(ln.text)) and not _after_machine_label(page, ln):
+        if corner and re.fullmatch(r"\d{10}|\d{12}", compact(ln.text)) and not _after_label(page, ln, r"机器|编号"):  # 机器编号
             code.append(Reading(compact(ln.text), ln.score))
     check = []
-    for ln in page.find(r"校验码"):
-        digits = re.sub(r"\D", "", after_label(ln.text, r"校验码"))
+    for ln in page.find(_CHECK_LABEL):
+        digits = re.sub(r"\D", "", after_label(ln.text, _CHECK_LABEL))
         if len(digits) < 20:
             digits += "".join(re.sub(r"\D", "", nb.text) for nb in page.right_of(ln, max_gap=page.width * 0.1))
         if len(digits) == 20:
