@@ -3,12 +3,14 @@ with one doubtful glyph is not; seals fade while print stays; the page is never 
 
 import cv2
 import numpy as np
+import pytest
 
 from ocr.candidates import Reading, choose_uscc, vote
+from ocr.constrained import CodeDecode
 from ocr.engines import TextLine
 from ocr.models import DEFAULT_THRESHOLD
 from ocr.preprocess import crop_page, fade_red
-from ocr.reader import _by_least_sure_glyph, _reread_codes
+from ocr.reader import _by_least_sure_glyph, _code_box, _code_views, _repair_score, _reread_codes
 from ocr.validate import is_valid_uscc
 
 TRUTH = "91320115K1Q52GL34C"
@@ -17,11 +19,13 @@ TRUTH = "91320115K1Q52GL34C"
 class FakeEngine:
     """Stands in for a recogniser that reports per-glyph alternatives for whatever crop it gets."""
 
-    def __init__(self, alternatives: list[list[tuple[str, float]]]) -> None:
-        self.alternatives = alternatives
+    def __init__(self, *views: list[list[tuple[str, float]]]) -> None:
+        self.views = views  # what it reads from the first, second, ... crop it is given, then the last again
+        self.calls = 0
 
     def char_alternatives(self, crop: np.ndarray) -> list[list[tuple[str, float]]]:
-        return self.alternatives
+        self.calls += 1
+        return self.views[min(self.calls, len(self.views)) - 1]
 
 
 def _alts(text: str, doubtful: dict[int, list[tuple[str, float]]] | None = None) -> list[list[tuple[str, float]]]:
@@ -95,3 +99,51 @@ def test_page_is_cut_around_text_the_paper_outline_would_lose() -> None:
                  for x in (130, 530) for y in (150, 250, 350))
     page = crop_page(photo, text)
     assert page.shape[1] >= 550  # both halves kept: the text spans x 130..680
+
+
+def test_several_views_of_a_code_are_read_and_the_likeliest_repair_counts_once() -> None:
+    """The crop as cut and tight to its box, each also in the red channel: one view finds a repair
+    the recogniser thought likely, the others unlikely ones; one reading enters, the likeliest."""
+    misread = TRUTH[:10] + "0" + TRUTH[11:]
+    unlikely = _alts(misread, {10: [("0", 0.9), ("Q", 0.0005)]})
+    likely = _alts(misread, {10: [("0", 0.6), ("Q", 0.3)]})
+    engine = FakeEngine(unlikely, likely, unlikely)
+    [extra] = _reread_codes(PAGE, engine, [_code_line(misread)])  # type: ignore[arg-type]
+    assert engine.calls == 4
+    assert extra.text == TRUTH and extra.score == pytest.approx(_repair_score(CodeDecode(TRUTH, 0.5, 0.3)))
+
+
+def test_a_repair_weighs_by_how_likely_the_recogniser_found_it() -> None:
+    weights = [_repair_score(CodeDecode(TRUTH, relative, 0.1)) for relative in (1.0, 0.1, 0.01, 0.001)]
+    assert weights == sorted(weights, reverse=True) and weights[0] < DEFAULT_THRESHOLD and weights[-1] == 0.0
+
+
+def test_a_tax_id_read_as_digits_alone_is_read_again() -> None:
+    """18 digits without a label (a seal covered it) may be a tax id; 8- and 20-digit numbers are not."""
+    misread = "923205086018336536"
+    code = "9232050860L833653C"
+    engine = FakeEngine(_alts(misread, {10: [("1", 0.6), ("L", 0.3)], 17: [("6", 0.6), ("C", 0.3)]}))
+    line = TextLine(misread, (10.0, 10.0, 300.0, 34.0), 0.97)
+    [extra] = _reread_codes(PAGE, engine, [line])  # type: ignore[arg-type]
+    assert extra.text == code and extra.score < DEFAULT_THRESHOLD
+    for number in ("55672222", "24322379683682613642"):
+        assert _code_box(TextLine(number, (10.0, 10.0, 300.0, 34.0), 0.97)) is None
+
+
+def test_a_code_broken_by_a_glyph_read_as_chinese_is_cut_after_its_label() -> None:
+    text = "统一社会信用代码/纳税人识别号：914403039018家3477F"
+    box = _code_box(TextLine(text, (0.0, 0.0, 600.0, 30.0), 0.9))
+    assert box is not None and 300.0 < box[0] < 400.0 and box[2] == 600.0
+    assert _code_box(TextLine("1244030048L.78U9734", (0.0, 0.0, 300.0, 30.0), 0.9)) is not None  # a speck inside
+
+
+def test_the_red_view_of_a_code_loses_the_seal_and_keeps_the_print() -> None:
+    crop = np.full((30, 200, 3), (228, 236, 238), dtype=np.uint8)
+    crop[8:22, 10:190] = (30, 30, 30)  # the code's print
+    crop[:, 120:140] = (60, 50, 200)  # a seal's stroke over paper (BGR: red)
+    crop[8:22, 120:140] = (20, 15, 60)  # and over the print, multiplied
+    plain, view = _code_views(crop)
+    red = view[:, :, 0]
+    assert plain is crop and red.shape == (60, 400)  # enlarged for the recogniser
+    assert red[:, 250:270].min() < 100 < red[:4, 250:270].min()  # print stays, the seal over paper is gone
+    assert red[16, 20] < 100 and red[2, 20] > 180

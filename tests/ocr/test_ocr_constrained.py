@@ -54,3 +54,22 @@ def test_item_rows_are_skipped_but_names_amounts_taxes_party_and_total_rows_kept
         box(0, 200, 2), box(300, 200, 6), box(600, 200, 5),  # 合计 | ¥amount | ¥tax
     ]
     assert item_table_rows(boxes) == {5, 6, 7, 8, 10}  # name (box 4), amount (9) and tax (11) are read
+
+
+def test_a_speck_inside_the_code_is_no_glyph() -> None:
+    speck = [[(".", 0.9), ("1", 0.05)]]
+    found = best_valid_uscc(_alts(TRUTH[:11]) + speck + _alts(TRUTH[11:]))
+    assert found is not None and found.code == TRUTH and found.relative == 1.0
+
+
+def test_a_final_j_read_as_a_bracket_is_a_j() -> None:
+    code = "91320104628Q5YH67J"
+    assert is_valid_uscc(code)
+    found = best_valid_uscc([*_alts(code[:-1]), [("]", 0.9), ("J", 0.05)]])
+    assert found is not None and found.code == code
+
+
+def test_label_debris_read_as_letters_before_the_code() -> None:
+    """统一社会信用代码 with its last glyphs read as "09" right before the code: the code is the end."""
+    found = best_valid_uscc(_alts("09" + TRUTH))
+    assert found is not None and found.code == TRUTH and found.relative == 1.0

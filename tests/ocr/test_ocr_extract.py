@@ -265,3 +265,24 @@ def test_sums_a_text_height_off_their_label_and_a_yen_read_as_v() -> None:
                  line("V36771.51", 1080, 640)), 1400.0, 850.0)
     inv = extract_invoice(page, None, "ocr")
     assert (inv.amount, inv.total) == (Decimal("35700.50"), Decimal("36771.51"))
+
+
+def test_header_labels_half_lost_still_name_their_values() -> None:
+    """A small photo reads 发票代码 as 发代号, 发票号码 as 发票号号 and 校验码 as 校码: the values still
+    belong to them."""
+    page = _without(paper_special_page(), "No", changed={"发票代码：": "发代号：", "发票号码：": "发票号号：",
+                                                         "江苏增值税专用发票": "江苏增值税普通发票"})
+    lines = [*page.lines, line("校码：：", 1100, 200), line("17056365193053097317", 1200, 200)]
+    inv = extract_invoice(Page(tuple(lines), page.width, page.height), None, "ocr")
+    assert (inv.invoice_code, inv.invoice_number) == ("3200241130", "85256622")
+    assert inv.check_code == "17056365193053097317"
+
+
+def test_paper_invoice_number_without_label_is_not_the_check_code() -> None:
+    """With every number label lost, a paper invoice's number is the 8-digit line in the header's
+    right block (uncertain: no label vouches for it), never the 20-digit check code below it."""
+    page = _without(paper_special_page(), "No", "发票号码：", "85256622")
+    lines = [*page.lines, line("85256622", 1200, 140, 0.99), line("校验码：", 1100, 200),
+             line("69573784399963927775", 1200, 200, 0.99)]
+    inv = extract_invoice(Page(tuple(lines), page.width, page.height), None, "ocr")
+    assert inv.invoice_number == "85256622" and "invoice_number" in inv.uncertain_fields()
