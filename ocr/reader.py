@@ -31,6 +31,7 @@ DEFAULT_ENGINE = "rapidocr"
 _CODE_LIKE = re.compile(r"[0-9A-Z](?:[.·]?[0-9A-Z]){15,19}")
 _NOT_A_CODE_LINE = re.compile(r"银行|账号|电话|开户|地址|[<>*+/-].*[<>*+/-]")  # accounts, phones, 密码区 cipher
 _TAX_ID_LABEL = re.compile(r"识别号|信用代码|别号")
+_GLYPH = 0.6  # width of a letter or digit relative to the line height
 _BROKEN_CODE = 12  # letters and digits after a tax-id label that make a code with a glyph misread as Chinese
 _TAX_ID_LENGTHS = (17, 18, 19)  # digits only, yet as long as a tax id read with a glyph lost or doubled
 _MANY_DIGITS = 8  # an 8-digit paper invoice number, a date; shorter runs are prices and quantities
@@ -92,7 +93,9 @@ def _code_box(line: TextLine) -> Box | None:
     x0, y0, x1, y1 = line.box
     left = x0 + (x1 - x0) * sum(widths[: span[0]]) / total
     right = x0 + (x1 - x0) * sum(widths[: span[1]]) / total
-    return (max(x0, left - 0.5 * line.height), y0, min(x1, right + 0.5 * line.height), y1)
+    # A code that ends its line may have lost its last glyph to the detector's box: look one further.
+    end = x1 + _GLYPH * line.height if span[1] == len(text) else x1
+    return (max(x0, left - 0.5 * line.height), y0, min(end, right + 0.5 * line.height + _GLYPH * line.height), y1)
 
 
 def _by_least_sure_glyph(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
@@ -134,6 +137,22 @@ def _read_surely(found: CodeDecode | None) -> bool:
     return found is not None and found.relative >= _PLAIN and found.least >= _SURE_GLYPH
 
 
+def _best_of_views(engine: CharAlternatives, views: list[np.ndarray]) -> tuple[str, float] | None:
+    """A code and its weight from several views of it: the first view that reads it surely, else the
+    repair the recogniser found likeliest in any view (one reading: the views are not independent)."""
+    found: list[CodeDecode] = []
+    for view in views:
+        decode = best_valid_uscc(engine.char_alternatives(view))
+        if decode is not None and _read_surely(decode):
+            return decode.code, 0.95
+        if decode is not None and decode.relative >= _LEAST_LIKELY:
+            found.append(decode)
+    if not found:
+        return None
+    best = max(found, key=lambda d: d.relative)
+    return best.code, _repair_score(best)
+
+
 def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
     """Read every tax-id-like run again from a crop of the code alone (without its label).
 
@@ -153,15 +172,9 @@ def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -
             x0, y0, x1, y1 = (max(0, int(v)) for v in box)
             tight = image[y0:y1 + 1, x0:x1 + 1]
             views = [*_code_views(crop), *(_code_views(tight) if tight.size else [])]
-            alternatives = [engine.char_alternatives(view) for view in views]
-            sure = {d.code for d in map(best_valid_uscc, alternatives) if _read_surely(d)}
-            if sure:
-                extra.extend(TextLine(code, box, 0.95) for code in sure)
-            else:
-                found = [d for d in map(best_valid_uscc, alternatives) if d and d.relative >= _LEAST_LIKELY]
-                if found:
-                    best = max(found, key=lambda d: d.relative)
-                    extra.append(TextLine(best.code, box, _repair_score(best)))
+            found = _best_of_views(engine, views)
+            if found:
+                extra.append(TextLine(found[0], box, found[1]))
         else:
             text, score = engine.read_line(engine.prepare(crop))
             if text:

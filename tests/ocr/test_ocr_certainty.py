@@ -133,7 +133,8 @@ def test_a_tax_id_read_as_digits_alone_is_read_again() -> None:
 def test_a_code_broken_by_a_glyph_read_as_chinese_is_cut_after_its_label() -> None:
     text = "统一社会信用代码/纳税人识别号：914403039018家3477F"
     box = _code_box(TextLine(text, (0.0, 0.0, 600.0, 30.0), 0.9))
-    assert box is not None and 300.0 < box[0] < 400.0 and box[2] == 600.0
+    assert box is not None and 300.0 < box[0] < 400.0
+    assert box[2] == pytest.approx(618.0)  # one glyph past the line: the detector may cut the last one off
     assert _code_box(TextLine("1244030048L.78U9734", (0.0, 0.0, 300.0, 30.0), 0.9)) is not None  # a speck inside
 
 
