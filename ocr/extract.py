@@ -271,23 +271,29 @@ def _is_yen_marked(text: str) -> bool:
     return "¥" in compact(text) or bool(_YEN_MISREAD.search(compact(text)))
 
 
-def _capital_reading(page: Page) -> str | None:
-    """The 价税合计（大写） text: the line with the most capital-digit characters."""
-    best: tuple[int, str] | None = None
+def _capital_line(page: Page) -> TextLine | None:
+    """The 价税合计（大写） line: the one with the most capital-digit characters (at least three)."""
+    best: tuple[int, TextLine] | None = None
     for ln in page.lines:
-        text = compact(ln.text)
-        n = sum(ch in CAPITAL_CHARS for ch in text)
+        n = sum(ch in CAPITAL_CHARS for ch in compact(ln.text))
         if n >= 3 and (best is None or n > best[0]):
-            best = (n, text)
-    if best is None:
+            best = (n, ln)
+    return best[1] if best else None
+
+
+def _capital_reading(page: Page) -> str | None:
+    """The 价税合计（大写） text, without its label."""
+    line = _capital_line(page)
+    if line is None:
         return None
-    return re.sub(rf"^[^{CAPITAL_CHARS}]+", "", best[1].split(")")[-1])
+    return re.sub(rf"^[^{CAPITAL_CHARS}]+", "", compact(line.text).split(")")[-1])
 
 
 def extract_money(page: Page, qr_amount: Decimal | None) -> tuple[dict[str, Decimal | None], dict[str, float], str | None]:
     """Amount, tax and total chosen together; returns values, confidences and the capital text read."""
     totals: list[MoneyReading] = []
-    for ln in page.find(r"小写|价税合计"):
+    capitals = _capital_line(page)  # the 价税合计 row, by its capitals when its labels are lost
+    for ln in [*page.find(r"小写|价税合计"), *([capitals] if capitals else [])]:
         for cand in page.same_row(ln, tolerance=_SUM_ROW):
             for v in _money_in(cand.text):
                 totals.append(MoneyReading(v, cand.score))

@@ -286,3 +286,13 @@ def test_paper_invoice_number_without_label_is_not_the_check_code() -> None:
              line("69573784399963927775", 1200, 200, 0.99)]
     inv = extract_invoice(Page(tuple(lines), page.width, page.height), None, "ocr")
     assert inv.invoice_number == "85256622" and "invoice_number" in inv.uncertain_fields()
+
+
+def test_total_beside_the_capitals_when_the_row_labels_are_lost() -> None:
+    """价税合计 and 小写 unread, the total's ¥ lost, the tax under a seal, the 合计 amount misread and
+    圆 in the capitals too: the number on the capitals' row is still the total."""
+    page = _without(paper_special_page(), "价税合计（大写）", "（小写）", "¥1071.01", "1071.01",
+                    changed={"¥36771.51": "（）36771.51", "¥35700.50": "¥38700.50",
+                             "ⓧ叁万陆仟柒佰柒拾壹圆伍角壹分": "ⓧ叁万陆仟柒佰柒拾壹通伍角壹分"})
+    inv = extract_invoice(page, None, "ocr")
+    assert inv.total == Decimal("36771.51")
