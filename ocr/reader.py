@@ -154,8 +154,10 @@ def _best_of_views(engine: CharAlternatives, views: list[np.ndarray]) -> tuple[s
 
 
 def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
-    """Read every tax-id-like run again from a crop of the code alone (without its label).
+    """Read every tax-id-like run again from crops of the code alone (without its label).
 
+    Each code is seen four ways: cut with a margin and tight to its box, each as it is and in the
+    red channel, enlarged (seal ink vanishes there; seals cover the seller's code on many photos).
     With per-character probabilities the most likely valid code is decoded exactly. When that code
     is the plain reading of the crop, it was read; when the check character made the decoder pick
     runner-up glyphs, it was repaired, and a repair only ever enters as an uncertain candidate (the
