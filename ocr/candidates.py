@@ -94,7 +94,7 @@ def choose_uscc(readings: Iterable[Reading]) -> Reading | None:
     if votes:
         best = max(votes, key=lambda v: votes[v])
         agree = sum(1 for r in readings if r.value == best)
-        share = votes[best] / sum(votes.values())
+        share = votes[best] / sum(votes.values()) if votes[best] else 0.0  # readings of no weight at all
         top = max(r.score for r in readings if r.value == best)
         return Reading(best, min(0.99, top * (0.97 + 0.02 * agree)) * share)
     repaired: dict[str, float] = {}

@@ -296,3 +296,9 @@ def test_total_beside_the_capitals_when_the_row_labels_are_lost() -> None:
                              "ⓧ叁万陆仟柒佰柒拾壹圆伍角壹分": "ⓧ叁万陆仟柒佰柒拾壹通伍角壹分"})
     inv = extract_invoice(page, None, "ocr")
     assert inv.total == Decimal("36771.51")
+
+
+def test_valid_tax_ids_read_with_no_confidence_at_all_are_chosen_without_certainty() -> None:
+    """A code line scored by a glyph the recogniser gave nothing: valid by chance, and weightless."""
+    chosen = choose_uscc([Reading("91320115K1Q52GL34C", 0.0)])
+    assert chosen is not None and chosen.score == 0.0
