@@ -17,7 +17,8 @@ _INDEX = {c: i for i, c in enumerate(USCC_ALPHABET)}
 # Letters a USCC cannot contain, read as the character they most resemble.
 _LOOKALIKE = {"O": "0", "I": "1", "Z": "2", "S": "5", "V": "Y", "o": "0", "l": "1", "i": "1", "]": "J", ")": "J"}
 _SPECKS = ".·,'`"  # marks a speck of dirt or blur reads as, never part of a code
-_FLOOR = 1e-6  # probability assumed for a character the recogniser did not consider at all
+_FLOOR = 1e-6
+_VETO = math.log(1e-3)  # probability assumed for a character the recogniser did not consider at all
 
 Alternatives = list[list[tuple[str, float]]]  # per emitted character: (char, probability), best first
 
@@ -79,6 +80,31 @@ def best_valid_uscc(alts: Alternatives) -> CodeDecode | None:
         if found and (best is None or found.relative > best.relative):
             best = found
     return best
+
+
+def _log_relative(code: str, sequences: list[list[dict[str, float]]]) -> float:
+    """How much less likely than its plain reading one view finds the code (log), at worst _VETO:
+    a view that lost the code's alignment says little against it."""
+    best = max((sum(math.log(max(p.get(c, 0.0), _FLOOR)) - math.log(max(max(p.values()), _FLOOR))
+                    for p, c in zip(pos, code, strict=True)) for pos in sequences if all(pos)), default=_VETO)
+    return max(best, _VETO)
+
+
+def best_valid_uscc_of_views(views: list[Alternatives]) -> CodeDecode | None:
+    """The valid code most likely over several views of one code (crops, channels, scales).
+
+    Each view proposes its best valid code and every view scores every proposal; the geometric
+    mean of its relative likelihoods decides. A view may read a wrong code as valid by chance (one
+    in 31), but the other views then find it unlikely, while the true code is plausible in all.
+    """
+    sequences = [_sequences(v) for v in views]
+    sequences = [seqs for seqs in sequences if seqs]
+    proposals = {d.code: d for d in (best_valid_uscc(v) for v in views) if d is not None}
+    if not proposals:
+        return None
+    scored = {code: sum(_log_relative(code, seqs) for seqs in sequences) / len(sequences) for code in proposals}
+    code = max(scored, key=lambda c: scored[c])
+    return CodeDecode(code, math.exp(scored[code]), proposals[code].least)
 
 
 def _decode18(pos: list[dict[str, float]]) -> CodeDecode | None:

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 
 from ocr.candidates import as_uscc_chars
-from ocr.constrained import CodeDecode, best_valid_uscc
+from ocr.constrained import CodeDecode, best_valid_uscc, best_valid_uscc_of_views
 from ocr.einvoice import is_ofd, is_xml, read_invoice_xml, read_ofd
-from ocr.engines import ENGINES, Box, BoxFilter, CharAlternatives, OcrEngine, TextLine, get_engine
+from ocr.engines import ENGINES, Box, BoxFilter, CharAlternatives, OcrEngine, Survey, TextLine, get_engine
 from ocr.extract import extract_invoice
 from ocr.layout import Page, compact
 from ocr.models import DEFAULT_THRESHOLD, Invoice
@@ -39,6 +39,7 @@ _LEAST_LIKELY = 0.001  # constrained decodes less likely than this are left to t
 _PLAIN = 0.999  # relative likelihood of a constrained decode that is the plain reading itself
 _REPAIRED_SCORE = 0.5  # a code only the check character produced: below any "certain" threshold
 _SURE_GLYPH = 0.8  # a code with a glyph less likely than this was a close call, valid or not
+_STEADIED_TEXT = 0.8  # share of the photo's text boxes an undone shake must still show (the detector varies)
 _QR_ZOOM = 2.0
 _PDF_RENDER_WIDTH = 2400  # enough for any engine's page width; pages are scaled down from here
 
@@ -139,18 +140,17 @@ def _read_surely(found: CodeDecode | None) -> bool:
 
 def _best_of_views(engine: CharAlternatives, views: list[np.ndarray]) -> tuple[str, float] | None:
     """A code and its weight from several views of it: the first view that reads it surely, else the
-    repair the recogniser found likeliest in any view (one reading: the views are not independent)."""
-    found: list[CodeDecode] = []
+    valid code all views together find likeliest (one reading: the views are not independent)."""
+    alternatives: list[list[list[tuple[str, float]]]] = []
     for view in views:
-        decode = best_valid_uscc(engine.char_alternatives(view))
+        alternatives.append(engine.char_alternatives(view))
+        decode = best_valid_uscc(alternatives[-1])
         if decode is not None and _read_surely(decode):
             return decode.code, 0.95
-        if decode is not None and decode.relative >= _LEAST_LIKELY:
-            found.append(decode)
-    if not found:
+    found = best_valid_uscc_of_views(alternatives)
+    if found is None or found.relative < _LEAST_LIKELY:
         return None
-    best = max(found, key=lambda d: d.relative)
-    return best.code, _repair_score(best)
+    return found.code, _repair_score(found)
 
 
 def _reread_codes(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
@@ -205,10 +205,11 @@ def _qr_on_page(page: np.ndarray) -> QrData | None:
         cv2.resize(gray, None, fx=_QR_ZOOM, fy=_QR_ZOOM, interpolation=cv2.INTER_CUBIC))
 
 
-def _read_page_image(image: np.ndarray, engine: OcrEngine, qr: QrData | None) -> Invoice:
+def _read_page_image(image: np.ndarray, engine: OcrEngine, qr: QrData | None,
+                     survey: Survey | None = None) -> Invoice:
     """OCR the prepared page and re-read failing tax ids; if checks still fail, read what the seals
     cover (or what was missed) again with red ink faded, pooling all readings for the extractor."""
-    survey = engine.survey(image)
+    survey = survey or engine.survey(image)
     page = crop_page(image, survey.text)
     qr = qr or decode_invoice_qr(page)
     page_img = straighten(turn_upright(page, qr.orientation if qr else survey.rotation), engine.page_width)
@@ -261,6 +262,17 @@ def _read_pdf(data: bytes, engine: str) -> list[Invoice]:
     return invoices or found[:1]
 
 
+def _steadied(photo: np.ndarray, engine: OcrEngine) -> tuple[np.ndarray, Survey]:
+    """The photo with camera shake undone, and its survey. A deconvolution that leaves less text to
+    find than the photo had is not used: a desk's grain or a print's pattern was taken for shake."""
+    survey = engine.survey(photo)
+    sharp = remove_motion_blur(photo)
+    if sharp is photo:
+        return photo, survey
+    again = engine.survey(sharp)
+    return (sharp, again) if len(again.text) >= _STEADIED_TEXT * len(survey.text) else (photo, survey)
+
+
 def read_document(data: bytes, *, engine: str | None = None) -> list[Invoice]:
     """Every invoice in an upload: a photo or scan (one), a PDF (one per invoice page), an OFD
     package (one per document) or a 数电票 XML (one). E-invoice files are read as data, not by OCR."""
@@ -271,8 +283,9 @@ def read_document(data: bytes, *, engine: str | None = None) -> list[Invoice]:
         return _read_pdf(data, name)
     if is_xml(data):
         return [read_invoice_xml(data)]
-    image = remove_motion_blur(load_image(data))
-    return [_read_page_image(image, get_engine(name), decode_invoice_qr(image))]
+    ocr = get_engine(name)
+    image, survey = _steadied(load_image(data), ocr)
+    return [_read_page_image(image, ocr, decode_invoice_qr(image), survey)]
 
 
 def read_invoice(data: bytes, *, engine: str | None = None) -> Invoice:

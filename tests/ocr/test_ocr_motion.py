@@ -6,9 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr import read_document
+from ocr import DEFAULT_ENGINE, read_document
+from ocr.engines import get_engine
 from ocr.models import KEY_FIELDS
 from ocr.preprocess import load_image, motion_blur, remove_motion_blur
+from ocr.reader import _steadied
 from simulator.invoice_art import render_invoice_png, sample_fields
 
 
@@ -69,3 +71,17 @@ def test_a_shaken_photo_is_read(seed: int, length: int, angle: float) -> None:
     got = inv.to_json_dict()
     wrong = [k for k in KEY_FIELDS if k != "seller_tax_id" and str(got[k]) != str(fields[k])]
     assert not wrong, {k: (got[k], fields[k]) for k in wrong}
+
+
+def test_a_deconvolution_that_loses_text_is_not_used() -> None:
+    """A double exposure shows in the cepstrum as a shake, yet undoing a smear it never had leaves
+    less text to find: the photo is read as it is. A real shake is still undone."""
+    photo = page(41)
+    ghost = cv2.addWeighted(photo, 0.6, np.roll(photo, (9, 12), axis=(0, 1)), 0.4, 0)
+    assert motion_blur(cv2.cvtColor(ghost, cv2.COLOR_BGR2GRAY))[0] > 0
+    engine = get_engine(DEFAULT_ENGINE)
+    kept, survey = _steadied(ghost, engine)
+    assert kept is ghost and survey.text
+    blurred = shaken(photo, 13, 35.0)
+    steadied, _ = _steadied(blurred, engine)
+    assert steadied is not blurred
