@@ -118,8 +118,10 @@ def extract_codes(page: Page) -> dict[str, list[Reading]]:
     title = _title(page)
     if not number:  # label misread: the number alone in the header, 20 digits on 全电, 8 on paper invoices
         paper = title is not None and not _is_digital(title[1])
-        number = [Reading(compact(ln.text), ln.score * 0.8) for ln in page.lines
-                  if ln.cy < page.height * 0.25 and re.fullmatch(r"\d{8}" if paper else r"\d{20}", compact(ln.text))
+        # On paper, at the end of a line of the header's right block, after what is left of its label.
+        shape = re.compile(r"(?<!\d)\d{8}$" if paper else r"^\d{20}$")
+        number = [Reading(found.group(0), ln.score * 0.8) for ln in page.lines
+                  if ln.cy < page.height * 0.25 and (found := shape.search(compact(ln.text)))
                   and (not paper or ln.cx > page.width * 0.5) and not _after_label(page, ln, _CHECK_LABEL)]
     # Paper invoices print the code again alone in the top-left corner, level with the title or above
     # it; the 12-digit 机器编号 sits below the title, after a label too small to survive some photos.

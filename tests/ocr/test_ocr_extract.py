@@ -278,11 +278,13 @@ def test_header_labels_half_lost_still_name_their_values() -> None:
     assert inv.check_code == "17056365193053097317"
 
 
-def test_paper_invoice_number_without_label_is_not_the_check_code() -> None:
-    """With every number label lost, a paper invoice's number is the 8-digit line in the header's
-    right block (uncertain: no label vouches for it), never the 20-digit check code below it."""
+@pytest.mark.parametrize("read", ["85256622", "发：85256622"])
+def test_paper_invoice_number_without_label_is_not_the_check_code(read: str) -> None:
+    """With every number label lost (or all but a glyph of it), a paper invoice's number is the
+    8 digits ending a line in the header's right block (uncertain: no label vouches for them),
+    never the 20-digit check code below it."""
     page = _without(paper_special_page(), "No", "发票号码：", "85256622")
-    lines = [*page.lines, line("85256622", 1200, 140, 0.99), line("校验码：", 1100, 200),
+    lines = [*page.lines, line(read, 1150, 140, 0.99), line("校验码：", 1100, 200),
              line("69573784399963927775", 1200, 200, 0.99)]
     inv = extract_invoice(Page(tuple(lines), page.width, page.height), None, "ocr")
     assert inv.invoice_number == "85256622" and "invoice_number" in inv.uncertain_fields()
