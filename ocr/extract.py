@@ -41,6 +41,11 @@ _DATE = re.compile(r"(20\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})|(
 _CODE_LABEL = r"发票代码|发.?代.?码?"
 _NUMBER_LABEL = r"发票号码|发票号|票号码"
 _CHECK_LABEL = r"校验码|校.?码|验码"
+# Dates print month and day with two digits each; a small photo may read 年 and 日 as digits
+# (2024605月170), leaving 月 to mark the month: such a date is a reading held in doubt.
+_DATE_MARKS_MISREAD = re.compile(r"(20\d{2}).(\d{2})月(\d{2})")
+_MARKS_MISREAD = 0.7
+_DATE_LABEL = r"开票日期|开.日期|票日期"
 _NAME_STOP = re.compile(r"识别号|信用代码|地址|电话|开户|账号|银行|支行|名称$|^名称|备注|密码|项目|合计")
 _ITEM_EXACT = re.compile(r"^\*([\u4e00-\u9fff]{2,12})\*(\S+)$")
 _ITEM_LOOSE = re.compile(r"^[^\u4e00-\u9fffA-Za-z0-9]?([\u4e00-\u9fff]{2,12})[^\u4e00-\u9fffA-Za-z0-9]([\u4e00-\u9fff]\S*)$")
@@ -140,13 +145,18 @@ def extract_codes(page: Page) -> dict[str, list[Reading]]:
     return {"invoice_code": code, "invoice_number": number, "check_code": check}
 
 
-def _parse_date(text: str) -> date | None:
-    m = _DATE.search(compact(text))
+def _parse_date(text: str) -> tuple[date, float] | None:
+    """A date in a line, with how much of its printed shape was read (1.0 all of it)."""
+    s = compact(text)
+    m = _DATE.search(s)
+    shape = 1.0
+    if not m:
+        m, shape = _DATE_MARKS_MISREAD.search(s), _MARKS_MISREAD
     if not m:
         return None
     year, month, day = (g for g in m.groups() if g is not None)
     try:
-        return date(int(year), int(month), int(day))
+        return date(int(year), int(month), int(day)), shape
     except ValueError:
         return None
 
@@ -154,17 +164,17 @@ def _parse_date(text: str) -> date | None:
 def extract_date(page: Page) -> list[Reading]:
     """Issue-date readings: next to 开票日期 first, else any sane date on the page."""
     out: list[Reading] = []
-    for ln in page.find(r"开票日期"):
+    for ln in page.find(_DATE_LABEL):
         for cand in [ln, *page.right_of(ln, max_gap=page.width * 0.1)]:
-            d = _parse_date(cand.text)
-            if d and is_sane_issue_date(d):
-                out.append(Reading(d.isoformat(), cand.score))
+            found = _parse_date(cand.text)
+            if found and is_sane_issue_date(found[0]):
+                out.append(Reading(found[0].isoformat(), cand.score * found[1]))
                 break
     if not out:
         for ln in page.lines:
-            d = _parse_date(ln.text)
-            if d and is_sane_issue_date(d):
-                out.append(Reading(d.isoformat(), ln.score * 0.8))
+            found = _parse_date(ln.text)
+            if found and is_sane_issue_date(found[0]):
+                out.append(Reading(found[0].isoformat(), ln.score * 0.8 * found[1]))
     return out
 
 

@@ -304,3 +304,11 @@ def test_valid_tax_ids_read_with_no_confidence_at_all_are_chosen_without_certain
     """A code line scored by a glyph the recogniser gave nothing: valid by chance, and weightless."""
     chosen = choose_uscc([Reading("91320115K1Q52GL34C", 0.0)])
     assert chosen is not None and chosen.score == 0.0
+
+
+def test_date_whose_year_and_day_marks_were_read_as_digits() -> None:
+    """年 read as 6 and 日 as 0 beside a half-read 开票日期: 月 and the two-digit month and day still
+    make the date, held in doubt."""
+    page = _without(paper_special_page(), changed={"开票日期：": "开卖日期：", "2024年08月12日": "2024608月120"})
+    inv = extract_invoice(page, None, "ocr")
+    assert inv.issue_date == date(2024, 8, 12) and "issue_date" in inv.uncertain_fields()
