@@ -31,6 +31,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -244,46 +245,52 @@ async def run(args: argparse.Namespace, db: str | None) -> None:
     print(f"backend {args.backend}, {shape};"
           f" {os.cpu_count()} cores, load average before: {load}")
     phases = set(args.phases.split(","))
+    paused = bots[len(acking):] if args.edge and args.pause_worker else []
+
+    @contextlib.contextmanager
+    def worker_paused() -> Iterator[None]:
+        for proc in paused:
+            proc.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for proc in paused:
+                proc.send_signal(signal.SIGCONT)
+
     try:
-        per_run = int(args.seconds * 15000)
-        print(f"phase 1: closed loop, {args.concurrency} in flight, {args.seconds:.0f} s each "
-              "(text messages and LOCATION events, all distinct)")
         await closed_loop(naive_url, payloads.make(500), 1, args.concurrency)  # warm-up both
         await closed_loop(bot_url, payloads.make(500), 1, args.concurrency)
         await drain(health_url)
-        batch = payloads.make(per_run)
-        cpu = cpu_seconds(naive.pid)
-        naive_rps, naive_lat, naive_err = await closed_loop(naive_url, batch, args.seconds, args.concurrency)
-        naive_cpu = (cpu_seconds(naive.pid) - cpu) / len(naive_lat)
-        paused = bots[len(acking):] if args.edge and args.pause_worker else []
-        for proc in paused:
-            proc.send_signal(signal.SIGSTOP)
-        batch = payloads.make(per_run)
-        cpu = sum(cpu_seconds(proc.pid) for proc in acking)
-        bot_rps, bot_lat, bot_err = await closed_loop(bot_url, batch, args.seconds, args.concurrency)
-        bot_cpu = (sum(cpu_seconds(proc.pid) for proc in acking) - cpu) / len(bot_lat)
-        for proc in paused:
-            proc.send_signal(signal.SIGCONT)
-        print(summary("naive", naive_rps, naive_lat, naive_err))
-        print(summary("bot", bot_rps, bot_lat, bot_err))
-        print(f"ratio bot/naive throughput: {bot_rps / naive_rps:.2f}")
-        print(f"CPU per ack (the acking processes, all threads): naive {naive_cpu * 1e6:.0f} µs, bot {bot_cpu * 1e6:.0f} µs;"
-              f" ratio naive/bot {naive_cpu / bot_cpu:.2f}")
-        if "2" not in phases:
-            return
-        print(f"        the bot then finished processing and replying in {await drain(health_url):.1f} s")
+        if "1" in phases:
+            per_run = int(args.seconds * 15000)
+            print(f"phase 1: closed loop, {args.concurrency} in flight, {args.seconds:.0f} s each "
+                  "(text messages and LOCATION events, all distinct)")
+            batch = payloads.make(per_run)
+            cpu = cpu_seconds(naive.pid)
+            naive_rps, naive_lat, naive_err = await closed_loop(naive_url, batch, args.seconds, args.concurrency)
+            naive_cpu = (cpu_seconds(naive.pid) - cpu) / len(naive_lat)
+            batch = payloads.make(per_run)
+            with worker_paused():
+                cpu = sum(cpu_seconds(proc.pid) for proc in acking)
+                bot_rps, bot_lat, bot_err = await closed_loop(bot_url, batch, args.seconds, args.concurrency)
+                bot_cpu = (sum(cpu_seconds(proc.pid) for proc in acking) - cpu) / len(bot_lat)
+            print(summary("naive", naive_rps, naive_lat, naive_err))
+            print(summary("bot", bot_rps, bot_lat, bot_err))
+            print(f"ratio bot/naive throughput: {bot_rps / naive_rps:.2f}")
+            print(f"CPU per ack (the acking processes, all threads): naive {naive_cpu * 1e6:.0f} µs,"
+                  f" bot {bot_cpu * 1e6:.0f} µs; ratio naive/bot {naive_cpu / bot_cpu:.2f}")
+            if phases - {"1"}:
+                print(f"        the bot then finished processing and replying in {await drain(health_url):.1f} s")
 
-        n = int(args.rate * args.seconds)
-        print(f"phase 2: open loop at {args.rate:.0f} req/s for {args.seconds:.0f} s")
-        lat, err = await open_loop(naive_url, payloads.make(n), args.rate)
-        print(summary("naive", None, lat, err))
-        for proc in paused:
-            proc.send_signal(signal.SIGSTOP)
-        lat, err = await open_loop(bot_url, payloads.make(n), args.rate)
-        for proc in paused:
-            proc.send_signal(signal.SIGCONT)
-        print(summary("bot", None, lat, err))
-        print(f"        the bot then finished processing and replying in {await drain(health_url):.1f} s")
+        if "2" in phases:
+            n = int(args.rate * args.seconds)
+            print(f"phase 2: open loop at {args.rate:.0f} req/s for {args.seconds:.0f} s")
+            lat, err = await open_loop(naive_url, payloads.make(n), args.rate)
+            print(summary("naive", None, lat, err))
+            with worker_paused():
+                lat, err = await open_loop(bot_url, payloads.make(n), args.rate)
+            print(summary("bot", None, lat, err))
+            print(f"        the bot then finished processing and replying in {await drain(health_url):.1f} s")
 
         if "3" not in phases:
             return

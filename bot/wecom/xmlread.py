@@ -45,7 +45,10 @@ def _value(element: Element, depth: int, max_depth: int) -> Any:
     for child in element:
         if node is None:
             node = {}
-        value = _value(child, depth + 1, max_depth)
+        if len(child) or child.attrib or depth >= max_depth:
+            value = _value(child, depth + 1, max_depth)
+        else:  # a leaf, most of any message: inline, without the call
+            value = child.text.strip() or None if child.text else None
         known = node.get(child.tag, _ABSENT)
         if known is _ABSENT:
             node[child.tag] = value

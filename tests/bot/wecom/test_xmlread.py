@@ -74,3 +74,12 @@ def test_dtds_entities_and_deep_nesting_are_refused(document: str) -> None:
 def test_markup_declarations_inside_text_are_only_text() -> None:
     document = "<xml><Content><![CDATA[<!DOCTYPE x [<!ENTITY a 'b'>]> &amp;]]></Content></xml>"
     assert read_xml(document, max_depth=4) == {"xml": {"Content": "<!DOCTYPE x [<!ENTITY a 'b'>]> &amp;"}}
+
+
+def test_the_depth_limit_counts_leaves_too() -> None:
+    def nested(levels: int) -> str:  # <xml> is level 1, the innermost leaf level `levels`
+        return "<xml>" + "<a>" * (levels - 2) + "<b>x</b>" + "</a>" * (levels - 2) + "</xml>"
+
+    assert read_xml(nested(16), max_depth=16)
+    with pytest.raises(XmlError):
+        read_xml(nested(17), max_depth=16)
