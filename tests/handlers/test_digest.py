@@ -3,18 +3,15 @@ out quiet hours; the finance group chat gets the company, each leader their depa
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from storage.stats import StatsRepo
 from tests.bot.finance.finance_support import TOKEN
 from tests.handlers.approval_helpers import db_rows
-from tests.handlers.insight_helpers import play_known_set
+from tests.handlers.insight_helpers import play_known_set, record_figure_threads
 from tests.world import World, make_world
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -111,14 +108,7 @@ async def test_a_group_gets_single_items_with_masked_names_only_when_the_rules_a
 async def test_the_week_is_read_off_the_event_loop_and_a_timer_set_by_an_earlier_version_still_reports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    threads: list[bool] = []
-    figures = StatsRepo.figures
-
-    async def recording(self: StatsRepo, *args: Any, **kwargs: Any) -> Any:
-        threads.append(threading.current_thread() is threading.main_thread())
-        return await figures(self, *args, **kwargs)
-
-    monkeypatch.setattr(StatsRepo, "figures", recording)
+    threads = record_figure_threads(monkeypatch)
     w = await _world(tmp_path)
     try:
         await play_known_set(w)

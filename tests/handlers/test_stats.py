@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from PIL import Image
 
 from simulator.cards import CardNotClickable
 from simulator.invoice_art import render_invoice_png, sample_fields
-from storage.stats import StatsRepo
 from tests.bot.wecom.test_sender import drive_retries
 from tests.handlers.approval_helpers import db_rows
-from tests.handlers.insight_helpers import KnownSet, at, paid_world, play_known_set
+from tests.handlers.insight_helpers import KnownSet, at, paid_world, play_known_set, record_figure_threads
 from tests.world import World
 
 __all__ = ["paid_world"]
@@ -123,14 +120,7 @@ async def test_figures_are_read_off_the_event_loop_in_order_with_the_askers_mess
 ) -> None:
     w = paid_world
     await play_known_set(w)
-    threads: list[bool] = []
-    figures = StatsRepo.figures
-
-    async def recording(self: StatsRepo, *args: Any, **kwargs: Any) -> Any:
-        threads.append(threading.current_thread() is threading.main_thread())
-        return await figures(self, *args, **kwargs)
-
-    monkeypatch.setattr(StatsRepo, "figures", recording)
+    threads = record_figure_threads(monkeypatch)
     await w.say("xuhui", "统计")
     await w.say("xuhui", "帮助")
     await w.idle()
