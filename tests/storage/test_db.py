@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from storage.sqlite import PriorityLock, SqliteDatabase
+from tests.loop_ticks import LoopTicks
 
 
 async def test_migrations_apply_once_and_rollback_keeps_nothing(tmp_path: Path) -> None:
@@ -103,22 +104,12 @@ async def another_process_writing(path: Path) -> AsyncIterator[None]:
 async def test_a_write_waiting_for_another_process_keeps_the_event_loop_running(tmp_path: Path) -> None:
     db = SqliteDatabase(tmp_path / "shared.db")
     await db.open()
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    async with another_process_writing(tmp_path / "shared.db"):
-        ticking = asyncio.create_task(ticker())
+    async with another_process_writing(tmp_path / "shared.db"), LoopTicks() as ticks:
         write = asyncio.create_task(db.write_batch(lambda tx: tx.execute("INSERT INTO tags (id, name) VALUES (8, 'ours')")))
-        while ticks < 10:  # a write stuck in SQLite's busy handler would stop these ticks
+        while ticks.count < 10:  # a write stuck in SQLite's busy handler would stop these ticks
             await asyncio.sleep(0.01)
         assert not write.done()  # still waiting for the lock, without holding up the loop
     await write
-    ticking.cancel()
     async with db.read() as tx:
         assert [r[0] for r in await tx.fetchall("SELECT name FROM tags ORDER BY id")] == ["other", "ours"]
     await db.close()
