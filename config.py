@@ -7,6 +7,7 @@ a log line shows `**********`; code that needs the value asks for it (`.get_secr
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from datetime import time
@@ -52,12 +53,13 @@ class Settings(BaseSettings):
 
     bot_host: str = "127.0.0.1"
     bot_port: int = Field(default=8080, ge=0, le=65535)
+    bot_reuse_port: bool = False  # several processes serve BOT_PORT together (SO_REUSEPORT), e.g. edges per core
     bot_public_url: str = ""
     bot_db: str = "data/bot.db"  # a SQLite file, or postgresql://user:password@host:port/database
     bot_db_pool_size: int = Field(default=20, ge=2, le=500)  # PostgreSQL connections per instance
     bot_data_dir: Path | None = None  # uploads, audit key and anchor; default: the SQLite file's folder, else data/
     bot_role: Literal["all", "edge", "worker"] = "all"
-    bot_instance_id: str = ""  # names this instance in /metrics, /healthz and leases; default host:port
+    bot_instance_id: str = ""  # names this instance in /metrics, /healthz and leases; default host:port[/pid]
     bot_lease_seconds: float = Field(default=15.0, ge=1, le=600)  # a killed instance's work moves after this
     bot_db_sync: Literal["normal", "full"] = "normal"
     bot_timezone: str = "Asia/Shanghai"
@@ -190,7 +192,10 @@ class Settings(BaseSettings):
 
     @property
     def instance_id(self) -> str:
-        return self.bot_instance_id or f"{socket.gethostname()}:{self.bot_port}"
+        if self.bot_instance_id:
+            return self.bot_instance_id
+        shared = f"/{os.getpid()}" if self.bot_reuse_port else ""  # processes sharing the port differ by pid
+        return f"{socket.gethostname()}:{self.bot_port}{shared}"
 
     @property
     def public_url(self) -> str:

@@ -31,6 +31,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -170,6 +171,12 @@ async def drain(health_url: str, limit: float = 120.0) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc): a load-independent cost per ack."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
@@ -186,8 +193,11 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--phases", default="1,2,3", help="which phases to run, e.g. 1 or 1,2")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--edge", action="store_true", help="an edge process takes the callbacks, a worker the rest")
+    parser.add_argument("--edge-processes", type=int, default=1,
+                        help="with --edge: this many edge processes share the port (BOT_REUSE_PORT)")
     parser.add_argument("--pause-worker", action="store_true",
                         help="with --edge: pause the worker (SIGSTOP) while acks are measured, as if it had cores"
                              " of its own elsewhere; it drains the inbox once resumed")
@@ -215,7 +225,11 @@ async def run(args: argparse.Namespace, db: str | None) -> None:
            "WECOM_API_BASE": sim.base_url, "BOT_PORT": str(bot_port), "BOT_DB": db or f"{tmp}/bot.db",
            "BOT_QUIET_HOURS": "", "LOG_LEVEL": "WARNING", "BOT_DATA_DIR": tmp}
     script = os.environ.get("BENCH_BOT", "run_bot.py")
-    bots = [await spawn([script, "--log-level", "WARNING", "--role", "edge" if args.edge else "all"], env)]
+    if args.edge_processes > 1:
+        env["BOT_REUSE_PORT"] = "true"
+    bots = [await spawn([script, "--log-level", "WARNING", "--role", "edge" if args.edge else "all"], env)
+            for _ in range(args.edge_processes)]
+    acking = bots[:]
     health_url = f"http://127.0.0.1:{bot_port}/healthz"
     if args.edge:
         worker_port = free_port()
@@ -227,41 +241,59 @@ async def run(args: argparse.Namespace, db: str | None) -> None:
     naive_url = f"http://127.0.0.1:{naive_port}/wecom/callback"
     sim.bot_callback_url = bot_url
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"backend {args.backend}, {'edge + worker processes' if args.edge else 'one all process'};"
+    shape = f"{args.edge_processes} edge + 1 worker processes" if args.edge else "one all process"
+    print(f"backend {args.backend}, {shape};"
           f" {os.cpu_count()} cores, load average before: {load}")
+    phases = set(args.phases.split(","))
+    paused = bots[len(acking):] if args.edge and args.pause_worker else []
+
+    @contextlib.contextmanager
+    def worker_paused() -> Iterator[None]:
+        for proc in paused:
+            proc.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for proc in paused:
+                proc.send_signal(signal.SIGCONT)
+
     try:
-        per_run = int(args.seconds * 15000)
-        print(f"phase 1: closed loop, {args.concurrency} in flight, {args.seconds:.0f} s each "
-              "(text messages and LOCATION events, all distinct)")
         await closed_loop(naive_url, payloads.make(500), 1, args.concurrency)  # warm-up both
         await closed_loop(bot_url, payloads.make(500), 1, args.concurrency)
         await drain(health_url)
-        naive_rps, naive_lat, naive_err = await closed_loop(naive_url, payloads.make(per_run), args.seconds,
-                                                            args.concurrency)
-        paused = bots[1:] if args.edge and args.pause_worker else []
-        for proc in paused:
-            proc.send_signal(signal.SIGSTOP)
-        bot_rps, bot_lat, bot_err = await closed_loop(bot_url, payloads.make(per_run), args.seconds,
-                                                      args.concurrency)
-        for proc in paused:
-            proc.send_signal(signal.SIGCONT)
-        print(summary("naive", naive_rps, naive_lat, naive_err))
-        print(summary("bot", bot_rps, bot_lat, bot_err))
-        print(f"ratio bot/naive throughput: {bot_rps / naive_rps:.2f}")
-        print(f"        the bot then finished processing and replying in {await drain(health_url):.1f} s")
+        if "1" in phases:
+            per_run = int(args.seconds * 15000)
+            print(f"phase 1: closed loop, {args.concurrency} in flight, {args.seconds:.0f} s each "
+                  "(text messages and LOCATION events, all distinct)")
+            batch = payloads.make(per_run)
+            cpu = cpu_seconds(naive.pid)
+            naive_rps, naive_lat, naive_err = await closed_loop(naive_url, batch, args.seconds, args.concurrency)
+            naive_cpu = (cpu_seconds(naive.pid) - cpu) / len(naive_lat)
+            batch = payloads.make(per_run)
+            with worker_paused():
+                cpu = sum(cpu_seconds(proc.pid) for proc in acking)
+                bot_rps, bot_lat, bot_err = await closed_loop(bot_url, batch, args.seconds, args.concurrency)
+                bot_cpu = (sum(cpu_seconds(proc.pid) for proc in acking) - cpu) / len(bot_lat)
+            print(summary("naive", naive_rps, naive_lat, naive_err))
+            print(summary("bot", bot_rps, bot_lat, bot_err))
+            print(f"ratio bot/naive throughput: {bot_rps / naive_rps:.2f}")
+            print(f"CPU per ack (the acking processes, all threads): naive {naive_cpu * 1e6:.0f} µs,"
+                  f" bot {bot_cpu * 1e6:.0f} µs; ratio naive/bot {naive_cpu / bot_cpu:.2f}")
+            if phases - {"1"}:
+                print(f"        the bot then finished processing and replying in {await drain(health_url):.1f} s")
 
-        n = int(args.rate * args.seconds)
-        print(f"phase 2: open loop at {args.rate:.0f} req/s for {args.seconds:.0f} s")
-        lat, err = await open_loop(naive_url, payloads.make(n), args.rate)
-        print(summary("naive", None, lat, err))
-        for proc in paused:
-            proc.send_signal(signal.SIGSTOP)
-        lat, err = await open_loop(bot_url, payloads.make(n), args.rate)
-        for proc in paused:
-            proc.send_signal(signal.SIGCONT)
-        print(summary("bot", None, lat, err))
-        print(f"        the bot then finished processing and replying in {await drain(health_url):.1f} s")
+        if "2" in phases:
+            n = int(args.rate * args.seconds)
+            print(f"phase 2: open loop at {args.rate:.0f} req/s for {args.seconds:.0f} s")
+            lat, err = await open_loop(naive_url, payloads.make(n), args.rate)
+            print(summary("naive", None, lat, err))
+            with worker_paused():
+                lat, err = await open_loop(bot_url, payloads.make(n), args.rate)
+            print(summary("bot", None, lat, err))
+            print(f"        the bot then finished processing and replying in {await drain(health_url):.1f} s")
 
+        if "3" not in phases:
+            return
         print("phase 3: workers saturated by slow handlers (image downloads take 2 s), text acks meanwhile")
         slow = []
         for i in range(200):  # 200 users each waiting on a slow download

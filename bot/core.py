@@ -56,6 +56,7 @@ from storage.inbox import InboxItem, InboxRepo
 from storage.org import OrgRepo
 from storage.outbound import OutboundRepo
 from storage.postgres import PostgresDatabase
+from storage.reads import ThreadReads
 from storage.uploads import UploadFiles, Uploads
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,9 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
     router = build_router()
     upload_files = UploadFiles(settings.data_dir)
     ocr = OcrWorkers(settings.ocr_engine, settings.ocr_workers, timeout=settings.ocr_timeout_seconds)
-    gateway = BotGateway(client, Uploads(db, upload_files), ocr)
+    reads = ThreadReads()
+    reads.open(db)
+    gateway = BotGateway(client, Uploads(db, upload_files), ocr, reads)
     working = settings.bot_role != "edge"
     services = Services(settings=settings, clock=clock, rules=load_rules(settings.bot_rules), gateway=gateway,
                         events=events,
@@ -166,6 +169,7 @@ async def _start(settings: Settings, clock: Clock, app: web.Application, initial
             dispatcher.dispatch(item)
     feed.start()
     bot.extras["feed"] = feed
+    bot.extras["reads"] = reads
     scheduler.every("org-sync", timedelta(minutes=settings.bot_org_sync_minutes), orgsync.full_sync)
     scheduler.every("retention", timedelta(days=1), lambda: prune(db, services, upload_files))
     scheduler.every("audit-anchor", timedelta(hours=1), lambda: anchor_chain(db, services))
@@ -221,6 +225,9 @@ async def _stop(bot: Bot) -> None:
     await bot.dispatcher.stop()
     await bot.bus.stop()
     await bot.ocr.close()
+    reads = bot.extras.get("reads")
+    if isinstance(reads, ThreadReads):
+        reads.close()
     await bot.client.close()
     await bot.db.close()
 

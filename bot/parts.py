@@ -73,6 +73,9 @@ class Bot:
         async with asyncio.timeout(timeout):
             while True:
                 await self.dispatcher.wait_idle()
+                if self.scheduler.name in self.running_here() and not self.scheduler.settled():
+                    await asyncio.sleep(0.005)  # a timer set due at once is on its way to the inbox
+                    continue
                 feed = self.extras.get("feed")
                 if feed is None or await feed.settled():
                     return

@@ -59,6 +59,10 @@ class Gateway(Protocol):
     async def read_document(self, data: bytes) -> list[Invoice]:
         """Every invoice in a file (a photo, a PDF page by page, an OFD or XML e-invoice)."""
 
+    async def long_read(self, fn: Callable[[Tx], Awaitable[R]]) -> R:
+        """A heavy read-only query (figures over months of data) on a snapshot of its own, off the
+        event loop, so that callbacks keep being acknowledged meanwhile."""
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...

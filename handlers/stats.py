@@ -6,14 +6,26 @@ a request means and who may see what, and storage/stats.py for how each figure i
 
 from __future__ import annotations
 
-from chat.context import Context
+from chat.context import Context, Gateway
+from chat.message import Inbound
 from chat.router import Priority, Router, split_command
 from handlers.intents import said, today
-from handlers.stats_view import Refused, department_in, report, scope_of, span_in, this_month, window
-from storage.stats import StatsRepo
+from handlers.stats_view import (
+    Refused,
+    department_in,
+    report,
+    scope_of,
+    span_in,
+    this_month,
+    window,
+    window_from,
+    window_payload,
+)
+from storage.stats import Figures, StatsRepo
 
 router = Router("stats")
 STATS_WORDS = ("统计", "stats")
+KIND = "stats.report"
 
 
 @router.command(*STATS_WORDS, priority=Priority.GLOBAL)
@@ -32,5 +44,23 @@ async def show_stats(ctx: Context) -> None:
     except Refused as refused:
         await ctx.reply(str(refused))
         return
-    figures = await ctx.repo(StatsRepo).figures(window(ctx, period, departments), ctx.now)
-    await ctx.reply(await report(ctx, figures, period, label))
+    # figures over months of data take a while: they are read after this transaction, off the event
+    # loop (see read_figures), and sent by send_stats, in order with the asker's other messages
+    await ctx.schedule(KIND, f"stats:{ctx.msg.inbox_id}", ctx.now, {
+        "user": ctx.msg.user_id, "period": period.key, "label": label,
+        **window_payload(window(ctx, period, departments), ctx.now)})
+
+
+def _stats_due(msg: Inbound) -> bool:
+    return msg.msg_type == "timer" and msg.field("kind") == KIND
+
+
+@router.prepare_when(_stats_due)
+async def read_figures(msg: Inbound, gateway: Gateway) -> Figures:
+    w, now = window_from(msg.data)
+    return await gateway.long_read(lambda tx: tx.repo(StatsRepo).figures(w, now))
+
+
+@router.timer(KIND)
+async def send_stats(ctx: Context) -> None:
+    await ctx.reply(await report(ctx, ctx.prepared, ctx.msg.field("period"), ctx.msg.field("label")))

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from chat.context import Context
 from handlers.approval.cards import money
@@ -100,6 +101,19 @@ def window(ctx: Context, period: Span, departments: frozenset[int] | None) -> Wi
     return Window(start, end, departments)
 
 
+def window_payload(w: Window, now: datetime) -> dict[str, Any]:
+    """A window and the instant its figures are taken at, as a timer's JSON payload."""
+    return {"start": w.start.isoformat(), "end": w.end.isoformat(), "now": now.isoformat(),
+            "departments": None if w.departments is None else sorted(w.departments)}
+
+
+def window_from(payload: dict[str, Any]) -> tuple[Window, datetime]:
+    departments = payload.get("departments")
+    return (Window(datetime.fromisoformat(payload["start"]), datetime.fromisoformat(payload["end"]),
+                   None if departments is None else frozenset(int(d) for d in departments)),
+            datetime.fromisoformat(payload["now"]))
+
+
 async def department_in(ctx: Context, text: str) -> Department | None:
     """A department a request names (研发 is enough for 研发部; a number is an id)."""
     org = ctx.repo(OrgRepo)
@@ -162,10 +176,11 @@ def pct(value: object) -> str:
     return "—" if value is None else f"{value}%"
 
 
-async def report(ctx: Context, figures: Figures, period: Span, label: str, *, title: str | None = None,
+async def report(ctx: Context, figures: Figures, period: str, label: str, *, title: str | None = None,
                  group: bool = False) -> str:
     """The figures in a few lines (chat messages stay short: WeCom caps a text at 2048 bytes). For a
-    `group` chat the masking rules apply: totals only, or single items with names masked."""
+    `group` chat the masking rules apply: totals only, or single items with names masked. `period`
+    is the period's key, e.g. `2026-11`."""
     f = figures
     people = {a.user_id for a in f.approvers[:STEP_LIST]} | {w.approver for w in f.waiting[:STEP_LIST]}
     names = await ctx.repo(OrgRepo).names(people)
@@ -174,8 +189,8 @@ async def report(ctx: Context, figures: Figures, period: Span, label: str, *, ti
         if not group_details(ctx):
             f = replace(f, approvers=[], waiting=[])
     lines = [
-        f"{title} {period.key}（{label}）" if title else ctx.t(f"📊 统计 {period.key}（{label}）",
-                                                             f"📊 Figures {period.key} ({label})"),
+        f"{title} {period}（{label}）" if title else ctx.t(f"📊 统计 {period}（{label}）",
+                                                             f"📊 Figures {period} ({label})"),
         ctx.t(f"报销：提交 {f.filed.count} 笔 {money(f.filed.amount)}；通过 {f.approved.count} 笔 {money(f.approved.amount)}；"
               f"驳回 {f.rejected.count} 笔 {money(f.rejected.amount)}；撤回 {f.withdrawn.count} 笔；"
               f"付款 {f.paid.count} 笔 {money(f.paid.amount)}",

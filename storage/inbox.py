@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -44,7 +45,14 @@ _INSERT = (
 )
 
 
-# PostgreSQL: the batch as arrays, one statement (ON CONFLICT DO NOTHING also skips a repeat inside it)
+# SQLite: one row of values per item, inserted in order (ids follow arrival)
+@functools.lru_cache(maxsize=64)
+def _insert_rows(count: int) -> str:
+    return ("INSERT INTO inbox (dedupe_key, source, user_id, msg_type, event, payload, received_at) VALUES "
+            + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * count) + " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key")
+
+
+# PostgreSQL: the batch as arrays
 _INSERT_MANY = (
     "INSERT INTO inbox (dedupe_key, source, user_id, msg_type, event, payload, received_at)"
     " SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])"
@@ -85,20 +93,13 @@ class InboxRepo:
         return replace(item, id=row[0])
 
     async def add_many(self, items: list[InboxItem]) -> list[InboxItem | None]:
-        """Insert a batch (see Database.write_batch); None marks a duplicate, also of an earlier
-        item in the same batch. SQLite inserts row by row inline (microseconds each); PostgreSQL
-        takes the whole batch in one statement, one round trip."""
+        """Insert a batch (see Database.write_batch) in one statement; None marks a duplicate, also
+        of an earlier item in the same batch (ON CONFLICT DO NOTHING skips a repeat inside it)."""
         if self.tx.backend == "postgres":
-            return await self._add_many_at_once(items)
-        stored: list[InboxItem | None] = []
-        for item in items:
-            row = await self.tx.fetchone(_INSERT, _params(item))
-            stored.append(None if row is None else replace(item, id=row[0]))
-        return stored
-
-    async def _add_many_at_once(self, items: list[InboxItem]) -> list[InboxItem | None]:
-        columns = list(zip(*(_params(item) for item in items), strict=True))
-        rows = await self.tx.fetchall(_INSERT_MANY, [list(c) for c in columns])
+            columns = zip(*(_params(item) for item in items), strict=True)
+            rows = await self.tx.fetchall(_INSERT_MANY, [list(c) for c in columns])
+        else:
+            rows = await self.tx.fetchall(_insert_rows(len(items)), [v for item in items for v in _params(item)])
         ids = {r[1]: r[0] for r in rows}
         stored: list[InboxItem | None] = []
         for item in items:

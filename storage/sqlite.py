@@ -3,7 +3,9 @@
 SQLite allows one writer at a time, so the bot serialises writes itself instead of letting
 connections fight over the file lock: a transaction is short (handlers do slow I/O before they
 open one), and the group-committed inbox shares the same writer. Processes on one machine may share
-the file (WAL): edges only append to the inbox, one worker does everything else.
+the file (WAL): edges only append to the inbox, one worker does everything else. When another
+process holds the file's write lock, the writer waits for it with asyncio sleeps, never inside
+SQLite's busy handler, which would stop the whole event loop (and every acknowledgement) meanwhile.
 """
 
 from __future__ import annotations
@@ -25,6 +27,25 @@ from storage.db import Database, Row, Tx, migration_files
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
+
+LOCK_WAIT_LIMIT = 5.0  # seconds a write waits for another process's write lock before it fails
+LOCK_RETRY = (0.0002, 0.005)  # first and longest pause between attempts
+
+
+async def begin_immediate(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE on a connection without a busy timeout, retried off the event loop's back."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LOCK_WAIT_LIMIT
+    pause = LOCK_RETRY[0]
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or loop.time() + pause > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, LOCK_RETRY[1])
 
 
 class SqliteTx(Tx):
@@ -136,6 +157,7 @@ class SqliteDatabase(Database):
         await self._maintenance.execute("PRAGMA foreign_keys=ON")
         await migrate(self._maintenance)
         self._writer = await asyncio.to_thread(self._connect)
+        self._writer.execute("PRAGMA busy_timeout=0")  # see begin_immediate
         self._writer.execute(f"PRAGMA synchronous={self.synchronous}")
         self._writer.execute("PRAGMA wal_autocheckpoint=0")
         self._reader = await asyncio.to_thread(self._connect)
@@ -205,7 +227,7 @@ class SqliteDatabase(Database):
         conn = self._open(self._writer)
         async with self._write_lock.hold():
             tx = SqliteTx(conn)
-            conn.execute("BEGIN IMMEDIATE")
+            await begin_immediate(conn)
             try:
                 yield tx
             except BaseException:
@@ -217,7 +239,7 @@ class SqliteDatabase(Database):
     async def write_batch(self, fn: Callable[[Tx], Awaitable[R]]) -> R:
         conn = self._open(self._writer)
         async with self._write_lock.hold(urgent=True):
-            conn.execute("BEGIN IMMEDIATE")
+            await begin_immediate(conn)
             try:
                 result = await fn(SqliteTx(conn))
             except BaseException:

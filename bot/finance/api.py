@@ -366,7 +366,8 @@ async def get_stats(request: web.Request, bot: Bot, params: dict[str, Any]) -> w
             if await tx.repo(OrgRepo).department(q.department_id) is None:
                 raise ApiError(404, "not_found", f"no department {q.department_id}")
             departments = frozenset(await tx.repo(OrgRepo).descendants(q.department_id))
-        f = await tx.repo(StatsRepo).figures(window(ctx, period, departments), ctx.now, waiting=20)
+        span, now = window(ctx, period, departments), ctx.now
+    f = await request.app[API_READS].run(lambda tx: tx.repo(StatsRepo).figures(span, now, waiting=20))
 
     def amounted(c: Any) -> dict[str, Any]:
         return {"count": c.count, "amount": f"{c.amount:.2f}"}

@@ -22,6 +22,7 @@ from bot.parts import BOT, Bot
 from chat.context import Context
 from handlers.roles import is_finance
 from handlers.stats_view import WORDS, Refused, explicit_span, length, scope_of, this_month, window
+from storage.db import Tx
 from storage.org import Department, OrgRepo
 from storage.stats import Figures, StatsRepo
 
@@ -63,9 +64,15 @@ class StatsPage:
                 departments, label = await scope_of(ctx, user, dept)
             except Refused as refused:
                 return error_page("无法查看统计", f"<p>{html.escape(str(refused))}</p>", 403)
-            figures = await ctx.repo(StatsRepo).figures(window(ctx, period, departments), ctx.now, waiting=10)
+            span, now = window(ctx, period, departments), ctx.now
             choices = await _departments(ctx, departments)
-            names = await org.names({a.user_id for a in figures.approvers} | {w.approver for w in figures.waiting})
+
+        async def read(tx: Tx) -> tuple[Figures, dict[str, str]]:
+            figures = await tx.repo(StatsRepo).figures(span, now, waiting=10)
+            people = {a.user_id for a in figures.approvers} | {w.approver for w in figures.waiting}
+            return figures, await tx.repo(OrgRepo).names(people)
+
+        figures, names = await bot.services.gateway.long_read(read)  # months of data: off the event loop
         body = _filters(word if word in WORDS else period.key, dept, choices, is_finance(ctx, user)) + _body(
             ctx, figures, names)
         return page_shell("报销与审批统计", f"{period.key} · {label} · 时长按自然时间计", body)

@@ -112,7 +112,8 @@ async def start_site(app: web.Application, settings: Settings) -> Site:
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.bot_idle_timeout_seconds)
     await runner.setup()
     guard.server = runner.server
-    listener = await asyncio.get_running_loop().create_server(guard, settings.bot_host, settings.bot_port)
+    listener = await asyncio.get_running_loop().create_server(guard, settings.bot_host, settings.bot_port,
+                                                              reuse_port=settings.bot_reuse_port or None)
     bound = listener.sockets[0].getsockname()[1]  # port 0: the one the OS chose
     log.info("listening on %s:%d, at most %d connections, idle ones closed after %.0f s",
              settings.bot_host, bound, limit, settings.bot_idle_timeout_seconds)

@@ -49,11 +49,12 @@ class GroupCommit(Generic[T, R]):
         self._pending.clear()
 
     async def submit(self, item: T) -> R:
-        """The item's result once its batch has committed (a caller that goes away does not undo it)."""
+        """The item's result once its batch has committed. A caller that goes away cancels only its
+        wait: the item stays in its batch and is committed all the same."""
         fut: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, fut))
         self._wakeup.set()
-        return await asyncio.shield(fut)
+        return await fut
 
     async def _run(self) -> None:
         while True:

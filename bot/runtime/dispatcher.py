@@ -107,7 +107,9 @@ class Dispatcher:
         return sum(len(q) for q in self._queues.values())
 
     async def wait_idle(self) -> None:
-        await self._idle.wait()
+        # an Event's waiter wakes a step after `set()`, by when new work may have cleared it again
+        while not self._idle.is_set():
+            await self._idle.wait()
 
     async def stop(self) -> None:
         """Stop taking work and cancel what runs; unfinished items stay pending in the inbox."""

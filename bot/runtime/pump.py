@@ -25,6 +25,7 @@ class Pump(ABC):
         self._wakeup = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._pumping = False
 
     @abstractmethod
     async def pump(self) -> float:
@@ -43,6 +44,11 @@ class Pump(ABC):
     def wake(self) -> None:
         self._wakeup.set()
 
+    def settled(self) -> bool:
+        """Neither woken nor running: what was signalled has been acted on (tests and benchmarks wait
+        for this, e.g. for a timer set due at once to reach the inbox)."""
+        return not self._wakeup.is_set() and not self._pumping
+
     def spawn(self, coro: Coroutine[Any, Any, None], name: str | None = None) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
@@ -52,11 +58,14 @@ class Pump(ABC):
     async def _run(self) -> None:
         while True:
             self._wakeup.clear()
+            self._pumping = True
             try:
                 delay = await self.pump()
             except Exception:
                 log.exception("%s failed", self.name)
                 delay = 1.0
+            finally:
+                self._pumping = False
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that races a wake-up
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):

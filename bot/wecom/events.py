@@ -3,7 +3,8 @@
 wechatpy 1.8 knows messages and the classic events but has no class for `template_card_event`,
 `template_card_menu_event`, `change_contact` and `taskcard_click`. They are declared here and looked
 up next to wechatpy's own tables (its public `MESSAGE_TYPES` / `EVENT_TYPES`), without touching its
-global registry; the XML is parsed once, the same way wechatpy parses it, and the plain dict is kept.
+global registry; the XML is parsed once (`xmlread`, into the dict shape wechatpy's classes read) and
+the plain dict is kept.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import hashlib
 import json
 from typing import Any
 
-import xmltodict
 from wechatpy.enterprise.events import EVENT_TYPES
 from wechatpy.enterprise.messages import MESSAGE_TYPES
 from wechatpy.events import BaseEvent
 from wechatpy.fields import BaseField, IntegerField, StringField
+
+from bot.wecom.xmlread import XmlError, read_xml
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -86,17 +88,6 @@ class PayloadError(ValueError):
 MAX_DEPTH = 16
 
 
-def _too_deep(data: Any) -> bool:
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return True
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        stack.extend((child, depth + 1) for child in children)
-    return False
-
-
 EXTRA_EVENTS: dict[str, type[BaseEvent]] = {
     cls.event: cls for cls in (TemplateCardEvent, TemplateCardMenuEvent, TaskCardClickEvent, ChangeContactEvent)
 }
@@ -111,21 +102,24 @@ def message_class(data: dict[str, Any]) -> type[Any] | None:
     return MESSAGE_TYPES.get(kind)
 
 
-def parse_payload(plaintext: str) -> tuple[Any, dict[str, Any]]:
-    """Decrypted XML -> (the typed message, or None when unsupported; a plain dict safe to store as JSON)."""
+def parse_payload(plaintext: str) -> dict[str, Any]:
+    """Decrypted XML -> the message as a plain dict, safe to store as JSON."""
     try:
-        root = xmltodict.parse(plaintext, disable_entities=True)
-    except Exception as exc:  # expat and xmltodict raise several types; all mean "not a message"
-        raise PayloadError(f"unreadable message XML: {type(exc).__name__}") from exc
-    data = root.get("xml") if isinstance(root, dict) else None
+        root = read_xml(plaintext, max_depth=MAX_DEPTH)
+    except XmlError as exc:
+        raise PayloadError(f"unreadable message XML: {exc}") from None
+    data = root.get("xml")
     if not isinstance(data, dict):
         raise PayloadError("empty message")
     if not data.get("MsgType"):
         raise PayloadError("message without MsgType")
-    if _too_deep(data):
-        raise PayloadError(f"message nested deeper than {MAX_DEPTH} levels")
+    return data
+
+
+def typed(data: dict[str, Any]) -> Any:
+    """The wechatpy message or event object for a payload, or None for a type the bot does not handle."""
     cls = message_class(data)
-    return (None if cls is None else cls(data)), data
+    return None if cls is None else cls(data)
 
 
 def dedupe_key(data: dict[str, Any]) -> str:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.runtime.ocr_workers import OcrWorkers
 from bot.wecom.client import WeComClient, WeComError
 from bot.wecom.orgsync import department_from_api, user_from_api
+from storage.db import Tx
 from storage.org import Department, OrgUser
+from storage.reads import ThreadReads
 from storage.uploads import Uploads
 
 if TYPE_CHECKING:
     from ocr.models import Invoice
 
 MAX_MEDIA = 20 * 1024 * 1024
+R = TypeVar("R")
 
 
 class MediaError(Exception):
@@ -21,10 +25,14 @@ class MediaError(Exception):
 
 
 class BotGateway:
-    def __init__(self, client: WeComClient, uploads: Uploads, ocr: OcrWorkers) -> None:
+    def __init__(self, client: WeComClient, uploads: Uploads, ocr: OcrWorkers, reads: ThreadReads) -> None:
         self.client = client
         self.uploads = uploads
         self.ocr = ocr
+        self.reads = reads
+
+    async def long_read(self, fn: Callable[[Tx], Awaitable[R]]) -> R:
+        return await self.reads.run(fn)
 
     async def fetch_media(self, media_id: str) -> bytes:
         try:

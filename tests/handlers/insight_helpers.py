@@ -8,14 +8,17 @@ at 14:40 liuyang sends a feedback note. C waits for zhaolei from 10:00 on.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from storage.stats import StatsRepo
 from tests.bot.finance.finance_support import TOKEN, api, file_expense
 from tests.world import World, make_world
 
@@ -68,3 +71,16 @@ async def play_known_set(w: World) -> KnownSet:
     await w.reply_to("liuyang", "反馈 希望审批卡片能显示发票图片", contains="谢谢你的反馈")
     await w.delivered()
     return KnownSet(a, b, c)
+
+
+def record_figure_threads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each figures read from now on: whether it ran on the main (event loop) thread."""
+    threads: list[bool] = []
+    figures = StatsRepo.figures
+
+    async def recording(self: StatsRepo, *args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return await figures(self, *args, **kwargs)
+
+    monkeypatch.setattr(StatsRepo, "figures", recording)
+    return threads

@@ -3,13 +3,15 @@ out quiet hours; the finance group chat gets the company, each leader their depa
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tests.bot.finance.finance_support import TOKEN
 from tests.handlers.approval_helpers import db_rows
-from tests.handlers.insight_helpers import play_known_set
+from tests.handlers.insight_helpers import play_known_set, record_figure_threads
 from tests.world import World, make_world
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -98,6 +100,30 @@ async def test_a_group_gets_single_items_with_masked_names_only_when_the_rules_a
         await w.delivered()
         group = [m.text() for m in w.sim.messages if m.chatid == CHAT]
         assert len(group) == 1 and f"⏳ {known.c} 赵*（部门负责人）¥300.00" in group[0] and "赵磊" not in group[0]
+    finally:
+        await w.stop_bot()
+        await w.sim.stop()
+
+
+async def test_the_week_is_read_off_the_event_loop_and_a_timer_set_by_an_earlier_version_still_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads = record_figure_threads(monkeypatch)
+    w = await _world(tmp_path)
+    try:
+        await play_known_set(w)
+        await _fire(w, monday(9, 0, 10))
+        await w.delivered()
+        assert len(digests(w)) == 5
+        assert threads and set(threads) == {w.postgres}  # SQLite: a thread's snapshot; PostgreSQL: the server
+        # a timer stored before timers carried their week (only the user in its payload) reports all the same
+        w.rows("UPDATE timers SET payload = ? WHERE kind = 'digest.weekly' AND status = 'pending'", ('{"user": "bot"}',))
+        threads.clear()
+        await _fire(w, monday(9, 0, 10) + timedelta(days=7))
+        await w.delivered()
+        later = [m.text() for m in w.sim.messages if m.chatid == CHAT and "2026-11-30~2026-12-06" in m.text()]
+        assert len(later) == 1 and later[0].startswith("📅 上周报销周报 2026-11-30~2026-12-06（全公司）")
+        assert threads and set(threads) == {True}  # read in its transaction, as before
     finally:
         await w.stop_bot()
         await w.sim.stop()

@@ -13,7 +13,7 @@ from simulator.cards import CardNotClickable
 from simulator.invoice_art import render_invoice_png, sample_fields
 from tests.bot.wecom.test_sender import drive_retries
 from tests.handlers.approval_helpers import db_rows
-from tests.handlers.insight_helpers import KnownSet, at, paid_world, play_known_set
+from tests.handlers.insight_helpers import KnownSet, at, paid_world, play_known_set, record_figure_threads
 from tests.world import World
 
 __all__ = ["paid_world"]
@@ -113,3 +113,21 @@ async def test_withdrawals_timeouts_retries_and_parked_messages_are_counted(worl
     assert "报销：提交 1 笔 ¥100.00；通过 0 笔 ¥0.00；驳回 0 笔 ¥0.00；撤回 1 笔；付款 0 笔 ¥0.00" in text
     assert re.search(r"其中重试 1；搁置 1，被拒收 0", text)
     assert "（开始 2，完成 1，取消 0，超时 1）" in text
+
+
+async def test_figures_are_read_off_the_event_loop_in_order_with_the_askers_messages(
+    paid_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = paid_world
+    await play_known_set(w)
+    threads = record_figure_threads(monkeypatch)
+    await w.say("xuhui", "统计")
+    await w.say("xuhui", "帮助")
+    await w.idle()
+    w.bot.sender.wake()
+    await w.delivered()
+    texts = [m.text() for m in w.sim.messages_to("xuhui")]
+    stats = next(i for i, t in enumerate(texts) if t.startswith("📊 统计 2026-11（全公司）"))
+    assert any("报销" in t for t in texts[stats + 1:])  # the help asked after it came after it
+    # on SQLite the figures are read in a thread with a snapshot of their own (PostgreSQL reads on the server)
+    assert threads == [w.postgres]

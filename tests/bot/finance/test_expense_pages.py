@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 from pathlib import Path
@@ -13,6 +12,7 @@ from storage.finance_events import ExpenseFilter, search_expenses
 from storage.reads import ThreadReads
 from storage.sqlite import SqliteDatabase, SqliteTx
 from tests.bot.finance.finance_support import TOKEN, api, file_expense
+from tests.loop_ticks import LoopTicks
 from tests.world import World
 
 
@@ -79,26 +79,19 @@ async def test_thread_reads_leave_the_event_loop_free(tmp_path: Path) -> None:
     await db.open()
     reads = ThreadReads()
     reads.open(db)
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
+    ticks = LoopTicks()
 
     async def slow(tx: Tx) -> tuple[str, int]:
         """A long read (SQLite counting to three million), and the loop's ticks while it ran."""
-        before = ticks
+        before = ticks.count
         await tx.fetchone("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000000)"
                           " SELECT COUNT(*) FROM n")
-        return threading.current_thread().name, ticks - before
+        return threading.current_thread().name, ticks.count - before
 
-    task = asyncio.create_task(ticker())
     try:
-        where, ticked = await reads.run(slow)
+        async with ticks:
+            where, ticked = await reads.run(slow)
     finally:
-        task.cancel()
         reads.close()
         await db.close()
     assert where != threading.main_thread().name and ticked >= 5  # the loop went on meanwhile

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from urllib.parse import urlsplit
 
 import aiohttp
+import pytest
 
 from bot.core import create_app
 from bot.ops.serve import start_site
 from bot.parts import BOT
 from tests.bot.wecom.test_callback_edges import request_head, signed, text_message
-from tests.world import World
+from tests.world import World, free_port
 
 CAP = 20
 
@@ -56,3 +58,26 @@ async def test_idle_and_slow_sockets_cannot_lock_the_bot_out(bare_world: World) 
         for _, writer in sockets:
             writer.close()
         await site.close()
+
+
+async def test_edge_processes_can_share_one_port(bare_world: World) -> None:
+    world = bare_world
+    port = free_port()
+    alone = world.make_settings(bot_port=port, bot_role="edge")
+    shared = world.make_settings(bot_port=port, bot_role="edge", bot_reuse_port=True)
+    assert shared.instance_id.endswith(f":{port}/{os.getpid()}")  # processes on one port tell apart by pid
+    apps = [create_app(shared, clock=world.clock) for _ in range(2)]
+    sites = [await start_site(app, shared) for app in apps]
+    try:
+        with pytest.raises(OSError):  # without the option the port is taken
+            await start_site(create_app(alone, clock=world.clock), alone)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
+            for i in range(24):  # a new connection each, as from WeCom's many senders
+                target, body = signed(world, text_message(world, f"user{i}", "帮助", 4_500_000 + i))
+                async with http.post(f"{sites[0].url}{target}", data=body) as resp:
+                    assert resp.status == 200
+        served = [site.runner.server.requests_count for site in sites]  # type: ignore[union-attr]
+        assert all(n > 0 for n in served) and sum(served) == 24, served  # the kernel spread them over both
+    finally:
+        for site in sites:
+            await site.close()

@@ -50,3 +50,22 @@ async def test_one_writer_batches_what_arrives_during_a_commit() -> None:
 async def test_several_writers_start_the_next_batch_at_once() -> None:
     store, results = await _run(parallel=2)
     assert store.batches == [[1], [2, 3, 4]] and store.most == 2 and results == [10, 20, 30, 40]
+
+
+async def test_a_caller_that_goes_away_does_not_take_its_item_out_of_the_batch() -> None:
+    store = Store()
+    group: GroupCommit[int, int] = GroupCommit(store.commit)
+    group.start()
+    try:
+        first = asyncio.create_task(group.submit(1))
+        await asyncio.sleep(0.01)  # the first batch is committing
+        gone = asyncio.create_task(group.submit(2))
+        stays = asyncio.create_task(group.submit(3))
+        await asyncio.sleep(0.01)
+        gone.cancel()  # e.g. the client hung up while its callback waited for the next commit
+        store.release.set()
+        assert await asyncio.gather(first, stays) == [10, 30]
+        assert store.batches == [[1], [2, 3]]
+        assert gone.cancelled()
+    finally:
+        await group.stop()

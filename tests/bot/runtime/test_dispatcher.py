@@ -70,3 +70,18 @@ async def test_slow_reads_wait_outside_the_processing_slots() -> None:
     photo_read.set()
     await dispatcher.wait_idle()
     assert handled[-1] == "photo:invoice"
+
+
+async def test_waiting_for_idle_sees_work_that_arrived_as_the_last_item_finished() -> None:
+    done: list[int] = []
+    dispatcher: Dispatcher
+
+    async def handle(it: InboxItem, prepared: object) -> None:
+        done.append(it.id)
+        if it.id == 1:  # what a handler's commit sets off (a timer due at once) arrives just after it
+            asyncio.get_running_loop().call_soon(dispatcher.dispatch, item(2, "a"))
+
+    dispatcher = Dispatcher(handle)
+    dispatcher.dispatch(item(1, "a"))
+    await dispatcher.wait_idle()
+    assert done == [1, 2]

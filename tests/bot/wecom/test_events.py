@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.wecom.events import ChangeContactEvent, TemplateCardEvent, dedupe_key, parse_payload
+from bot.wecom.events import ChangeContactEvent, TemplateCardEvent, dedupe_key, parse_payload, typed
 
 CARD = (
     "<xml><ToUserName>ww1</ToUserName><FromUserName>zhangsan</FromUserName><CreateTime>123456789</CreateTime>"
@@ -16,7 +16,8 @@ CARD = (
 
 
 def test_template_card_event_is_parsed_with_selected_items() -> None:
-    message, data = parse_payload(CARD.format(code="RC1"))
+    data = parse_payload(CARD.format(code="RC1"))
+    message = typed(data)
     assert isinstance(message, TemplateCardEvent)
     assert (message.key, message.task_id, message.response_code) == ("approve:BX1", "task_001", "RC1")
     assert message.selected == {"q1": ["o1", "o2"], "q2": ["x"]}
@@ -24,22 +25,22 @@ def test_template_card_event_is_parsed_with_selected_items() -> None:
 
 
 def test_two_clicks_in_the_same_second_are_different_events() -> None:
-    _, first = parse_payload(CARD.format(code="RC1"))
-    _, second = parse_payload(CARD.format(code="RC2"))
-    _, again = parse_payload(CARD.format(code="RC1"))
+    first = parse_payload(CARD.format(code="RC1"))
+    second = parse_payload(CARD.format(code="RC2"))
+    again = parse_payload(CARD.format(code="RC1"))
     assert dedupe_key(first) != dedupe_key(second)
     assert dedupe_key(first) == dedupe_key(again)
 
 
 def test_change_contact_and_messages() -> None:
-    message, _ = parse_payload(
+    message = typed(parse_payload(
         "<xml><ToUserName>ww1</ToUserName><FromUserName>sys</FromUserName><CreateTime>1</CreateTime>"
         "<MsgType>event</MsgType><Event>change_contact</Event><ChangeType>update_user</ChangeType>"
         "<UserID>lisi</UserID><Status>5</Status></xml>"
-    )
+    ))
     assert isinstance(message, ChangeContactEvent)
     assert (message.change_type, message.user_id, message.status) == ("update_user", "lisi", "5")
-    _, text = parse_payload(
+    text = parse_payload(
         "<xml><ToUserName>ww1</ToUserName><FromUserName>a</FromUserName><CreateTime>1</CreateTime>"
         "<MsgType>text</MsgType><Content>hi</Content><MsgId>42</MsgId><AgentID>7</AgentID></xml>"
     )
