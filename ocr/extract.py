@@ -162,20 +162,32 @@ def _parse_date(text: str) -> tuple[date, float] | None:
 
 
 def extract_date(page: Page) -> list[Reading]:
-    """Issue-date readings: next to 开票日期 first, else any sane date on the page."""
+    """Issue-date readings: next to 开票日期 first, else any sane date on the page.
+
+    A date read with its marks misread counts once however many passes read it so: repeating a
+    guess about the same glyphs is no second reading, and it never becomes certain by itself.
+    """
     out: list[Reading] = []
+    guessed: dict[str, float] = {}
+
+    def add(found: tuple[date, float] | None, score: float) -> bool:
+        if not found or not is_sane_issue_date(found[0]):
+            return False
+        value, shape = found[0].isoformat(), found[1]
+        if shape < 1.0:
+            guessed[value] = max(guessed.get(value, 0.0), score * shape)
+        else:
+            out.append(Reading(value, score))
+        return True
+
     for ln in page.find(_DATE_LABEL):
         for cand in [ln, *page.right_of(ln, max_gap=page.width * 0.1)]:
-            found = _parse_date(cand.text)
-            if found and is_sane_issue_date(found[0]):
-                out.append(Reading(found[0].isoformat(), cand.score * found[1]))
+            if add(_parse_date(cand.text), cand.score):
                 break
-    if not out:
+    if not out and not guessed:
         for ln in page.lines:
-            found = _parse_date(ln.text)
-            if found and is_sane_issue_date(found[0]):
-                out.append(Reading(found[0].isoformat(), ln.score * 0.8 * found[1]))
-    return out
+            add(_parse_date(ln.text), ln.score * 0.8)
+    return out + [Reading(value, score) for value, score in guessed.items()]
 
 
 def _tax_id_lines(page: Page) -> list[tuple[TextLine, str]]:
