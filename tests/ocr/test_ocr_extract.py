@@ -312,5 +312,5 @@ def test_date_whose_year_and_day_marks_were_read_as_digits() -> None:
     page = _without(paper_special_page(), changed={"开票日期：": "开卖日期：", "2024年08月12日": "2024608月120"})
     inv = extract_invoice(page, None, "ocr")
     assert inv.issue_date == date(2024, 8, 12) and "issue_date" in inv.uncertain_fields()
-    again = Page((*page.lines, line("2024608月120", 1205, 171, 0.99)), page.width, page.height)  # a second pass
+    again = Page((*page.lines, line("开卖日期：2024608月120", 1100, 171, 0.99)), page.width, page.height)  # 2nd pass
     assert "issue_date" in extract_invoice(again, None, "ocr").uncertain_fields()
