@@ -169,7 +169,7 @@ async def test_two_instances_one_killed_mid_burst(bare_world: World, hooks: tupl
 
 
 async def test_an_edge_acknowledges_and_a_worker_answers(bare_world: World, tmp_path: Path) -> None:
-    """SQLite: two processes on one file. The edge serves only the callback endpoints (and health and
+    """Two processes on one SQLite file (or one PostgreSQL database). The edge serves only the callback endpoints (and health and
     metrics); the worker notices what the edge stored and answers; it has no callback endpoint."""
     world = bare_world
     world.clock.set(datetime.fromtimestamp(time.time(), UTC))
@@ -193,7 +193,8 @@ async def test_an_edge_acknowledges_and_a_worker_answers(bare_world: World, tmp_
                                     for line in acks), acks
             async with http.get(f"http://127.0.0.1:{worker_port}/healthz") as resp:
                 body = await resp.json()
-                assert (body["role"], body["backend"], "sender" in body["runs"]) == ("worker", "sqlite", True)
+                backend = "postgres" if world.postgres else "sqlite"
+                assert (body["role"], body["backend"], "sender" in body["runs"]) == ("worker", backend, True)
             async with http.post(f"http://127.0.0.1:{worker_port}/wecom/callback") as resp:
                 assert resp.status == 404  # WeCom's callbacks go to edges
             async with http.get(f"http://127.0.0.1:{edge_port}/api/v1/openapi.json") as resp:
