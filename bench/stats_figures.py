@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from bench.budget_scan import departments
 from storage.codec import to_db_time
 from storage.db import Database
 from storage.org import OrgRepo
+from storage.reads import ThreadReads
 from storage.sqlite import SqliteDatabase
 from storage.stats import StatsRepo, Window
 
@@ -122,7 +124,34 @@ async def main() -> None:
     times, _ = await timed(db, Window(*MONTH, scope))
     print(f"one top department ({len(scope)} departments): median {statistics.median(times) * 1000:.0f} ms,"
           f" max {max(times) * 1000:.0f} ms")
+    reads = ThreadReads()
+    reads.open(db)
+    inline = await longest_stall(lambda: timed(db, Window(*MONTH), runs=1))
+    aside = await longest_stall(lambda: reads.run(lambda tx: tx.repo(StatsRepo).figures(Window(*MONTH), MONTH[1])))
+    print(f"longest event-loop stall during one whole-company read: inline {inline * 1000:.0f} ms,"
+          f" on a snapshot in a thread (as the bot reads them) {aside * 1000:.1f} ms")
+    reads.close()
     await db.close()
+
+
+async def longest_stall(work: Callable[[], Awaitable[object]]) -> float:
+    """The longest a 1 ms ticker waited beyond its sleep while `work` ran: how long acks would wait."""
+    worst = 0.0
+    running = True
+
+    async def tick() -> None:
+        nonlocal worst
+        while running:
+            t0 = time.perf_counter()
+            await asyncio.sleep(0.001)
+            worst = max(worst, time.perf_counter() - t0 - 0.001)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0.01)
+    await work()
+    running = False
+    await ticker
+    return worst
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ _INSERT = (
 
 
 # SQLite: one row of values per item, inserted in order (ids follow arrival)
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def _insert_rows(count: int) -> str:
     return ("INSERT INTO inbox (dedupe_key, source, user_id, msg_type, event, payload, received_at) VALUES "
             + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * count) + " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key")
@@ -98,8 +98,12 @@ class InboxRepo:
         if self.tx.backend == "postgres":
             columns = zip(*(_params(item) for item in items), strict=True)
             rows = await self.tx.fetchall(_INSERT_MANY, [list(c) for c in columns])
-        else:
-            rows = await self.tx.fetchall(_insert_rows(len(items)), [v for item in items for v in _params(item)])
+        else:  # in power-of-two chunks: a few statement shapes, not one per batch size, in the statement cache
+            rows, start = [], 0
+            while start < len(items):
+                chunk = items[start:start + (1 << (len(items) - start).bit_length() - 1)]
+                rows += await self.tx.fetchall(_insert_rows(len(chunk)), [v for item in chunk for v in _params(item)])
+                start += len(chunk)
         ids = {r[1]: r[0] for r in rows}
         stored: list[InboxItem | None] = []
         for item in items:

@@ -84,6 +84,17 @@ async def test_inbox_batches_drop_repeats_inside_and_across(database: Database) 
         assert not await tx.repo(InboxRepo).mark_failed(pending[0].id, NOW, "late")
 
 
+async def test_a_batch_of_any_size_keeps_arrival_order_and_drops_repeats(database: Database) -> None:
+    keys = [f"k{i}" for i in range(11)]
+    batch = [item(k) for k in keys] + [item("k2"), item("k9")]  # 13 rows: repeats land in later pieces (8+4+1)
+    stored = await database.write_batch(lambda tx: tx.repo(InboxRepo).add_many(batch))
+    assert [s is not None for s in stored] == [True] * 11 + [False, False]
+    ids = [s.id for s in stored if s is not None]
+    assert ids == sorted(ids)
+    async with database.read() as tx:
+        assert [p.dedupe_key for p in await tx.repo(InboxRepo).pending()] == keys
+
+
 async def test_usage_aggregate_follows_every_change(database: Database) -> None:
     async with database.transaction() as tx:
         await expense(tx, "E1", "submitted", 1000)
