@@ -133,6 +133,14 @@ class World:
         found = self.rows(sql, params)
         return next(iter(found[0].values())) if found else None
 
+    def storage_env(self) -> dict[str, str]:
+        """What a `run_bot.py` process needs to find this world's database and data folder, on either backend."""
+        return {"BOT_DB": self.db, "BOT_DATA_DIR": str(self.db_path.parent)}
+
+    def drop_trigger(self, name: str, table: str) -> None:
+        """Removes a guard trigger, as someone with direct database access could (PostgreSQL names its table)."""
+        self.rows(f"DROP TRIGGER {name} ON {table}" if self.postgres else f"DROP TRIGGER {name}")
+
     def outbound_statuses(self) -> list[str]:
         return [r["status"] for r in self.rows("SELECT status FROM outbound ORDER BY id")]
 

@@ -4,7 +4,6 @@ app secret holds messages (visible to admins) instead of losing them, and they g
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from typing import Any
 
 import aiohttp
@@ -18,8 +17,8 @@ async def health(world: World) -> tuple[int, dict[str, Any]]:
 
 
 def outbound_rows(world: World, key: str) -> list[tuple[str, int]]:
-    with sqlite3.connect(world.db_path) as conn:
-        return conn.execute("SELECT status, attempts FROM outbound WHERE order_key = ? ORDER BY id", (key,)).fetchall()
+    found = world.rows("SELECT status, attempts FROM outbound WHERE order_key = ? ORDER BY id", (key,))
+    return [(r["status"], r["attempts"]) for r in found]
 
 
 async def test_not_ready_until_the_org_chart_is_mirrored(bare_world: World) -> None:
@@ -73,5 +72,4 @@ async def test_a_refused_secret_holds_messages_and_they_go_out_once_it_works(wor
     assert "WECOM_SECRET" in alert.text()
     status, body = await health(world)
     assert status == 200 and body["wecom"] == "ok"
-    with sqlite3.connect(world.db_path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'wecom.bad_secret'").fetchone()[0] == 1
+    assert world.value("SELECT COUNT(*) FROM audit_log WHERE action = 'wecom.bad_secret'") == 1

@@ -18,9 +18,8 @@ WEBHOOK_SECRET = "webhook-secret-5d1b8e"
 
 
 def _failed_robot_rows(world: World) -> list[tuple[str, str]]:
-    with sqlite3.connect(world.db_path) as conn:
-        return conn.execute("SELECT order_key, last_error FROM outbound WHERE channel = 'robot'"
-                            " AND status = 'failed'").fetchall()
+    found = world.rows("SELECT order_key, last_error FROM outbound WHERE channel = 'robot' AND status = 'failed'")
+    return [(r["order_key"], r["last_error"]) for r in found]
 
 
 async def test_a_failing_robot_send_leaks_no_credential(bare_world: World, caplog: pytest.LogCaptureFixture) -> None:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 
 from tests.world import World
 
 
 def inbox_status(world: World, item_id: int) -> str:
-    with sqlite3.connect(world.db_path) as conn:
-        return str(conn.execute("SELECT status FROM inbox WHERE id = ?", (item_id,)).fetchone()[0])
+    return str(world.value("SELECT status FROM inbox WHERE id = ?", (item_id,)))
 
 
 def audited(world: World, action: str) -> list[str]:
-    with sqlite3.connect(world.db_path) as conn:
-        return [r[0] for r in conn.execute("SELECT subject FROM audit_log WHERE action = ?", (action,))]
+    return [r["subject"] for r in world.rows("SELECT subject FROM audit_log WHERE action = ?", (action,))]
 
 
 async def test_a_failed_inbox_item_is_listed_and_replayed_by_an_admin(world: World) -> None:
@@ -35,7 +32,6 @@ async def test_a_failed_inbox_item_is_listed_and_replayed_by_an_admin(world: Wor
 
     assert f"#{item_id}" in await world.reply_to("xuhui", f"处理失败 {item_id}")
     await world.sim.wait_for(lambda: inbox_status(world, item_id) == "done", timeout=5)
-    with sqlite3.connect(world.db_path) as conn:
-        assert conn.execute("SELECT name FROM users WHERE user_id = 'sunli'").fetchone()[0] == "孙丽丽"
+    assert world.value("SELECT name FROM users WHERE user_id = 'sunli'") == "孙丽丽"
     assert audited(world, "inbox.replayed") == [f"inbox:{item_id}"]
     assert "不是处理失败" in await world.reply_to("xuhui", f"处理失败 {item_id}")  # done items stay done

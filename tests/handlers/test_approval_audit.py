@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-from pathlib import Path
 
 from bot.ops.audit_cli import verify
 from tests.commands import Finished, run_bot_command
@@ -13,8 +11,8 @@ from tests.handlers.approval_helpers import click, file_expense, wait_card
 from tests.world import World
 
 
-async def run_verify(db: Path) -> Finished:
-    return await run_bot_command("audit", "verify", env={**os.environ, "BOT_DB": str(db)})
+async def run_verify(world: World) -> Finished:
+    return await run_bot_command("audit", "verify", env={**os.environ, **world.storage_env()})
 
 
 async def test_audit_chain_after_full_flow(world: World) -> None:
@@ -26,25 +24,21 @@ async def test_audit_chain_after_full_flow(world: World) -> None:
     assert settings is not None
     await w.stop_bot()
 
-    conn = sqlite3.connect(w.db_path)
-    rows = conn.execute("SELECT id, actor, action, data FROM audit_log WHERE subject = ? ORDER BY id",
-                        (f"expense:{number}",)).fetchall()
-    actions = [(r[1], r[2]) for r in rows]
+    rows = w.rows("SELECT id, actor, action, data FROM audit_log WHERE subject = ? ORDER BY id", (f"expense:{number}",))
+    actions = [(r["actor"], r["action"]) for r in rows]
     assert ("wangfang", "expense.approve") in actions and ("wuqiang", "expense.approve") in actions
     assert actions[-1] == ("bot", "expense.approved")
     assert await verify(settings) == 0
-    ok = await run_verify(w.db_path)
+    ok = await run_verify(w)
     assert ok.returncode == 0 and "OK" in ok.stdout
 
     # someone with file access rewrites the leader's decision: the chain names that row
-    leader_row = next(r for r in rows if r[1] == "wangfang")
-    data = json.loads(leader_row[3])
+    leader_row = next(r for r in rows if r["actor"] == "wangfang")
+    data = json.loads(leader_row["data"])
     data["step"] = 99
-    conn.execute("DROP TRIGGER audit_log_no_update")
-    conn.execute("UPDATE audit_log SET data = ? WHERE id = ?", (json.dumps(data), leader_row[0]))
-    conn.commit()
-    conn.close()
-    broken = await run_verify(w.db_path)
+    w.drop_trigger("audit_log_no_update", "audit_log")
+    w.rows("UPDATE audit_log SET data = ? WHERE id = ?", (json.dumps(data), leader_row["id"]))
+    broken = await run_verify(w)
     assert broken.returncode == 1
-    assert f"row {leader_row[0]}" in broken.stdout and "BROKEN" in broken.stdout
+    assert f"row {leader_row['id']}" in broken.stdout and "BROKEN" in broken.stdout
     assert await verify(settings) == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -135,11 +134,9 @@ async def test_quiet_hours_defer_alerts_across_a_restart(bare_world: World, tmp_
                                                          alert_chat_id="rd-group"))
     await file_expense(world, "liuyang", "900", "交通", day=day.isoformat())  # 90% pending counts by rule
     await world.idle()
-    with sqlite3.connect(world.db_path) as conn:
-        waiting = conn.execute("SELECT not_before FROM outbound WHERE order_key = 'chat:rd-group'"
-                               " AND status = 'pending'").fetchall()
+    waiting = world.rows("SELECT not_before FROM outbound WHERE order_key = 'chat:rd-group' AND status = 'pending'")
     morning = datetime.combine(day + timedelta(days=1), time(8), tzinfo=SHANGHAI)
-    assert [w[0][:16] for w in waiting] == [morning.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M")]
+    assert [w["not_before"][:16] for w in waiting] == [morning.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M")]
     await asyncio.sleep(0.3)
     assert world.sim.find_messages(chat="rd-group") == []
 
@@ -172,5 +169,4 @@ async def test_submission_shows_budget_left_and_applies_the_budget_rule(bare_wor
     assert "⛔" in over and "超出预算" in over
     refused = await world.reply_to("liuyang", "确认")
     assert "暂时不能提交" in refused
-    with sqlite3.connect(world.db_path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM expenses").fetchone()[0] == 0
+    assert world.value("SELECT COUNT(*) FROM expenses") == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 from datetime import date
 from decimal import Decimal
 
@@ -29,14 +28,10 @@ async def test_photo_completes_an_open_expense(world: World) -> None:
         assert part in shown
     done = await world.reply_to("liuyang", "确认", contains="已提交报销")
     assert total in done
-    conn = sqlite3.connect(world.db_path)
-    try:
-        row = conn.execute("SELECT amount_fen, expense_date, category, description, invoice_key, file_sha256"
-                           " FROM expenses").fetchone()
-    finally:
-        conn.close()
-    assert row == (int(Decimal(fields["total"]) * 100), fields["issue_date"], "差旅", fields["seller_name"],
-                   invoice_key(fields["invoice_code"], fields["invoice_number"]), hashlib.sha256(png).hexdigest())
+    row = world.rows("SELECT amount_fen, expense_date, category, description, invoice_key, file_sha256"
+                     " FROM expenses")
+    assert [tuple(r.values()) for r in row] == [(int(Decimal(fields["total"]) * 100), fields["issue_date"], "差旅", fields["seller_name"],
+                   invoice_key(fields["invoice_code"], fields["invoice_number"]), hashlib.sha256(png).hexdigest())]
 
 
 def test_unsure_invoice_fields_are_marked_for_asking() -> None:
@@ -79,5 +74,4 @@ async def test_a_file_the_reader_gives_up_on_gets_a_clear_answer(bare_world: Wor
     timeouts = re.search(r'^bot_ocr_reads_total\{[^}]*outcome="timeout"[^}]*\} (\S+)$', metrics, re.MULTILINE)
     assert timeouts and float(timeouts.group(1)) >= 1
     assert re.search(r"^bot_ocr_waiting\{[^}]*\} 0\.0$", metrics, re.MULTILINE)
-    with sqlite3.connect(world.db_path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM expenses").fetchone()[0] == 0
+    assert world.value("SELECT COUNT(*) FROM expenses") == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -86,6 +85,5 @@ async def test_payable_reminders_until_acknowledged_or_paid(bare_world: World) -
     await fire(world, at(day + timedelta(days=4), 8, 0, ) + timedelta(seconds=5))
     await world.sim.wait_for(lambda: len(reminders(world, "物业费")) == 1)
 
-    with sqlite3.connect(world.db_path) as conn:
-        actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE subject LIKE 'payable:%'")]
+    actions = [r["action"] for r in world.rows("SELECT action FROM audit_log WHERE subject LIKE 'payable:%'")]
     assert actions.count("payable.created") == 4 and "payable.acknowledged" in actions

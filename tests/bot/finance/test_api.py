@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
 
 from tests.bot.finance.finance_support import TOKEN, api, approved_expense, file_expense
@@ -162,8 +161,7 @@ async def test_tokens_bodies_budgets_and_the_openapi_document(bare_world: World)
         assert status == 422 and answer["detail"]
 
     # every change is audited; refused requests left nothing behind
-    with sqlite3.connect(world.db_path) as conn:
-        actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE actor = 'finance-platform'")]
+    actions = [r["action"] for r in world.rows("SELECT action FROM audit_log WHERE actor = 'finance-platform'")]
     assert actions.count("budget.created") == 2 and actions.count("budget.updated") == 2
     assert actions.count("notification.sent") == 1
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from tests.bot.finance.finance_support import TOKEN, api
 from tests.world import World
 
@@ -41,6 +39,5 @@ async def test_oversized_integers_and_trailing_newlines_are_refused(bare_world: 
                                ("PUT", "/api/v1/payables/p1%0A", None)):
         status, answer = await api(world, method, path, body)
         assert status == 422 and answer["detail"][0]["field"].startswith("path."), (path, status, answer)
-    with sqlite3.connect(world.db_path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM budgets").fetchone()[0] == 0
-        assert conn.execute("SELECT COUNT(*) FROM outbound").fetchone()[0] == 0
+    assert world.value("SELECT COUNT(*) FROM budgets") == 0
+    assert world.value("SELECT COUNT(*) FROM outbound") == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -17,13 +16,13 @@ from tests.world import World
 
 async def audit_verify(world: World) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "BOT_"))}
-    done = await run_bot_command("audit", "verify", env={**env, "BOT_DB": str(world.db_path)})
+    done = await run_bot_command("audit", "verify", env={**env, **world.storage_env()})
     return done.returncode, done.stdout + done.stderr
 
 
 def anchors(world: World) -> list[tuple[str, str]]:
-    with sqlite3.connect(world.db_path) as conn:
-        return conn.execute("SELECT number, data FROM webhook_events WHERE type = 'audit.anchor' ORDER BY id").fetchall()
+    found = world.rows("SELECT number, data FROM webhook_events WHERE type = 'audit.anchor' ORDER BY id")
+    return [(r["number"], r["data"]) for r in found]
 
 
 async def an_hour_later(world: World) -> None:
@@ -43,8 +42,8 @@ async def test_anchors_go_out_hourly_and_verify_catches_a_shortened_log(bare_wor
 
     await an_hour_later(world)
     await world.sim.wait_for(lambda: anchors(world), timeout=5)
-    with sqlite3.connect(world.db_path) as conn:
-        head_id, head_hash = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    [head] = world.rows("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+    head_id, head_hash = head["id"], head["hash"]
     [(stream, data)] = anchors(world)
     assert stream == "audit" and f'"head_id":{head_id}' in data and head_hash in data
     assert str(head_id) in (data_dir / "audit.anchor").read_text()
@@ -57,9 +56,8 @@ async def test_anchors_go_out_hourly_and_verify_catches_a_shortened_log(bare_wor
     await file_expense(world, "chenjing", "66", "餐饮")
     code, out = await audit_verify(world)
     assert code == 0 and "matches the anchor of" in out and f"(row {head_id})" in out
-    with sqlite3.connect(world.db_path) as conn:  # someone removes the evidence of the last hours
-        conn.execute("DROP TRIGGER audit_log_retention")
-        conn.execute("DELETE FROM audit_log WHERE id >= ?", (head_id - 1,))
+    world.drop_trigger("audit_log_retention", "audit_log")  # someone removes the evidence of the last hours
+    world.rows("DELETE FROM audit_log WHERE id >= ?", (head_id - 1,))
     code, out = await audit_verify(world)
     assert code == 1 and "BROKEN" in out and "rows were removed" in out
 

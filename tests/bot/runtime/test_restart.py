@@ -30,8 +30,7 @@ async def start_process(world: World, port: int, *args: str, log: Path | None = 
         "WECOM_AES_KEY": world.sim.aes_key,
         "WECOM_API_BASE": world.sim.base_url,
         "BOT_PORT": str(port),
-        "BOT_DB": world.db,
-        "BOT_DATA_DIR": str(world.db_path.parent),
+        **world.storage_env(),
         "BOT_WORKERS": "1",
         "BOT_ONBOARDING": "false",  # one reply per message: the welcome card is not what this counts
         **{name.upper(): value for name, value in extra.items()},

@@ -4,7 +4,6 @@ audit rows are archived, cut with a record in the chain, and never before their 
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from config import SettingsError, load_settings
 from handlers.rules import Rules
 from simulator.invoice_art import render_invoice_pdf, sample_fields
 from storage.audit import AuditKey, AuditRepo
-from storage.sqlite import SqliteDatabase
+from storage.connect import open_database
 from storage.uploads import UploadFiles
 from tests.bot.finance.finance_support import SECRET, TOKEN, Receiver, file_expense
 from tests.bot.finance.test_idempotency import NOTE, _post
@@ -82,12 +81,14 @@ async def test_the_daily_prune_keeps_what_is_young_and_what_people_act_on(bare_w
         await receiver.stop()
 
 
-async def test_audit_rows_are_archived_and_cut_only_past_their_retention(tmp_path: Path) -> None:
+@pytest.mark.backends("sqlite", "postgres")  # the append-only and retention triggers are each backend's own
+async def test_audit_rows_are_archived_and_cut_only_past_their_retention(bare_world: World, tmp_path: Path) -> None:
+    world = bare_world  # only its database: nothing runs but the prune
     now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
-    settings = load_settings(demo=True, bot_db=tmp_path / "bot.db", bot_retention_audit_days=200)
+    settings = load_settings(demo=True, bot_db=world.db, bot_data_dir=tmp_path, bot_retention_audit_days=200)
     services = Services(settings=settings, clock=FakeClock(now), rules=Rules(), gateway=None,  # type: ignore[arg-type]
                         events=EventBus(), audit_key=KEY)
-    db = SqliteDatabase(settings.bot_db)
+    db = open_database(world.db)
     await db.open()
     try:
         ages = [400, 300, 201, 200, 199, 10, 0]  # days; the row of exactly 200 days is kept
@@ -111,9 +112,8 @@ async def test_audit_rows_are_archived_and_cut_only_past_their_retention(tmp_pat
         assert (await prune(db, services, UploadFiles(tmp_path))).get("audit_log") == 0
     finally:
         await db.close()
-    with sqlite3.connect(settings.bot_db) as conn:  # a cut the chain does not record is still found
-        conn.execute("DROP TRIGGER audit_log_retention")
-        conn.execute("DELETE FROM audit_log WHERE id = 4")
+    world.drop_trigger("audit_log_retention", "audit_log")  # a cut the chain does not record is still found
+    world.rows("DELETE FROM audit_log WHERE id = 4")
     await db.open()
     try:
         async with db.read() as tx:

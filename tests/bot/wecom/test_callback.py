@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from datetime import UTC, datetime
 
@@ -37,10 +36,7 @@ def envelope(crypto: WeChatCrypto, plaintext: str, ts: int = START) -> tuple[dic
 
 
 def counts(world: World) -> tuple[int, int]:
-    with sqlite3.connect(world.db_path) as conn:
-        inbox = conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0]
-        outbound = conn.execute("SELECT COUNT(*) FROM outbound").fetchone()[0]
-    return inbox, outbound
+    return world.value("SELECT COUNT(*) FROM inbox"), world.value("SELECT COUNT(*) FROM outbound")
 
 
 async def test_url_verification_with_the_official_vector(bare_world: World) -> None:
@@ -152,14 +148,11 @@ async def test_messages_of_one_user_are_handled_in_arrival_order(world: World) -
         assert (await sim.send_text("liuyang", f"帮助 {i}")).status == 200
         assert (await sim.send_text("sunli", f"help {i}")).status == 200
     await world.idle()
-    with sqlite3.connect(world.db_path) as conn:
-        for user in ("liuyang", "sunli"):
-            rows = conn.execute(
-                "SELECT id, processed_at FROM inbox WHERE user_id = ? ORDER BY id", (user,)
-            ).fetchall()
-            assert len(rows) == 15
-            processed = [r[1] for r in rows]
-            assert processed == sorted(processed)
+    for user in ("liuyang", "sunli"):
+        rows = world.rows("SELECT id, processed_at FROM inbox WHERE user_id = ? ORDER BY id", (user,))
+        assert len(rows) == 15
+        processed = [r["processed_at"] for r in rows]
+        assert processed == sorted(processed)
 
 
 async def test_a_callback_that_cannot_be_stored_is_not_acknowledged(world: World) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -66,9 +65,7 @@ def chunked(body: bytes, size: int) -> list[bytes]:
 
 
 def inbox_texts(world: World) -> list[str]:
-    with sqlite3.connect(world.db_path) as conn:
-        rows = conn.execute("SELECT payload FROM inbox WHERE msg_type = 'text' ORDER BY id").fetchall()
-    return [r[0] for r in rows]
+    return [r["payload"] for r in world.rows("SELECT payload FROM inbox WHERE msg_type = 'text' ORDER BY id")]
 
 
 async def test_a_body_split_across_tcp_segments_is_read_whole(world: World) -> None:

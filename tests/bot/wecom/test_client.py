@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 
 import pytest
 
@@ -14,8 +13,8 @@ from tests.world import World
 
 
 def outbound_rows(world: World) -> list[tuple[str, int, str | None]]:
-    with sqlite3.connect(world.db_path) as conn:
-        return conn.execute("SELECT status, attempts, last_error FROM outbound ORDER BY id").fetchall()
+    found = world.rows("SELECT status, attempts, last_error FROM outbound ORDER BY id")
+    return [(r["status"], r["attempts"], r["last_error"]) for r in found]
 
 
 async def test_token_is_fetched_once_under_concurrency_and_cached(world: World) -> None:

@@ -4,30 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 
 from tests.world import World
 
 
 def user_row(world: World, user_id: str) -> tuple[str, int] | None:
-    with sqlite3.connect(world.db_path) as conn:
-        return conn.execute("SELECT name, status FROM users WHERE user_id = ?", (user_id,)).fetchone()
+    found = world.rows("SELECT name, status FROM users WHERE user_id = ?", (user_id,))
+    return (found[0]["name"], found[0]["status"]) if found else None
 
 
 def leaders(world: World, dept: int) -> list[str]:
-    with sqlite3.connect(world.db_path) as conn:
-        rows = conn.execute(
-            "SELECT user_id FROM user_departments WHERE department_id = ? AND is_leader = 1", (dept,)
-        ).fetchall()
-    return sorted(r[0] for r in rows)
+    rows = world.rows("SELECT user_id FROM user_departments WHERE department_id = ? AND is_leader = 1", (dept,))
+    return sorted(r["user_id"] for r in rows)
 
 
 async def test_start_up_sync_mirrors_departments_users_leaders_and_tags(world: World) -> None:
-    with sqlite3.connect(world.db_path) as conn:
-        departments = dict(conn.execute("SELECT id, parent_id FROM departments").fetchall())
-        tags = conn.execute(
-            "SELECT t.name, tu.user_id FROM tags t JOIN tag_users tu ON tu.tag_id = t.id ORDER BY t.id"
-        ).fetchall()
+    departments = {r["id"]: r["parent_id"] for r in world.rows("SELECT id, parent_id FROM departments")}
+    tags = [(r["name"], r["user_id"]) for r in world.rows(
+        "SELECT t.name, tu.user_id FROM tags t JOIN tag_users tu ON tu.tag_id = t.id ORDER BY t.id")]
     assert departments == {1: 0, 2: 1, 3: 2, 4: 1, 5: 1}
     assert user_row(world, "liuyang") == ("刘洋", 1)
     assert leaders(world, 3) == ["wangfang"]
@@ -42,9 +36,8 @@ async def test_a_user_who_quits_loses_rights_at_once(world: World) -> None:
     await world.idle()
     assert user_row(world, "xuhui") == ("徐慧", 5)
     await world.say("xuhui", "失败消息")  # WeCom no longer delivers to them; the bot's answer is a refusal
-    with sqlite3.connect(world.db_path) as conn:
-        last = conn.execute("SELECT body FROM outbound WHERE order_key = 'user:xuhui' ORDER BY id DESC").fetchone()
-    assert "只有财务管理员" in last[0]
+    last = world.value("SELECT body FROM outbound WHERE order_key = 'user:xuhui' ORDER BY id DESC")
+    assert "只有财务管理员" in last
 
 
 async def test_id_only_events_make_the_bot_reread_wecom(world: World) -> None:
@@ -71,11 +64,8 @@ async def test_periodic_full_sync_catches_what_events_missed(world: World) -> No
     await world.sim.wait_for(lambda: user_row(world, "newbie") is not None, timeout=5)
     await world.idle()
     assert user_row(world, "chenjing") == ("陈静", 5)
-    with sqlite3.connect(world.db_path) as conn:
-        internal = conn.execute(
-            "SELECT status FROM inbox WHERE msg_type = 'internal' AND user_id = 'chenjing'"
-        ).fetchall()
-    assert internal == [("done",)]
+    internal = world.rows("SELECT status FROM inbox WHERE msg_type = 'internal' AND user_id = 'chenjing'")
+    assert internal == [{"status": "done"}]
 
 
 async def test_contact_callback_with_its_own_keys(bare_world: World) -> None:
@@ -132,9 +122,7 @@ async def test_a_sync_that_would_deactivate_too_many_waits_for_an_admin(world: W
     assert "正在重新同步" in await world.reply_to("xuhui", f"确认同步 {hold}")
     await sim.wait_for(lambda: all(user_row(world, u)[1] == 5 for u in leaving), timeout=5)
     await world.idle()
-    with sqlite3.connect(world.db_path) as conn:
-        actions = [r[0] for r in conn.execute(
-            "SELECT action FROM audit_log WHERE action LIKE 'org.sync%' ORDER BY id")]
-        status = conn.execute("SELECT status FROM org_sync_holds WHERE id = ?", (hold,)).fetchone()[0]
+    actions = [r["action"] for r in world.rows("SELECT action FROM audit_log WHERE action LIKE 'org.sync%' ORDER BY id")]
+    status = world.value("SELECT status FROM org_sync_holds WHERE id = ?", (int(hold),))
     assert actions == ["org.sync_held", "org.sync_confirmed"] and status == "applied"
     assert "没有等待确认" in await world.reply_to("xuhui", f"确认同步 {hold}")

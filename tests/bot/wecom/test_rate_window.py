@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 
 import aiohttp
 
@@ -28,9 +27,8 @@ async def file_small_expenses(world: World, user: str, count: int) -> list[str]:
 
 
 def statuses(world: World, key: str) -> dict[str, int]:
-    with sqlite3.connect(world.db_path) as conn:
-        return dict(conn.execute("SELECT status, COUNT(*) FROM outbound WHERE order_key = ? GROUP BY status",
-                                 (key,)).fetchall())
+    found = world.rows("SELECT status, COUNT(*) AS n FROM outbound WHERE order_key = ? GROUP BY status", (key,))
+    return {r["status"]: r["n"] for r in found}
 
 
 async def metrics_text(world: World) -> str:

@@ -3,7 +3,6 @@ WeCom's duplicate check, and per-recipient order while a row waits in backoff.""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
 import aiohttp
@@ -13,8 +12,8 @@ from tests.world import World
 
 
 def outbound(world: World, where: str = "1 = 1") -> list[tuple[int, str, str, int]]:
-    with sqlite3.connect(world.db_path) as conn:
-        return conn.execute(f"SELECT id, channel, status, attempts FROM outbound WHERE {where} ORDER BY id").fetchall()
+    found = world.rows(f"SELECT id, channel, status, attempts FROM outbound WHERE {where} ORDER BY id")
+    return [(r["id"], r["channel"], r["status"], r["attempts"]) for r in found]
 
 
 async def drive_retries(world: World, done: Callable[[], object], rounds: int = 20) -> None:
