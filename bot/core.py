@@ -111,6 +111,14 @@ def default_plugins() -> list[Plugin]:
 async def _start(settings: Settings, clock: Clock, app: web.Application, initial_sync: bool) -> Bot:
     db = open_database(settings.bot_db, synchronous=settings.bot_db_sync.upper(), pool_size=settings.bot_db_pool_size)
     await db.open()
+    try:
+        return await _assemble(db, settings, clock, app, initial_sync)
+    except BaseException:
+        await db.close()  # a start that fails (e.g. an audit log kept with another key) leaves no connection open
+        raise
+
+
+async def _assemble(db: Database, settings: Settings, clock: Clock, app: web.Application, initial_sync: bool) -> Bot:
     fleet = isinstance(db, PostgresDatabase)
     bus = Bus(db)
     tokens = SharedTokens(db, settings.wecom_corp_id, settings.wecom_secret.get_secret_value()) if fleet else None
