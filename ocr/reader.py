@@ -39,6 +39,7 @@ _LEAST_LIKELY = 0.001  # constrained decodes less likely than this are left to t
 _PLAIN = 0.999  # relative likelihood of a constrained decode that is the plain reading itself
 _REPAIRED_SCORE = 0.5  # a code only the check character produced: below any "certain" threshold
 _SURE_GLYPH = 0.8  # a code with a glyph less likely than this was a close call, valid or not
+_DISPUTED = 0.6  # a code one view read surely but the views together do not find likeliest: asked
 _STEADIED_TEXT = 0.8  # share of the photo's text boxes an undone shake must still show (the detector varies)
 _QR_ZOOM = 2.0
 _PDF_RENDER_WIDTH = 2400  # enough for any engine's page width; pages are scaled down from here
@@ -139,15 +140,19 @@ def _read_surely(found: CodeDecode | None) -> bool:
 
 
 def _best_of_views(engine: CharAlternatives, views: list[np.ndarray]) -> tuple[str, float] | None:
-    """A code and its weight from several views of it: the first view that reads it surely, else the
-    valid code all views together find likeliest (one reading: the views are not independent)."""
-    alternatives: list[list[list[tuple[str, float]]]] = []
-    for view in views:
-        alternatives.append(engine.char_alternatives(view))
-        decode = best_valid_uscc(alternatives[-1])
-        if decode is not None and _read_surely(decode):
-            return decode.code, 0.95
+    """A code and its weight from several views of it: a code some view reads surely, else the valid
+    code all views together find likeliest (one reading: the views are not independent).
+
+    A sure reading is certain only when the views together find the same code likeliest: with four
+    views, one of them reading a wrong code surely (and valid by chance) happens, and then the others
+    disagree. Otherwise it is kept, in doubt, and the user is asked."""
+    alternatives = [engine.char_alternatives(view) for view in views]
     found = best_valid_uscc_of_views(alternatives)
+    sure = [d.code for d in map(best_valid_uscc, alternatives) if d is not None and _read_surely(d)]
+    if sure and found is not None and found.code in sure:
+        return found.code, 0.95
+    if sure:
+        return sure[0], _DISPUTED
     if found is None or found.relative < _LEAST_LIKELY:
         return None
     return found.code, _repair_score(found)

@@ -153,3 +153,16 @@ def test_the_red_view_of_a_code_loses_the_seal_and_keeps_the_print() -> None:
     assert plain is crop and red.shape == (60, 400)  # enlarged for the recogniser
     assert red[:, 250:270].min() < 100 < red[:4, 250:270].min()  # print stays, the seal over paper is gone
     assert red[16, 20] < 100 and red[2, 20] > 180
+
+
+def test_a_code_one_view_reads_surely_is_certain_only_when_the_views_together_agree() -> None:
+    """Four views are four chances for one of them to read a wrong code surely that passes the check
+    by chance; the other views then find another code likelier, and the sure reading stays in doubt.
+    Where a sure reading is what the views together find likeliest, it is certain."""
+    changed = TRUTH[:5] + ("X" if TRUTH[5] != "X" else "Y") + TRUTH[6:17]
+    wrong = changed + uscc_check_char(changed)
+    truth_in_doubt = _alts(TRUTH, {10: [("0", 0.45), (TRUTH[10], 0.44)]})  # true code likeliest over the views
+    [alone] = _reread_codes(PAGE, FakeEngine(_alts(wrong), truth_in_doubt), [_code_line(wrong)])  # type: ignore[arg-type]
+    assert alone.text == wrong and alone.score < DEFAULT_THRESHOLD
+    [agreed] = _reread_codes(PAGE, FakeEngine(_alts(wrong), _alts(TRUTH)), [_code_line(wrong)])  # type: ignore[arg-type]
+    assert agreed.text == TRUTH and agreed.score >= DEFAULT_THRESHOLD  # three sure views and the vote say TRUTH
