@@ -10,7 +10,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from socket import gethostname
 from zoneinfo import ZoneInfo
@@ -149,7 +149,9 @@ async def test_two_instances_one_killed_mid_burst(bare_world: World, hooks: tupl
         # reminders: every open approval task's reminder comes due now, and goes out once
         tasks = int(world.value("SELECT COUNT(*) FROM approval_tasks WHERE status = 'pending'"))
         assert tasks == 4
-        world.rows("UPDATE timers SET due_at = ? WHERE kind = 'approval.remind'", (to_db_time(datetime.now(UTC)),))
+        # an hour back: due by every process's clock (under faketime each process's clock starts with it)
+        past = datetime.now(UTC) - timedelta(hours=1)
+        world.rows("UPDATE timers SET due_at = ? WHERE kind = 'approval.remind'", (to_db_time(past),))
         world.rows("SELECT pg_notify('bot_wake', 'timers')")
         reminded = "SELECT COUNT(*) FROM outbound WHERE body LIKE '%提醒：%'"
         await until(lambda: int(world.value(reminded)) >= tasks)
