@@ -164,7 +164,7 @@ async def _assemble(db: Database, settings: Settings, clock: Clock, app: web.App
     bus.on(TIMERS, scheduler.wake)
     leases = Leases(db, settings.instance_id, ttl=settings.bot_lease_seconds) if isinstance(db, PostgresDatabase) else None
     bot = Bot(settings, clock, db, client, writer, dispatcher, sender, scheduler, orgsync, services, ocr, bus=bus,
-              leases=leases)
+              reads=reads, leases=leases)
     app[BOT] = bot
 
     await bus.start()
@@ -177,7 +177,6 @@ async def _assemble(db: Database, settings: Settings, clock: Clock, app: web.App
             dispatcher.dispatch(item)
     feed.start()
     bot.extras["feed"] = feed
-    bot.extras["reads"] = reads
     scheduler.every("org-sync", timedelta(minutes=settings.bot_org_sync_minutes), orgsync.full_sync)
     scheduler.every("retention", timedelta(days=1), lambda: prune(db, services, upload_files))
     scheduler.every("audit-anchor", timedelta(hours=1), lambda: anchor_chain(db, services))
@@ -233,9 +232,7 @@ async def _stop(bot: Bot) -> None:
     await bot.dispatcher.stop()
     await bot.bus.stop()
     await bot.ocr.close()
-    reads = bot.extras.get("reads")
-    if isinstance(reads, ThreadReads):
-        reads.close()
+    bot.reads.close()
     await bot.client.close()
     await bot.db.close()
 

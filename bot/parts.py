@@ -27,6 +27,7 @@ from bot.wecom.sender import OutboundSender
 from chat.context import Context, Services
 from config import Settings
 from storage.db import Database, Tx
+from storage.reads import ThreadReads
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Bot:
     services: Services
     ocr: OcrWorkers
     bus: Bus
+    reads: ThreadReads  # snapshot connections in worker threads for long reads (gateway.long_read)
     leases: Leases | None = None  # PostgreSQL: the loops that run once per fleet
     extras: dict[str, Any] = field(default_factory=dict)
     _solo: dict[str, Pump] = field(default_factory=dict)

@@ -62,7 +62,6 @@ from storage.finance_events import ExpenseFilter, WebhookEvent, WebhookRepo, sea
 from storage.idempotency import IdempotencyRepo
 from storage.org import OrgRepo
 from storage.payables import Payable, PayableInput, PayableRepo
-from storage.reads import ThreadReads
 from storage.stats import Durations, StatsRepo
 
 log = logging.getLogger(__name__)
@@ -206,7 +205,7 @@ async def list_expenses(request: web.Request, bot: Bot, params: dict[str, Any]) 
         return ExpenseList(items=items, total=found.total, limit=q.limit, offset=q.offset,
                            next_after=encode_cursor(found.expenses[-1].id) if more else None).model_dump_json().encode()
 
-    body = await request.app[API_READS].run(page)
+    body = await bot.services.gateway.long_read(page)
     return web.Response(body=body, content_type="application/json")
 
 
@@ -367,7 +366,7 @@ async def get_stats(request: web.Request, bot: Bot, params: dict[str, Any]) -> w
                 raise ApiError(404, "not_found", f"no department {q.department_id}")
             departments = frozenset(await tx.repo(OrgRepo).descendants(q.department_id))
         span, now = window(ctx, period, departments), ctx.now
-    f = await request.app[API_READS].run(lambda tx: tx.repo(StatsRepo).figures(span, now, waiting=20))
+    f = await bot.services.gateway.long_read(lambda tx: tx.repo(StatsRepo).figures(span, now, waiting=20))
 
     def amounted(c: Any) -> dict[str, Any]:
         return {"count": c.count, "amount": f"{c.amount:.2f}"}
@@ -418,26 +417,20 @@ ENDPOINTS: dict[str, Endpoint] = {
     "get_stats": get_stats,
 }
 OPENAPI_DOC = web.AppKey("finance_openapi", dict)
-API_READS = web.AppKey("finance_reads", ThreadReads)
 
 
 class FinanceApi:
-    """Plugin: the /api/v1 routes and the worker-thread connections of the heavy lists."""
-
-    def __init__(self) -> None:
-        self.reads = ThreadReads()
+    """Plugin: the /api/v1 routes (heavy lists read through the bot's gateway, off the event loop)."""
 
     def routes(self, app: web.Application) -> None:
         app[OPENAPI_DOC] = openapi()
-        app[API_READS] = self.reads
         app.router.add_get("/api/v1/openapi.json", get_openapi)
         for op in OPERATIONS:
             app.router.add_route(op.method, op.path, _wrap(op, ENDPOINTS[op.name]))
 
     async def start(self, bot: Bot) -> None:
         log.info("finance API %s", "enabled" if bot.settings.finance_api_token else "disabled (no FINANCE_API_TOKEN)")
-        self.reads.open(bot.db)
         bot.scheduler.every("budget-scan", timedelta(hours=1), lambda: scan_budgets(bot))
 
     async def stop(self) -> None:
-        self.reads.close()
+        return None

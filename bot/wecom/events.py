@@ -116,12 +116,6 @@ def parse_payload(plaintext: str) -> dict[str, Any]:
     return data
 
 
-def typed(data: dict[str, Any]) -> Any:
-    """The wechatpy message or event object for a payload, or None for a type the bot does not handle."""
-    cls = message_class(data)
-    return None if cls is None else cls(data)
-
-
 def dedupe_key(data: dict[str, Any]) -> str:
     """Messages by MsgId; events by their full content.
 

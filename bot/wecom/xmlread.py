@@ -18,6 +18,7 @@ from xml.etree.ElementTree import Element, ParseError, XMLParser
 
 # optional XML declaration, then the root element's start tag: no DOCTYPE, comment or PI before it
 _ROOT_FIRST = re.compile(r"\s*(?:<\?xml\s[^<>]*\?>\s*)?<(?![!?/])")
+_ABSENT = object()  # a child tag not seen yet (None is a value: an empty element)
 
 
 class XmlError(ValueError):
@@ -65,5 +66,3 @@ def _value(element: Element, depth: int, max_depth: int) -> Any:
         node["#text"] = text
     return node
 
-
-_ABSENT = object()

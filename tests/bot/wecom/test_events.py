@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.wecom.events import ChangeContactEvent, TemplateCardEvent, dedupe_key, parse_payload, typed
+from typing import Any
+
+from bot.wecom.events import ChangeContactEvent, TemplateCardEvent, dedupe_key, message_class, parse_payload
 
 CARD = (
     "<xml><ToUserName>ww1</ToUserName><FromUserName>zhangsan</FromUserName><CreateTime>123456789</CreateTime>"
@@ -13,6 +15,13 @@ CARD = (
     "<SelectedItem><QuestionKey>q2</QuestionKey><OptionIds><OptionId>x</OptionId></OptionIds></SelectedItem>"
     "</SelectedItems></xml>"
 )
+
+
+def typed(data: dict[str, Any]) -> Any:
+    """The wechatpy class the bot looks up for a payload, built from it."""
+    cls = message_class(data)
+    assert cls is not None
+    return cls(data)
 
 
 def test_template_card_event_is_parsed_with_selected_items() -> None:
