@@ -10,7 +10,9 @@ from typing import Any, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from ocr.constrained import Alternatives
 from ocr.preprocess import fade_red
+from ocr.second_recogniser import glyph_options, load_second_recogniser
 
 ENGINES: tuple[str, ...] = ("rapidocr", "tesseract")
 
@@ -106,11 +108,19 @@ def item_table_rows(boxes: list[Box]) -> set[int]:
 class CharAlternatives(Protocol):
     """Engines that can also say which other characters each recognised glyph might have been."""
 
-    def char_alternatives(self, crop: np.ndarray) -> list[list[tuple[str, float]]]: ...
+    def char_alternatives(self, crop: np.ndarray) -> Alternatives: ...
+
+
+@runtime_checkable
+class SecondOpinion(Protocol):
+    """Engines with a second recogniser whose per-glyph probabilities join the vote on re-read crops."""
+
+    def second_alternatives(self, crop: np.ndarray) -> Alternatives: ...
 
 
 class RapidOcrEngine:
-    """PP-OCRv4 models via onnxruntime; the models ship inside the wheel, so it works offline."""
+    """PP-OCRv4 models via onnxruntime, and PP-OCRv5's recogniser for codes re-read in doubt; the models
+    ship inside their wheels, so it works offline."""
 
     name = "rapidocr"
     page_width = 1600
@@ -126,6 +136,7 @@ class RapidOcrEngine:
         # Pages are turned upright before reading, so classifying every line's direction only costs
         # time. The detector sees images at the size given ("max": never upscaled to a minimum side).
         self._ocr = RapidOCR(use_cls=False, det_limit_type="max", det_limit_side_len=2000)
+        self._second = load_second_recogniser()
 
     def prepare(self, page: np.ndarray) -> np.ndarray:
         """The colour page as is: the detector copes with shading and seals."""
@@ -202,28 +213,13 @@ class RapidOcrEngine:
         results, _ = self._ocr.text_rec(crops)
         return sum(float(score) for _, score in results) / max(len(results), 1)
 
-    def char_alternatives(self, crop: np.ndarray, top: int = 5) -> list[list[tuple[str, float]]]:
+    def char_alternatives(self, crop: np.ndarray, top: int = 5) -> Alternatives:
         """Per emitted character, the recogniser's top candidates with probabilities (CTC greedy path)."""
-        rec = self._ocr.text_rec
-        _, img_h, img_w = rec.rec_image_shape
-        ratio = max(crop.shape[1] / max(crop.shape[0], 1), img_w / img_h)
-        batch = rec.resize_norm_img(crop, ratio)[np.newaxis].astype(np.float32)
-        probs = rec.session(batch)[0][0]  # time steps x classes, softmax output
-        chars = rec.postprocess_op.character
-        segments: list[np.ndarray] = []
-        prev = 0
-        for t, k in enumerate(probs.argmax(axis=1)):
-            if k != 0 and k == prev and segments:
-                segments[-1] = np.maximum(segments[-1], probs[t])
-            elif k != 0:
-                segments.append(probs[t].copy())
-            prev = k
-        out: list[list[tuple[str, float]]] = []
-        for seg in segments:
-            seg[0] = 0.0  # blank is not a character
-            order = np.argsort(seg)[::-1][:top]
-            out.append([(chars[j], float(seg[j])) for j in order if seg[j] > 1e-5])
-        return out
+        return glyph_options(self._ocr.text_rec, crop, top)
+
+    def second_alternatives(self, crop: np.ndarray) -> Alternatives:
+        """The same from the second, stronger recogniser: its readings of a re-read crop join the vote."""
+        return glyph_options(self._second, crop)
 
     def read_line(self, crop: np.ndarray) -> tuple[str, float]:
         result, _ = self._ocr(crop, use_det=False, use_cls=False)

@@ -9,9 +9,19 @@ import cv2
 import numpy as np
 
 from ocr.candidates import as_uscc_chars
-from ocr.constrained import CodeDecode, best_valid_uscc, best_valid_uscc_of_views
+from ocr.constrained import Alternatives, CodeDecode, best_valid_uscc, best_valid_uscc_of_views
 from ocr.einvoice import is_ofd, is_xml, read_invoice_xml, read_ofd
-from ocr.engines import ENGINES, Box, BoxFilter, CharAlternatives, OcrEngine, Survey, TextLine, get_engine
+from ocr.engines import (
+    ENGINES,
+    Box,
+    BoxFilter,
+    CharAlternatives,
+    OcrEngine,
+    SecondOpinion,
+    Survey,
+    TextLine,
+    get_engine,
+)
 from ocr.extract import extract_invoice
 from ocr.layout import Page, compact
 from ocr.models import DEFAULT_THRESHOLD, Invoice
@@ -140,13 +150,30 @@ def _read_surely(found: CodeDecode | None) -> bool:
 
 
 def _best_of_views(engine: CharAlternatives, views: list[np.ndarray]) -> tuple[str, float] | None:
-    """A code and its weight from several views of it: a code some view reads surely, else the valid
-    code all views together find likeliest (one reading: the views are not independent).
+    """A code and its weight from several views of it, as the engine's recogniser reads them.
+
+    When that leaves the code in doubt and the engine has a second recogniser, it reads the views
+    too and all readings vote again: a model trained on other data errs on other glyphs, so it often
+    tells which candidate is right. It chooses, it does not vouch: what the first model left in
+    doubt stays in doubt (at most disputed), and the user is asked. A code the first reads
+    certainly is not read twice: most are, and the second model costs ~30 ms a view. It reads the
+    cuts as they are (``_code_views`` pairs each with its red view): its red views found no code
+    more on hard photos, at twice the cost."""
+    alternatives = [engine.char_alternatives(view) for view in views]
+    found = _vote(alternatives)
+    if isinstance(engine, SecondOpinion) and (found is None or found[1] < DEFAULT_THRESHOLD):
+        again = _vote([*alternatives, *(engine.second_alternatives(view) for view in views[::2])])
+        found = (again[0], min(again[1], _DISPUTED)) if again else found
+    return found
+
+
+def _vote(alternatives: list[Alternatives]) -> tuple[str, float] | None:
+    """A code and its weight from readings of several views of it: a code some view reads surely,
+    else the valid code all views together find likeliest (one reading: the views are not independent).
 
     A sure reading is certain only when the views together find the same code likeliest: with four
     views, one of them reading a wrong code surely (and valid by chance) happens, and then the others
     disagree. Otherwise it is kept, in doubt, and the user is asked."""
-    alternatives = [engine.char_alternatives(view) for view in views]
     found = best_valid_uscc_of_views(alternatives)
     sure = [d.code for d in map(best_valid_uscc, alternatives) if d is not None and _read_surely(d)]
     if sure and found is not None and found.code in sure:

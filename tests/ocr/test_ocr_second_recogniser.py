@@ -1,0 +1,91 @@
+"""The second recogniser (PP-OCRv5) reads the views of a tax id the first model left in doubt, and
+its readings join the vote: it chooses the code, it never makes it certain; a code the first model
+reads certainly is not read twice."""
+
+import random
+
+import cv2
+import numpy as np
+
+from ocr.constrained import Alternatives
+from ocr.engines import SecondOpinion, TextLine, get_engine
+from ocr.models import DEFAULT_THRESHOLD
+from ocr.reader import _reread_codes
+from ocr.validate import USCC_ALPHABET, uscc_check_char
+
+TRUTH = "91320115K1Q52GL34C"
+PAGE = np.full((60, 420, 3), 255, dtype=np.uint8)
+LINE = TextLine(f"纳税人识别号：{TRUTH}", (10.0, 10.0, 400.0, 34.0), 0.97)
+
+
+def _alts(text: str, doubtful: dict[int, list[tuple[str, float]]] | None = None) -> Alternatives:
+    return [(doubtful or {}).get(i, [(ch, 0.98), ("8", 0.01)]) for i, ch in enumerate(text)]
+
+
+class FirstOnly:
+    """Stands in for an engine with one recogniser, reading every view of a crop the same way."""
+
+    def __init__(self, first: Alternatives) -> None:
+        self.first = first
+
+    def char_alternatives(self, crop: np.ndarray) -> Alternatives:
+        return self.first
+
+
+class TwoModels(FirstOnly):
+    """... and with a second recogniser, counting the views it is asked to read."""
+
+    def __init__(self, first: Alternatives, second: Alternatives) -> None:
+        super().__init__(first)
+        self.second, self.second_reads = second, 0
+
+    def second_alternatives(self, crop: np.ndarray) -> Alternatives:
+        self.second_reads += 1
+        return self.second
+
+
+def test_the_second_model_chooses_the_code_the_first_misread_but_does_not_vouch_for_it() -> None:
+    """The first model reads Q as 0 in every view and never considers Q: the check character can only
+    repair the code into another one. The second reads it plainly: its code is chosen, in doubt."""
+    misread = _alts(TRUTH[:10] + "0" + TRUTH[11:], {10: [("0", 0.97), ("8", 0.01)]})
+    [alone] = _reread_codes(PAGE, FirstOnly(misread), [LINE])  # type: ignore[arg-type]
+    assert alone.text != TRUTH and alone.score < DEFAULT_THRESHOLD
+    engine = TwoModels(misread, _alts(TRUTH))
+    [both] = _reread_codes(PAGE, engine, [LINE])  # type: ignore[arg-type]
+    assert engine.second_reads == 2  # the two cuts as they are, not their red views
+    assert both.text == TRUTH and both.score < DEFAULT_THRESHOLD
+
+
+def test_a_code_the_first_model_reads_certainly_is_not_read_again() -> None:
+    changed = TRUTH[:5] + ("X" if TRUTH[5] != "X" else "Y") + TRUTH[6:17]
+    engine = TwoModels(_alts(TRUTH), _alts(changed + uscc_check_char(changed)))
+    [found] = _reread_codes(PAGE, engine, [LINE])  # type: ignore[arg-type]
+    assert engine.second_reads == 0
+    assert found.text == TRUTH and found.score >= DEFAULT_THRESHOLD
+
+
+def _code_crop(code: str, rng: random.Random) -> np.ndarray:
+    """A printed code as the re-read cuts it: dark glyphs on off-white, a little blur and JPEG loss."""
+    scale = rng.uniform(0.7, 0.9)
+    (w, h), base = cv2.getTextSize(code, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+    crop = np.full((h + base + 12, w + 16, 3), rng.randint(215, 240), dtype=np.uint8)
+    cv2.putText(crop, code, (8, h + 6), cv2.FONT_HERSHEY_SIMPLEX, scale, (40, 40, 40), 2, cv2.LINE_AA)
+    crop = cv2.GaussianBlur(crop, (3, 3), 0.6)
+    ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 60])
+    assert ok
+    return cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+
+
+def test_the_engine_carries_the_second_model_and_it_reads_printed_codes() -> None:
+    """The model ships in its wheel and loads with the engine; on printed codes (random, valid) its
+    plain reading is the code."""
+    engine = get_engine("rapidocr")
+    assert isinstance(engine, SecondOpinion)
+    rng = random.Random(20261125)
+    codes = []
+    for _ in range(6):
+        body = "9" + str(rng.randint(1, 5)) + "".join(rng.choice(USCC_ALPHABET) for _ in range(15))
+        codes.append(body + uscc_check_char(body))
+    read = ["".join(options[0][0] for options in engine.second_alternatives(_code_crop(code, rng)) if options)
+            for code in codes]
+    assert sum(r == c for r, c in zip(read, codes, strict=True)) >= 5, list(zip(read, codes, strict=True))
