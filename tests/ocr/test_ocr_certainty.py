@@ -73,6 +73,16 @@ def test_number_with_one_doubtful_digit_is_not_sure() -> None:
     assert _by_least_sure_glyph(PAGE, engine, [short]) == [short]  # type: ignore[arg-type]
 
 
+def test_a_line_its_crop_reads_with_other_digits_is_in_doubt() -> None:
+    """The page's reading says 2021, the crop read again says 2024, each sure of its glyphs: one of
+    the two misread a digit, and the line is no more certain than a disputed reading."""
+    line = TextLine("开票日期：2021年04月20日", (10.0, 10.0, 400.0, 34.0), 0.98)
+    [disputed] = _by_least_sure_glyph(PAGE, FakeEngine(_alts("开票日期：2024年04月20日")), [line])  # type: ignore[arg-type]
+    assert disputed.score < DEFAULT_THRESHOLD
+    [agreed] = _by_least_sure_glyph(PAGE, FakeEngine(_alts("开票日期:2021年04月20日")), [line])  # type: ignore[arg-type]
+    assert agreed.score == 0.98
+
+
 def test_agreeing_readings_are_independent_evidence() -> None:
     one = vote([Reading("12345678", 0.7)])
     two = vote([Reading("12345678", 0.7), Reading("12345678", 0.7)])
@@ -158,11 +168,25 @@ def test_the_red_view_of_a_code_loses_the_seal_and_keeps_the_print() -> None:
 def test_a_code_one_view_reads_surely_is_certain_only_when_the_views_together_agree() -> None:
     """Four views are four chances for one of them to read a wrong code surely that passes the check
     by chance; the other views then find another code likelier, and the sure reading stays in doubt.
-    Where a sure reading is what the views together find likeliest, it is certain."""
+    A code is certain only when every view reads it plainly; one view reading another code keeps
+    the likelier one in doubt."""
     changed = TRUTH[:5] + ("X" if TRUTH[5] != "X" else "Y") + TRUTH[6:17]
     wrong = changed + uscc_check_char(changed)
     truth_in_doubt = _alts(TRUTH, {10: [("0", 0.45), (TRUTH[10], 0.44)]})  # true code likeliest over the views
     [alone] = _reread_codes(PAGE, FakeEngine(_alts(wrong), truth_in_doubt), [_code_line(wrong)])  # type: ignore[arg-type]
     assert alone.text == wrong and alone.score < DEFAULT_THRESHOLD
-    [agreed] = _reread_codes(PAGE, FakeEngine(_alts(wrong), _alts(TRUTH)), [_code_line(wrong)])  # type: ignore[arg-type]
-    assert agreed.text == TRUTH and agreed.score >= DEFAULT_THRESHOLD  # three sure views and the vote say TRUTH
+    [outvoted] = _reread_codes(PAGE, FakeEngine(_alts(wrong), _alts(TRUTH)), [_code_line(wrong)])  # type: ignore[arg-type]
+    assert outvoted.text == TRUTH and outvoted.score < DEFAULT_THRESHOLD  # three views say TRUTH, one another code
+    [agreed] = _reread_codes(PAGE, FakeEngine(_alts(TRUTH)), [_code_line(TRUTH)])  # type: ignore[arg-type]
+    assert agreed.text == TRUTH and agreed.score >= DEFAULT_THRESHOLD
+
+
+def test_a_code_every_view_reads_is_still_in_doubt_when_one_view_hesitated_over_a_glyph() -> None:
+    """All four views read the same valid code, but one nearly read a glyph otherwise (4 or M): the
+    views share the crop, so the others may have read that glyph wrong together, valid by chance."""
+    hesitant = _alts(TRUTH, {11: [(TRUTH[11], 0.47), ("M", 0.42)]})
+    [read] = _reread_codes(PAGE, FakeEngine(hesitant, _alts(TRUTH)), [_code_line(TRUTH)])  # type: ignore[arg-type]
+    assert read.text == TRUTH and read.score < DEFAULT_THRESHOLD
+    clear = _alts(TRUTH, {11: [(TRUTH[11], 0.85), ("M", 0.12)]})
+    [sure] = _reread_codes(PAGE, FakeEngine(clear, _alts(TRUTH)), [_code_line(TRUTH)])  # type: ignore[arg-type]
+    assert sure.text == TRUTH and sure.score >= DEFAULT_THRESHOLD
