@@ -40,7 +40,10 @@ _PLAIN = 0.999  # relative likelihood of a constrained decode that is the plain 
 _REPAIRED_SCORE = 0.5  # a code only the check character produced: below any "certain" threshold
 _SURE_GLYPH = 0.8  # a code with a glyph less likely than this was a close call, valid or not
 _CLEAR = 2.0  # how much likelier than its runner-up every view must find each glyph of a certain code
-_DISPUTED = 0.6  # two readings of one thing differ, each sure of itself (views of a code, a line and its crop): asked
+_DISPUTED = 0.6  # a code one view read surely but the views together do not find likeliest: asked
+# A line whose crop, read again, shows other digits: a coin toss, so that two copies of a number
+# read so (paper invoices print it twice) still do not make it certain together.
+_READ_OTHERWISE = 0.5
 _STEADIED_TEXT = 0.8  # share of the photo's text boxes an undone shake must still show (the detector varies)
 _QR_ZOOM = 2.0
 _PDF_RENDER_WIDTH = 2400  # enough for any engine's page width; pages are scaled down from here
@@ -120,7 +123,7 @@ def _by_least_sure_glyph(image: np.ndarray, engine: OcrEngine, lines: list[TextL
             if glyphs:
                 score = min(ln.score, *(p for _, p in glyphs))
                 if re.sub(r"\D", "", compact("".join(ch for ch, _ in glyphs))) != re.sub(r"\D", "", text):
-                    score = min(score, _DISPUTED)
+                    score = min(score, _READ_OTHERWISE)
                 ln = TextLine(ln.text, ln.box, score)
         out.append(ln)
     return out
