@@ -104,13 +104,18 @@ def _code_box(line: TextLine) -> Box | None:
     return (max(x0, left - 0.5 * line.height), y0, min(end, right + 0.5 * line.height + _GLYPH * line.height), y1)
 
 
+def _letters_and_digits(text: str) -> str:
+    """What a number, a date or a code consists of, with look-alikes a code cannot hold read alike."""
+    return re.sub(r"[^0-9A-Z]", "", as_uscc_chars(compact(text)))
+
+
 def _by_least_sure_glyph(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
     """Lines of many digits (numbers, dates, codes) scored by their least certain glyph, not the mean.
 
     A line's score averages its glyphs, so one doubtful digit in twenty hardly shows; yet that
     digit makes the number wrong. The line is read again from its crop for this: where that
-    second reading finds other digits, one of the two misread a glyph surely, and the line is in
-    doubt however sure each was. Engines without per-glyph probabilities keep their scores.
+    second reading finds other letters or digits, one of the two misread a glyph surely, and the
+    line is in doubt however sure each was. Engines without per-glyph probabilities keep their scores.
     """
     if not isinstance(engine, CharAlternatives):
         return lines
@@ -122,7 +127,7 @@ def _by_least_sure_glyph(image: np.ndarray, engine: OcrEngine, lines: list[TextL
             glyphs = [options[0] for options in engine.char_alternatives(crop) if options]
             if glyphs:
                 score = min(ln.score, *(p for _, p in glyphs))
-                if re.sub(r"\D", "", compact("".join(ch for ch, _ in glyphs))) != re.sub(r"\D", "", text):
+                if _letters_and_digits("".join(ch for ch, _ in glyphs)) != _letters_and_digits(text):
                     score = min(score, _READ_OTHERWISE)
                 ln = TextLine(ln.text, ln.box, score)
         out.append(ln)

@@ -83,6 +83,9 @@ def test_a_line_its_crop_reads_with_other_digits_is_in_doubt() -> None:
     assert both is not None and both.score < DEFAULT_THRESHOLD
     [agreed] = _by_least_sure_glyph(PAGE, FakeEngine(_alts("开票日期:2021年04月20日")), [line])  # type: ignore[arg-type]
     assert agreed.score == 0.98
+    code = _code_line(TRUTH)
+    [letter] = _by_least_sure_glyph(PAGE, FakeEngine(_alts(TRUTH.replace("Q", "0"))), [code])  # type: ignore[arg-type]
+    assert letter.score < DEFAULT_THRESHOLD
 
 
 def test_agreeing_readings_are_independent_evidence() -> None:
