@@ -11,10 +11,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable, Coroutine
 from datetime import datetime
+from typing import Any
+
+import uvloop
 
 from bot.ops.logs import setup_logging
-from config import SettingsError, load_settings
+from config import Settings, SettingsError, load_settings
+
+LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop] | None] = {"uvloop": uvloop.new_event_loop,
+                                                                    "asyncio": None}
 
 
 def _instant(text: str) -> datetime:
@@ -59,10 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         from simulator.demo_runner import run_demo
 
-        return asyncio.run(run_demo(settings, start=args.demo_time))
+        return _run(run_demo(settings, start=args.demo_time), settings)
     from bot.ops.serve import serve
 
-    return asyncio.run(serve(settings))
+    return _run(serve(settings), settings)
+
+
+def _run(main: Coroutine[Any, Any, int], settings: Settings) -> int:
+    """The bot on the event loop its settings name (`BOT_EVENT_LOOP`)."""
+    with asyncio.Runner(loop_factory=LOOPS[settings.bot_event_loop]) as runner:
+        return runner.run(main)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python bench/callback_throughput.py [--seconds 8] [--concurrency 32] [--rate 1000]
                                         [--backend sqlite|postgres] [--edge [--pause-worker]]
+                                        [--loop uvloop|asyncio] [--naive-loop asyncio|uvloop]
 
 Both servers run in their own process on loopback (and the WeCom simulator the bot replies to in a
 third, so the load generator measures without sharing its CPU) and receive the same kind of distinct
@@ -198,6 +199,10 @@ async def main() -> None:
     parser.add_argument("--edge", action="store_true", help="an edge process takes the callbacks, a worker the rest")
     parser.add_argument("--edge-processes", type=int, default=1,
                         help="with --edge: this many edge processes share the port (BOT_REUSE_PORT)")
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop",
+                        help="the bot's event loop (BOT_EVENT_LOOP)")
+    parser.add_argument("--naive-loop", choices=["asyncio", "uvloop"], default="asyncio",
+                        help="the reference handler's event loop (the textbook one: asyncio's own)")
     parser.add_argument("--pause-worker", action="store_true",
                         help="with --edge: pause the worker (SIGSTOP) while acks are measured, as if it had cores"
                              " of its own elsewhere; it drains the inbox once resumed")
@@ -223,7 +228,8 @@ async def run(args: argparse.Namespace, db: str | None) -> None:
     env = {**os.environ, "WECOM_CORP_ID": sim.corp_id, "WECOM_AGENT_ID": str(sim.agent_id),
            "WECOM_SECRET": sim.secret, "WECOM_TOKEN": sim.token, "WECOM_AES_KEY": sim.aes_key,
            "WECOM_API_BASE": sim.base_url, "BOT_PORT": str(bot_port), "BOT_DB": db or f"{tmp}/bot.db",
-           "BOT_QUIET_HOURS": "", "LOG_LEVEL": "WARNING", "BOT_DATA_DIR": tmp}
+           "BOT_QUIET_HOURS": "", "LOG_LEVEL": "WARNING", "BOT_DATA_DIR": tmp,
+           "BOT_EVENT_LOOP": args.loop}
     script = os.environ.get("BENCH_BOT", "run_bot.py")
     if args.edge_processes > 1:
         env["BOT_REUSE_PORT"] = "true"
@@ -236,13 +242,14 @@ async def run(args: argparse.Namespace, db: str | None) -> None:
         bots.append(await spawn([script, "--log-level", "WARNING", "--role", "worker"],
                                 {**env, "BOT_PORT": str(worker_port)}))
         health_url = f"http://127.0.0.1:{worker_port}/healthz"
-    naive = await spawn(["bench/naive_callback.py", sim.token, sim.aes_key, sim.corp_id, str(naive_port)], env)
+    naive = await spawn(["bench/naive_callback.py", sim.token, sim.aes_key, sim.corp_id, str(naive_port),
+                         args.naive_loop], env)
     bot_url = f"http://127.0.0.1:{bot_port}/wecom/callback"
     naive_url = f"http://127.0.0.1:{naive_port}/wecom/callback"
     sim.bot_callback_url = bot_url
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     shape = f"{args.edge_processes} edge + 1 worker processes" if args.edge else "one all process"
-    print(f"backend {args.backend}, {shape};"
+    print(f"backend {args.backend}, {shape}; event loop: bot {args.loop}, naive {args.naive_loop};"
           f" {os.cpu_count()} cores, load average before: {load}")
     phases = set(args.phases.split(","))
     paused = bots[len(acking):] if args.edge and args.pause_worker else []

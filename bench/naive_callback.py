@@ -6,8 +6,10 @@ with no de-duplication, no persistence and no processing.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
+import uvloop
 from aiohttp import web
 from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
@@ -33,6 +35,7 @@ def make_app(token: str, aes_key: str, corp_id: str) -> web.Application:
 
 if __name__ == "__main__":
     token, aes_key, corp_id, port = sys.argv[1:5]
+    loop = uvloop.new_event_loop() if sys.argv[5:6] == ["uvloop"] else asyncio.new_event_loop()
     print("listening", flush=True)
     web.run_app(make_app(token, aes_key, corp_id), host="127.0.0.1", port=int(port), access_log=None,
-                print=None)
+                print=None, loop=loop)

@@ -238,6 +238,11 @@ async def _stop(bot: Bot) -> None:
 
 
 
+def _loop_name() -> str:
+    """"uvloop" or "asyncio": which event loop this process runs on."""
+    return type(asyncio.get_running_loop()).__module__.partition(".")[0]
+
+
 async def _healthz(request: web.Request) -> web.Response:
     """Ready means ready: 503 until the database answers and, where messages are processed, the org
     chart has been mirrored once (before that nobody is known and every message would be answered
@@ -248,7 +253,7 @@ async def _healthz(request: web.Request) -> web.Response:
     settings = bot.settings
     ok = await bot.db.ping()
     body: dict[str, Any] = {"database": ok, "role": settings.bot_role, "backend": bot.db.backend,
-                            "instance": settings.instance_id}
+                            "instance": settings.instance_id, "loop": _loop_name()}
     if settings.bot_role == "edge":
         body["status"] = "ok" if ok else "down"
         return web.json_response(body, status=200 if ok else 503)

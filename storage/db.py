@@ -107,8 +107,10 @@ class Database(ABC):
     batch_writers: ClassVar[int] = 1  # `write_batch` calls that may commit at the same time
 
     @abstractmethod
-    async def write_batch(self, fn: Callable[[Tx], Awaitable[R]]) -> R:
-        """Run `fn` as one short transaction that goes before queued handler transactions."""
+    async def write_batch(self, fn: Callable[[Tx], Awaitable[R]], *, one_statement: bool = False) -> R:
+        """Run `fn` as one short transaction that goes before queued handler transactions.
+        `one_statement`: `fn` runs a single statement, atomic by itself, so a server needs no
+        BEGIN and COMMIT round trips around it."""
 
     @abstractmethod
     def describe(self) -> str:

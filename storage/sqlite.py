@@ -236,7 +236,7 @@ class SqliteDatabase(Database):
             await self._commit(conn)
         tx.committed()
 
-    async def write_batch(self, fn: Callable[[Tx], Awaitable[R]]) -> R:
+    async def write_batch(self, fn: Callable[[Tx], Awaitable[R]], *, one_statement: bool = False) -> R:
         conn = self._open(self._writer)
         async with self._write_lock.hold(urgent=True):
             await begin_immediate(conn)

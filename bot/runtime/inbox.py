@@ -97,7 +97,8 @@ class InboxWriter:
 
     async def _commit(self, items: list[InboxItem]) -> list[InboxItem | None]:
         # a repeated key inside one batch conflicts with its first copy and comes back as None
-        results = await self.db.write_batch(lambda tx: tx.repo(InboxRepo).add_many(items))
+        results = await self.db.write_batch(lambda tx: tx.repo(InboxRepo).add_many(items),  # PostgreSQL: one
+                                            one_statement=self.db.backend == "postgres")  # statement, SQLite: pieces
         metrics.INBOX_BATCH.observe(len(items))
         for stored in results:
             if stored is not None:

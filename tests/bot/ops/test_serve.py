@@ -12,6 +12,7 @@ import pytest
 from bot.core import create_app
 from bot.ops.serve import start_site
 from bot.parts import BOT
+from tests.bot.runtime.test_restart import start_process
 from tests.bot.wecom.test_callback_edges import request_head, signed, text_message
 from tests.world import World, free_port
 
@@ -81,3 +82,17 @@ async def test_edge_processes_can_share_one_port(bare_world: World) -> None:
     finally:
         for site in sites:
             await site.close()
+
+
+@pytest.mark.parametrize(("setting", "loop"), [({}, "uvloop"), ({"bot_event_loop": "asyncio"}, "asyncio")])
+async def test_run_bot_serves_on_the_event_loop_its_settings_name(bare_world: World, setting: dict[str, str],
+                                                                  loop: str) -> None:
+    port = free_port()
+    proc = await start_process(bare_world, port, "--role", "edge", **setting)
+    try:
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            health = await resp.json()
+        assert (resp.status, health["role"], health["loop"]) == (200, "edge", loop)
+    finally:
+        proc.terminate()
+        assert await proc.wait() == 0
