@@ -39,7 +39,7 @@ _LEAST_LIKELY = 0.001  # constrained decodes less likely than this are left to t
 _PLAIN = 0.999  # relative likelihood of a constrained decode that is the plain reading itself
 _REPAIRED_SCORE = 0.5  # a code only the check character produced: below any "certain" threshold
 _SURE_GLYPH = 0.8  # a code with a glyph less likely than this was a close call, valid or not
-_CLEAR = 2.0  # how much likelier than its runner-up every view must find each glyph of a certain code
+_CLEAR = 1.5  # how much likelier than its runner-up every view must find each glyph of a certain code
 _DISPUTED = 0.6  # a code one view read surely but the views together do not find likeliest: asked
 # A line whose crop, read again, shows other digits: a coin toss, so that two copies of a number
 # read so (paper invoices print it twice) still do not make it certain together.
