@@ -19,6 +19,7 @@ import uvloop
 
 from bot.ops.logs import setup_logging
 from config import Settings, SettingsError, load_settings
+from storage.db import Unreachable
 
 LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop] | None] = {"uvloop": uvloop.new_event_loop,
                                                                     "asyncio": None}
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "audit":
         from bot.ops.audit_cli import verify
 
-        return asyncio.run(verify(settings))
+        return _run(verify(settings), settings)
     if args.demo:
         from simulator.demo_runner import run_demo
 
@@ -73,9 +74,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(main: Coroutine[Any, Any, int], settings: Settings) -> int:
-    """The bot on the event loop its settings name (`BOT_EVENT_LOOP`)."""
+    """The bot on the event loop its settings name (`BOT_EVENT_LOOP`); a database it cannot open
+    is one line for the operator, not a traceback."""
     with asyncio.Runner(loop_factory=LOOPS[settings.bot_event_loop]) as runner:
-        return runner.run(main)
+        try:
+            return runner.run(main)
+        except Unreachable as exc:
+            print(f"cannot open the database {exc}", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":

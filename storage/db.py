@@ -28,6 +28,11 @@ class Conflict(Exception):
     running it again is safe and will usually succeed."""
 
 
+class Unreachable(Exception):
+    """The database could not be opened at all (no server there, refused, wrong password, a path
+    that cannot hold a file): the operator's to fix, said in one line."""
+
+
 class Done(Protocol):
     """What a write statement reports: how many rows it changed."""
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from storage.db import Conflict, Database, Row, Tx, migration_files
+from storage.db import Conflict, Database, Row, Tx, Unreachable, migration_files
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +203,11 @@ class PostgresDatabase(Database):
         return f"postgresql://{host}:{parts.port or 5432}{parts.path}"
 
     async def open(self) -> None:
-        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size, init=_setup,
-                                               statement_cache_size=1024)
+        try:
+            self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size, init=_setup,
+                                                   statement_cache_size=1024)
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise Unreachable(f"{self.describe()}: {exc}") from None
         async with self._pool.acquire() as conn:
             await migrate(conn)
         # batches leave nothing behind (transaction-scoped locks only): no reset round trip on release

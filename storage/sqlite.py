@@ -22,7 +22,7 @@ from typing import Any, ClassVar, TypeVar
 
 import aiosqlite
 
-from storage.db import Database, Row, Tx, migration_files
+from storage.db import Database, Row, Tx, Unreachable, migration_files
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +150,14 @@ class SqliteDatabase(Database):
         return str(self.path)
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._maintenance = await aiosqlite.connect(self.path, isolation_level=None)
-        await self._maintenance.execute("PRAGMA busy_timeout=5000")
-        await self._maintenance.execute("PRAGMA journal_mode=WAL")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._maintenance = await aiosqlite.connect(self.path, isolation_level=None)
+            await self._maintenance.execute("PRAGMA busy_timeout=5000")
+            await self._maintenance.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as exc:
+            await self.close()
+            raise Unreachable(f"{self.describe()}: {exc}") from None
         await self._maintenance.execute("PRAGMA foreign_keys=ON")
         await migrate(self._maintenance)
         self._writer = await asyncio.to_thread(self._connect)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import uvloop
 
 from storage.connect import open_database
 from storage.db import Database
@@ -23,6 +25,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("backends")
         default = (os.environ.get("BOT_TEST_BACKEND", "sqlite"),)
         metafunc.parametrize("backend", marker.args if marker else default, indirect=True)
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Tests run on the event loop the bot runs on (`BOT_EVENT_LOOP`, uvloop by default)."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(scope="session")

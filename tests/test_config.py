@@ -9,6 +9,7 @@ import pytest
 
 from config import SettingsError, load_settings
 from tests.commands import run_bot_command
+from tests.world import free_port
 
 GOOD = {
     "wecom_corp_id": "ww1",
@@ -55,11 +56,27 @@ def test_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.Monkey
     assert (s.bot_port, s.bot_host) == (9100, "0.0.0.0")
 
 
-async def test_the_bot_refuses_to_start_with_one_clear_line(tmp_path: Path) -> None:
+def operator_env(**settings: str) -> dict[str, str]:
+    """The environment of a bot started by hand: these settings, none from this machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "BOT_"))}
-    env.update({"WECOM_CORP_ID": "ww1", "WECOM_AGENT_ID": "1", "WECOM_SECRET": "s", "WECOM_TOKEN": "t",
-                "WECOM_AES_KEY": "not-43-chars"})
-    proc = await run_bot_command(env=env, timeout=30)
+    return {**env, "WECOM_CORP_ID": "ww1", "WECOM_AGENT_ID": "1", "WECOM_SECRET": "s", "WECOM_TOKEN": "t",
+            "WECOM_AES_KEY": "A" * 43, **settings}
+
+
+async def test_the_bot_refuses_to_start_with_one_clear_line(tmp_path: Path) -> None:
+    proc = await run_bot_command(env=operator_env(WECOM_AES_KEY="not-43-chars"), timeout=30)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert "WECOM_AES_KEY" in proc.stderr and "43" in proc.stderr
+
+
+@pytest.mark.parametrize("where", ["sqlite", "postgres"])
+async def test_a_database_that_cannot_be_opened_stops_the_bot_with_one_line(tmp_path: Path, where: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    db = str(blocker / "bot.db") if where == "sqlite" else f"postgresql://bot:pw@127.0.0.1:{free_port()}/bot"
+    proc = await run_bot_command("--role", "edge", env=operator_env(BOT_DB=db, BOT_PORT=str(free_port())), timeout=30)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]  # one line, no traceback
+    assert proc.stderr.startswith("cannot open the database ") and "pw" not in proc.stderr
+    assert "listening" not in proc.stdout
