@@ -27,6 +27,7 @@ _CONFUSABLE: dict[str, str] = {
     "Q": "09", "R": "PKB", "T": "71J", "U": "0W", "W": "MU", "X": "KY", "Y": "XT",
 }
 _USCC_RUN = re.compile(r"[0-9A-Z]{18}")
+_SAME_CODE = 2 / 3  # share of positions two readings of one code share at least (misread glyphs aside)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,10 @@ def choose_uscc(readings: Iterable[Reading]) -> Reading | None:
     if votes:
         best = max(votes, key=lambda v: votes[v])
         agree = sum(1 for r in readings if r.value == best)
-        share = votes[best] / sum(votes.values()) if votes[best] else 0.0  # readings of no weight at all
+        # Readings of another code speak against it, valid or not: a code valid by chance (one in 31)
+        # that other passes read otherwise is a close call, not a fact.
+        against = sum(r.score for r in readings if not is_valid_uscc(r.value) and _agreement(best, r.value) < _SAME_CODE)
+        share = votes[best] / (sum(votes.values()) + against) if votes[best] else 0.0  # readings of no weight at all
         top = max(r.score for r in readings if r.value == best)
         return Reading(best, min(0.99, top * (0.97 + 0.02 * agree)) * share)
     repaired: dict[str, float] = {}

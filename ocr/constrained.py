@@ -60,14 +60,32 @@ class CodeDecode:
     least: float  # probability of its least likely character: how close the call was
 
 
-def _sequences(alts: Alternatives) -> list[list[dict[str, float]]]:
-    """The 18-position readings a line offers: each run of 18, and each run of 19 less one glyph."""
-    out: list[list[dict[str, float]]] = []
+@dataclass(frozen=True)
+class _Sequence:
+    """18 positions a line offers for a code, and the log likelihood of the glyph left out to get
+    them (0.0 when none was, or when it was label debris before a longer run)."""
+
+    positions: list[dict[str, float]]
+    dropped: float = 0.0
+
+
+def _sequences(alts: Alternatives) -> list[_Sequence]:
+    """The 18-position readings a line offers: each run of 18, and each run of 19 less one glyph.
+
+    Leaving out a glyph the recogniser read is a repair like choosing a runner-up: it costs the
+    chance that the glyph was not there (1 - its probability). One in 31 ways of leaving a glyph
+    out of any 19 letters or digits (a bank account) passes the check by chance. Only the glyph
+    before the last 19 of a longer run is free: what precedes the code there is a label's debris.
+    """
+    out: list[_Sequence] = []
     for whole in _code_runs(alts):
         run = whole[-19:]  # a longer run is label debris read as letters and digits, then the code
-        if len(run) in (18, 19):
-            variants = [run] if len(run) == 18 else [run[:i] + run[i + 1:] for i in range(len(run))]
-            out.extend([_as_uscc_chars(o) for o in positions] for positions in variants)
+        if len(run) == 18:
+            out.append(_Sequence([_as_uscc_chars(o) for o in run]))
+        elif len(run) == 19:
+            for i in range(19):
+                cost = 0.0 if i == 0 and len(whole) > 19 else math.log(max(1.0 - run[i][0][1], _FLOOR))
+                out.append(_Sequence([_as_uscc_chars(o) for o in run[:i] + run[i + 1:]], cost))
     return out
 
 
@@ -75,18 +93,19 @@ def best_valid_uscc(alts: Alternatives) -> CodeDecode | None:
     """The most probable 18-character code with a correct check character (a run of 19 may hold
     one spurious glyph), with its likelihood relative to the unconstrained best reading."""
     best: CodeDecode | None = None
-    for positions in _sequences(alts):
-        found = _decode18(positions)
+    for seq in _sequences(alts):
+        found = _decode18(seq.positions, seq.dropped)
         if found and (best is None or found.relative > best.relative):
             best = found
     return best
 
 
-def _log_relative(code: str, sequences: list[list[dict[str, float]]]) -> float:
+def _log_relative(code: str, sequences: list[_Sequence]) -> float:
     """How much less likely than its plain reading one view finds the code (log), at worst _VETO:
     a view that lost the code's alignment says little against it."""
-    best = max((sum(math.log(max(p.get(c, 0.0), _FLOOR)) - math.log(max(max(p.values()), _FLOOR))
-                    for p, c in zip(pos, code, strict=True)) for pos in sequences if all(pos)), default=_VETO)
+    best = max((seq.dropped + sum(math.log(max(p.get(c, 0.0), _FLOOR)) - math.log(max(max(p.values()), _FLOOR))
+                                  for p, c in zip(seq.positions, code, strict=True))
+                for seq in sequences if all(seq.positions)), default=_VETO)
     return max(best, _VETO)
 
 
@@ -107,7 +126,25 @@ def best_valid_uscc_of_views(views: list[Alternatives]) -> CodeDecode | None:
     return CodeDecode(code, math.exp(scored[code]), proposals[code].least)
 
 
-def _decode18(pos: list[dict[str, float]]) -> CodeDecode | None:
+def read_plainly_by_all(code: str, views: list[Alternatives], margin: float) -> bool:
+    """Every view that reads a code of this shape reads this one, each glyph at least margin times
+    as likely as its runner-up: no view hesitated over any glyph of it.
+
+    Views of one crop are not independent readings; a glyph one of them nearly read otherwise (a 4
+    or an M, a 0 or a D) is one the others may have read wrong together, valid by chance.
+    """
+
+    def plain(seq: _Sequence) -> bool:
+        for options, ch in zip(seq.positions, code, strict=True):
+            rest = [p for c, p in options.items() if c != ch]
+            if options.get(ch, 0.0) < margin * max(rest, default=0.0) or options.get(ch, 0.0) < max(options.values()):
+                return False
+        return seq.dropped == 0.0
+
+    return all(any(plain(seq) for seq in seqs) for seqs in map(_sequences, views) if seqs)
+
+
+def _decode18(pos: list[dict[str, float]], dropped: float = 0.0) -> CodeDecode | None:
     if any(not p for p in pos):
         return None
     # dp maps partial weighted sum mod 31 -> (log probability, characters so far)
@@ -131,4 +168,4 @@ def _decode18(pos: list[dict[str, float]]) -> CodeDecode | None:
         return None
     plain = sum(math.log(max(max(p.values()), _FLOOR)) for p in pos)
     code = best[1]
-    return CodeDecode(code, math.exp(best[0] - plain), min(p.get(c, 0.0) for p, c in zip(pos, code, strict=True)))
+    return CodeDecode(code, math.exp(best[0] - plain + dropped), min(p.get(c, 0.0) for p, c in zip(pos, code, strict=True)))

@@ -19,7 +19,7 @@ from ocr.engines import TextLine
 from ocr.layout import Page, after_label, compact
 from ocr.models import Invoice
 from ocr.qr import QrData
-from ocr.validate import CAPITAL_CHARS, capital_matches, is_sane_issue_date
+from ocr.validate import CAPITAL_CHARS, capital_matches, is_sane_issue_date, year_fits_series
 
 _TYPE_RULES: tuple[tuple[str, str], ...] = (
     (r"电子发票\(?增值税专用发票", "电子发票（增值税专用发票）"),
@@ -45,6 +45,7 @@ _CHECK_LABEL = r"校验码|校.?码|验码"
 # (2024605月170), leaving 月 to mark the month: such a date is a reading held in doubt.
 _DATE_MARKS_MISREAD = re.compile(r"(20\d{2}).(\d{2})月(\d{2})")
 _MARKS_MISREAD = 0.7
+_YEAR_CONFLICT = 0.6  # a date whose year the invoice's code or number contradicts: asked
 _DATE_LABEL = r"开票日期|开.日期|票日期"
 _NAME_STOP = re.compile(r"识别号|信用代码|地址|电话|开户|账号|银行|支行|名称$|^名称|备注|密码|项目|合计")
 _ITEM_EXACT = re.compile(r"^\*([\u4e00-\u9fff]{2,12})\*(\S+)$")
@@ -497,6 +498,10 @@ def extract_invoice(page: Page, qr: QrData | None, source: str) -> Invoice:
         conf["invoice_type"] = 0.5
     date_readings = extract_date(page)
     issue_s, conf["issue_date"] = _agree(qr.issue_date.isoformat() if qr and qr.issue_date else None, date_readings)
+    if issue_s and not year_fits_series(date.fromisoformat(issue_s), code, number):
+        conf["issue_date"] = min(conf["issue_date"], _YEAR_CONFLICT)
+        if number and len(number) == 20:  # the number's year may be the misread one
+            conf["invoice_number"] = min(conf["invoice_number"], _YEAR_CONFLICT)
 
     parties = extract_parties(page, invoice_type)
     money, money_conf, cn_text = extract_money(page, qr.amount if qr else None)

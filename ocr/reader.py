@@ -9,7 +9,13 @@ import cv2
 import numpy as np
 
 from ocr.candidates import as_uscc_chars
-from ocr.constrained import Alternatives, CodeDecode, best_valid_uscc, best_valid_uscc_of_views
+from ocr.constrained import (
+    Alternatives,
+    CodeDecode,
+    best_valid_uscc,
+    best_valid_uscc_of_views,
+    read_plainly_by_all,
+)
 from ocr.einvoice import is_ofd, is_xml, read_invoice_xml, read_ofd
 from ocr.engines import (
     ENGINES,
@@ -49,7 +55,11 @@ _LEAST_LIKELY = 0.001  # constrained decodes less likely than this are left to t
 _PLAIN = 0.999  # relative likelihood of a constrained decode that is the plain reading itself
 _REPAIRED_SCORE = 0.5  # a code only the check character produced: below any "certain" threshold
 _SURE_GLYPH = 0.8  # a code with a glyph less likely than this was a close call, valid or not
+_CLEAR = 1.5  # how much likelier than its runner-up every view must find each glyph of a certain code
 _DISPUTED = 0.6  # a code one view read surely but the views together do not find likeliest: asked
+# A line whose crop, read again, shows other digits: a coin toss, so that two copies of a number
+# read so (paper invoices print it twice) still do not make it certain together.
+_READ_OTHERWISE = 0.5
 _STEADIED_TEXT = 0.8  # share of the photo's text boxes an undone shake must still show (the detector varies)
 _QR_ZOOM = 2.0
 _PDF_RENDER_WIDTH = 2400  # enough for any engine's page width; pages are scaled down from here
@@ -110,11 +120,18 @@ def _code_box(line: TextLine) -> Box | None:
     return (max(x0, left - 0.5 * line.height), y0, min(end, right + 0.5 * line.height + _GLYPH * line.height), y1)
 
 
+def _letters_and_digits(text: str) -> str:
+    """What a number, a date or a code consists of, with look-alikes a code cannot hold read alike."""
+    return re.sub(r"[^0-9A-Z]", "", as_uscc_chars(compact(text)))
+
+
 def _by_least_sure_glyph(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
     """Lines of many digits (numbers, dates, codes) scored by their least certain glyph, not the mean.
 
     A line's score averages its glyphs, so one doubtful digit in twenty hardly shows; yet that
-    digit makes the number wrong. Engines without per-glyph probabilities keep their scores.
+    digit makes the number wrong. The line is read again from its crop for this: where that
+    second reading finds other letters or digits, one of the two misread a glyph surely, and the
+    line is in doubt however sure each was. Engines without per-glyph probabilities keep their scores.
     """
     if not isinstance(engine, CharAlternatives):
         return lines
@@ -123,9 +140,12 @@ def _by_least_sure_glyph(image: np.ndarray, engine: OcrEngine, lines: list[TextL
         text = compact(ln.text)
         crop = _crop(image, ln) if len(re.findall(r"\d", text)) >= _MANY_DIGITS else None
         if crop is not None and crop.size and not _NOT_A_CODE_LINE.search(text):
-            glyphs = [options[0][1] for options in engine.char_alternatives(crop) if options]
+            glyphs = [options[0] for options in engine.char_alternatives(crop) if options]
             if glyphs:
-                ln = TextLine(ln.text, ln.box, min(ln.score, min(glyphs)))
+                score = min(ln.score, *(p for _, p in glyphs))
+                if _letters_and_digits("".join(ch for ch, _ in glyphs)) != _letters_and_digits(text):
+                    score = min(score, _READ_OTHERWISE)
+                ln = TextLine(ln.text, ln.box, score)
         out.append(ln)
     return out
 
@@ -171,13 +191,14 @@ def _vote(alternatives: list[Alternatives]) -> tuple[str, float] | None:
     """A code and its weight from readings of several views of it: a code some view reads surely,
     else the valid code all views together find likeliest (one reading: the views are not independent).
 
-    A sure reading is certain only when the views together find the same code likeliest: with four
-    views, one of them reading a wrong code surely (and valid by chance) happens, and then the others
-    disagree. Otherwise it is kept, in doubt, and the user is asked."""
+    A sure reading is certain only when the views together find the same code likeliest and every
+    view reads it without hesitating over a glyph: with four views, one of them reading a wrong code
+    surely (and valid by chance) happens, and then the others disagree or waver. Otherwise it is
+    kept, in doubt, and the user is asked."""
     found = best_valid_uscc_of_views(alternatives)
     sure = [d.code for d in map(best_valid_uscc, alternatives) if d is not None and _read_surely(d)]
     if sure and found is not None and found.code in sure:
-        return found.code, 0.95
+        return found.code, 0.95 if read_plainly_by_all(found.code, alternatives, _CLEAR) else _DISPUTED
     if sure:
         return sure[0], _DISPUTED
     if found is None or found.relative < _LEAST_LIKELY:

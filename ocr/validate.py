@@ -43,6 +43,21 @@ def is_sane_issue_date(d: date, today: date | None = None) -> bool:
     return d >= EARLIEST_DATE and (today is None or d <= today + timedelta(days=1))
 
 
+def year_fits_series(issued: date, code: str | None, number: str | None) -> bool:
+    """The issue date's year fits the year an invoice's own numbers carry.
+
+    A 全电发票's 20-digit number starts with the two last digits of the year it was issued; a paper
+    invoice's code (10 digits: 5th-6th, 12 digits: 6th-7th) holds the year its form was printed,
+    which no issue date can precede. A date or number that breaks this had a glyph misread.
+    """
+    if number and len(number) == 20 and number.isdigit():
+        return issued.year % 100 == int(number[:2])
+    year = {10: slice(4, 6), 12: slice(5, 7)}.get(len(code or ""))
+    if code and year and code.isdigit():
+        return issued.year % 100 >= int(code[year])
+    return True
+
+
 def amounts_consistent(amount: Decimal | None, tax: Decimal | None, total: Decimal | None) -> bool:
     """amount + tax == total to the fen."""
     if amount is None or tax is None or total is None:

@@ -66,11 +66,26 @@ def test_valid_code_with_a_close_call_glyph_is_not_sure() -> None:
 def test_number_with_one_doubtful_digit_is_not_sure() -> None:
     number = "24612935045416207254"
     line = TextLine(f"发票号码：{number}", (10.0, 10.0, 400.0, 34.0), 0.97)
-    engine = FakeEngine(_alts(number, {8: [("3", 0.55), ("8", 0.4)]}))
+    engine = FakeEngine(_alts(number, {8: [(number[8], 0.55), ("8", 0.4)]}))
     [rescored] = _by_least_sure_glyph(PAGE, engine, [line])  # type: ignore[arg-type]
     assert rescored.score == 0.55
     short = TextLine("¥35.00", (10.0, 10.0, 100.0, 34.0), 0.97)
     assert _by_least_sure_glyph(PAGE, engine, [short]) == [short]  # type: ignore[arg-type]
+
+
+def test_a_line_its_crop_reads_with_other_digits_is_in_doubt() -> None:
+    """The page's reading says 2021, the crop read again says 2024, each sure of its glyphs: one of
+    the two misread a digit, and the line is no more certain than a disputed reading."""
+    line = TextLine("开票日期：2021年04月20日", (10.0, 10.0, 400.0, 34.0), 0.98)
+    [disputed] = _by_least_sure_glyph(PAGE, FakeEngine(_alts("开票日期：2024年04月20日")), [line])  # type: ignore[arg-type]
+    assert disputed.score < DEFAULT_THRESHOLD
+    both = vote([Reading("2021-04-20", disputed.score)] * 2)  # two printed copies, each read so
+    assert both is not None and both.score < DEFAULT_THRESHOLD
+    [agreed] = _by_least_sure_glyph(PAGE, FakeEngine(_alts("开票日期:2021年04月20日")), [line])  # type: ignore[arg-type]
+    assert agreed.score == 0.98
+    code = _code_line(TRUTH)
+    [letter] = _by_least_sure_glyph(PAGE, FakeEngine(_alts(TRUTH.replace("Q", "0"))), [code])  # type: ignore[arg-type]
+    assert letter.score < DEFAULT_THRESHOLD
 
 
 def test_agreeing_readings_are_independent_evidence() -> None:
@@ -158,11 +173,25 @@ def test_the_red_view_of_a_code_loses_the_seal_and_keeps_the_print() -> None:
 def test_a_code_one_view_reads_surely_is_certain_only_when_the_views_together_agree() -> None:
     """Four views are four chances for one of them to read a wrong code surely that passes the check
     by chance; the other views then find another code likelier, and the sure reading stays in doubt.
-    Where a sure reading is what the views together find likeliest, it is certain."""
+    A code is certain only when every view reads it plainly; one view reading another code keeps
+    the likelier one in doubt."""
     changed = TRUTH[:5] + ("X" if TRUTH[5] != "X" else "Y") + TRUTH[6:17]
     wrong = changed + uscc_check_char(changed)
     truth_in_doubt = _alts(TRUTH, {10: [("0", 0.45), (TRUTH[10], 0.44)]})  # true code likeliest over the views
     [alone] = _reread_codes(PAGE, FakeEngine(_alts(wrong), truth_in_doubt), [_code_line(wrong)])  # type: ignore[arg-type]
     assert alone.text == wrong and alone.score < DEFAULT_THRESHOLD
-    [agreed] = _reread_codes(PAGE, FakeEngine(_alts(wrong), _alts(TRUTH)), [_code_line(wrong)])  # type: ignore[arg-type]
-    assert agreed.text == TRUTH and agreed.score >= DEFAULT_THRESHOLD  # three sure views and the vote say TRUTH
+    [outvoted] = _reread_codes(PAGE, FakeEngine(_alts(wrong), _alts(TRUTH)), [_code_line(wrong)])  # type: ignore[arg-type]
+    assert outvoted.text == TRUTH and outvoted.score < DEFAULT_THRESHOLD  # three views say TRUTH, one another code
+    [agreed] = _reread_codes(PAGE, FakeEngine(_alts(TRUTH)), [_code_line(TRUTH)])  # type: ignore[arg-type]
+    assert agreed.text == TRUTH and agreed.score >= DEFAULT_THRESHOLD
+
+
+def test_a_code_every_view_reads_is_still_in_doubt_when_one_view_hesitated_over_a_glyph() -> None:
+    """All four views read the same valid code, but one nearly read a glyph otherwise (4 or M): the
+    views share the crop, so the others may have read that glyph wrong together, valid by chance."""
+    hesitant = _alts(TRUTH, {11: [(TRUTH[11], 0.47), ("M", 0.42)]})
+    [read] = _reread_codes(PAGE, FakeEngine(hesitant, _alts(TRUTH)), [_code_line(TRUTH)])  # type: ignore[arg-type]
+    assert read.text == TRUTH and read.score < DEFAULT_THRESHOLD
+    clear = _alts(TRUTH, {11: [(TRUTH[11], 0.85), ("M", 0.12)]})
+    [sure] = _reread_codes(PAGE, FakeEngine(clear, _alts(TRUTH)), [_code_line(TRUTH)])  # type: ignore[arg-type]
+    assert sure.text == TRUTH and sure.score >= DEFAULT_THRESHOLD

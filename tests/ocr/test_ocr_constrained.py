@@ -1,5 +1,7 @@
 """Decoding the most likely valid tax id from per-character alternatives, and item-row skipping."""
 
+import pytest
+
 from ocr.constrained import best_valid_uscc
 from ocr.engines import item_table_rows
 from ocr.validate import is_valid_uscc
@@ -73,3 +75,15 @@ def test_label_debris_read_as_letters_before_the_code() -> None:
     """统一社会信用代码 with its last glyphs read as "09" right before the code: the code is the end."""
     found = best_valid_uscc(_alts("09" + TRUTH))
     assert found is not None and found.code == TRUTH and found.relative == 1.0
+
+
+def test_leaving_out_a_glyph_read_surely_is_a_repair() -> None:
+    """19 letters or digits less one make a valid code in one of 31 ways (a bank account does): a glyph
+    the recogniser was sure of was there, so the code it leaves is no plain reading. A glyph it
+    doubted (a speck read as a digit) costs little to leave out."""
+    sure = _alts(TRUTH[:9] + "7" + TRUTH[9:])
+    found = best_valid_uscc(sure)
+    assert found is not None and found.relative < 0.05  # TRUTH, or another glyph left out (valid by chance)
+    speck = [*_alts(TRUTH[:9]), [("7", 0.3), ("1", 0.2)], *_alts(TRUTH[9:])]
+    found = best_valid_uscc(speck)
+    assert found is not None and found.code == TRUTH and found.relative == pytest.approx(0.7)

@@ -10,9 +10,10 @@ from ocr.engines import TextLine
 from ocr.extract import _item_sums, extract_invoice, extract_items, fix_legal_form
 from ocr.layout import Page
 from ocr.qr import parse_qr_payload
-from ocr.validate import capital_matches
+from ocr.validate import capital_matches, is_valid_uscc
 
 H = 24.0
+SELLER = "91320115K1Q52GL34C"
 
 
 def line(text: str, x: float, y: float, score: float = 0.95) -> TextLine:
@@ -314,3 +315,41 @@ def test_date_whose_year_and_day_marks_were_read_as_digits() -> None:
     assert inv.issue_date == date(2024, 8, 12) and "issue_date" in inv.uncertain_fields()
     again = Page((*page.lines, line("开卖日期：2024608月120", 1100, 171, 0.99)), page.width, page.height)  # 2nd pass
     assert "issue_date" in extract_invoice(again, None, "ocr").uncertain_fields()
+
+
+def test_a_valid_code_that_other_readings_read_as_another_code_is_in_doubt() -> None:
+    """A code valid by chance (a bank account less a glyph) against readings of another code that the
+    check refuses: the readings disagree, so the valid one may win but is not certain. Readings of
+    the same code with a glyph misread speak for it, not against it."""
+    account_like = "070264527373867130"
+    assert is_valid_uscc(account_like)
+    other = "123401112Y8U540472"  # the seller's code as read, a Q read as 0
+    doubted = choose_uscc([Reading(account_like, 0.95), Reading(other, 0.87), Reading(other, 0.8)])
+    assert doubted is not None and doubted.value == account_like and doubted.score < 0.8
+    misread = SELLER[:10] + "0" + SELLER[11:]
+    kept = choose_uscc([Reading(SELLER, 0.95), Reading(misread, 0.9)])
+    assert kept is not None and kept.value == SELLER and kept.score >= 0.8
+
+
+@pytest.mark.parametrize(("number_year", "read_year", "certain"), [("24", "2024", True), ("24", "2021", False)])
+def test_a_date_whose_year_the_invoice_number_contradicts_is_in_doubt(number_year: str, read_year: str,
+                                                                        certain: bool) -> None:
+    """A 全电发票's number starts with the year it was issued: a date read otherwise (a 4 read as 1)
+    and the number are asked, not both taken as read."""
+    lines = (
+        line("电子发票（普通发票）", 480, 80), line("发票号码：", 950, 70),
+        line(f"{number_year}312820064243311839", 1050, 70),
+        line("开票日期：", 950, 110), line(f"{read_year}年10月03日", 1050, 110),
+    )
+    inv = extract_invoice(Page(lines, 1345.0, 900.0), None, "ocr")
+    assert inv.issue_date is not None and inv.issue_date.year == int(read_year)
+    assert ("issue_date" not in inv.uncertain_fields()) is certain
+    assert ("invoice_number" not in inv.uncertain_fields()) is certain
+
+
+def test_a_paper_invoice_dated_before_its_code_year_is_in_doubt() -> None:
+    page = paper_special_page()  # code 3200241130: a form of 2024
+    misread = tuple(line("2021年08月12日", 1200, 170) if ln.text == "2024年08月12日" else ln for ln in page.lines)
+    inv = extract_invoice(Page(misread, page.width, page.height), None, "ocr")
+    assert inv.issue_date == date(2021, 8, 12) and "issue_date" in inv.uncertain_fields()
+    assert "issue_date" not in extract_invoice(page, None, "ocr").uncertain_fields()

@@ -4,7 +4,13 @@ import random
 from datetime import date
 from decimal import Decimal
 
-from ocr.validate import amounts_consistent, capital_matches, is_sane_issue_date, is_valid_uscc
+from ocr.validate import (
+    amounts_consistent,
+    capital_matches,
+    is_sane_issue_date,
+    is_valid_uscc,
+    year_fits_series,
+)
 from simulator.invoice_art import make_uscc
 
 
@@ -43,3 +49,13 @@ def test_amount_checks() -> None:
     assert not amounts_consistent(None, Decimal("13.00"), Decimal("113.00"))
     assert capital_matches("壹佰壹拾叁圆整", Decimal("113.00"))
     assert not capital_matches("壹佰壹拾叁圆整", Decimal("113.10"))
+
+
+def test_the_issue_year_fits_the_year_in_the_code_or_number() -> None:
+    day = date(2024, 3, 2)
+    assert year_fits_series(day, None, "24312820064243311839")
+    assert not year_fits_series(day, None, "21312820064243311839")
+    assert year_fits_series(day, "3200249140", "10515551") and year_fits_series(day, "034002337304", "32216506")
+    assert year_fits_series(day, "3200239140", "10515551")  # a form printed the year before is used up
+    assert not year_fits_series(day, "3200259140", "10515551") and not year_fits_series(day, "034002537304", None)
+    assert year_fits_series(day, None, None) and year_fits_series(day, "32002", None)
