@@ -17,8 +17,8 @@ _INDEX = {c: i for i, c in enumerate(USCC_ALPHABET)}
 # Letters a USCC cannot contain, read as the character they most resemble.
 _LOOKALIKE = {"O": "0", "I": "1", "Z": "2", "S": "5", "V": "Y", "o": "0", "l": "1", "i": "1", "]": "J", ")": "J"}
 _SPECKS = ".·,'`"  # marks a speck of dirt or blur reads as, never part of a code
-_FLOOR = 1e-6
-_VETO = math.log(1e-3)  # probability assumed for a character the recogniser did not consider at all
+_FLOOR = 1e-6  # probability assumed for a character the recogniser did not consider at all
+_VETO = math.log(1e-3)  # the most one view can count against a code (log relative likelihood)
 
 Alternatives = list[list[tuple[str, float]]]  # per emitted character: (char, probability), best first
 
@@ -137,7 +137,8 @@ def read_plainly_by_all(code: str, views: list[Alternatives], margin: float) -> 
     def plain(seq: _Sequence) -> bool:
         for options, ch in zip(seq.positions, code, strict=True):
             rest = [p for c, p in options.items() if c != ch]
-            if options.get(ch, 0.0) < margin * max(rest, default=0.0) or options.get(ch, 0.0) < max(options.values()):
+            read = options.get(ch, 0.0)
+            if read == 0.0 or read < margin * max(rest, default=0.0):  # margin >= 1: the likeliest too
                 return False
         return seq.dropped == 0.0
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.codec import from_db_time, loads, to_db_time
-from storage.db import Row, Tx
+from storage.db import Database, Row, Tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,13 @@ def item_from_row(row: Row) -> InboxItem:
         attempts=row["attempts"],
         error=row["error"],
     )
+
+
+async def add_batch(db: Database, items: list[InboxItem]) -> list[InboxItem | None]:
+    """`InboxRepo.add_many` as one group-committed write (before queued handler transactions). On
+    PostgreSQL the batch is one statement, atomic by itself, so it needs no BEGIN/COMMIT round trips;
+    SQLite inserts it in pieces inside its transaction."""
+    return await db.write_batch(lambda tx: tx.repo(InboxRepo).add_many(items), one_statement=db.backend == "postgres")
 
 
 class InboxRepo:

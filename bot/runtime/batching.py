@@ -59,7 +59,7 @@ class GroupCommit(Generic[T, R]):
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
-            await asyncio.sleep(0)  # requests read in the same pass of the loop join this batch (bench: -6 µs an ack)
+            await asyncio.sleep(0)  # requests read in the same pass of the loop join this batch
             self._wakeup.clear()
             while self._pending:
                 await self._slots.acquire()  # meanwhile, later submissions join the next batch

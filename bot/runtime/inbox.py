@@ -12,7 +12,7 @@ from collections.abc import Callable
 from bot.ops import metrics
 from bot.runtime.batching import GroupCommit
 from storage.db import Database
-from storage.inbox import InboxItem, InboxRepo
+from storage.inbox import InboxItem, InboxRepo, add_batch
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,7 @@ class InboxWriter:
 
     async def _commit(self, items: list[InboxItem]) -> list[InboxItem | None]:
         # a repeated key inside one batch conflicts with its first copy and comes back as None
-        results = await self.db.write_batch(lambda tx: tx.repo(InboxRepo).add_many(items),  # PostgreSQL: one
-                                            one_statement=self.db.backend == "postgres")  # statement, SQLite: pieces
+        results = await add_batch(self.db, items)
         metrics.INBOX_BATCH.observe(len(items))
         for stored in results:
             if stored is not None:

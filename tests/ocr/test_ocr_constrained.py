@@ -2,7 +2,7 @@
 
 import pytest
 
-from ocr.constrained import best_valid_uscc
+from ocr.constrained import best_valid_uscc, read_plainly_by_all
 from ocr.engines import item_table_rows
 from ocr.validate import is_valid_uscc
 
@@ -87,3 +87,12 @@ def test_leaving_out_a_glyph_read_surely_is_a_repair() -> None:
     speck = [*_alts(TRUTH[:9]), [("7", 0.3), ("1", 0.2)], *_alts(TRUTH[9:])]
     found = best_valid_uscc(speck)
     assert found is not None and found.code == TRUTH and found.relative == pytest.approx(0.7)
+
+
+def test_a_view_with_a_glyph_no_code_can_hold_does_not_read_the_code_plainly() -> None:
+    """A glyph read as a letter a tax id never contains (z) leaves that position without a candidate:
+    the view did not read the code plainly (and asking so does not fail)."""
+    alts = _alts(TRUTH)
+    alts[3] = [("z", 0.9)]
+    assert not read_plainly_by_all(TRUTH, [alts], 1.5)
+    assert read_plainly_by_all(TRUTH, [_alts(TRUTH)], 1.5)

@@ -8,35 +8,20 @@ import cv2
 import numpy as np
 
 from ocr.constrained import Alternatives
-from ocr.engines import SecondOpinion, TextLine, get_engine
+from ocr.engines import SecondOpinion, get_engine
 from ocr.models import DEFAULT_THRESHOLD
 from ocr.reader import _reread_codes
 from ocr.validate import USCC_ALPHABET, uscc_check_char
+from tests.ocr.test_ocr_certainty import PAGE, TRUTH, FakeEngine, _alts, _code_line
 
-TRUTH = "91320115K1Q52GL34C"
-PAGE = np.full((60, 420, 3), 255, dtype=np.uint8)
-LINE = TextLine(f"纳税人识别号：{TRUTH}", (10.0, 10.0, 400.0, 34.0), 0.97)
-
-
-def _alts(text: str, doubtful: dict[int, list[tuple[str, float]]] | None = None) -> Alternatives:
-    return [(doubtful or {}).get(i, [(ch, 0.98), ("8", 0.01)]) for i, ch in enumerate(text)]
+LINE = _code_line(TRUTH)
 
 
-class FirstOnly:
-    """Stands in for an engine with one recogniser, reading every view of a crop the same way."""
-
-    def __init__(self, first: Alternatives) -> None:
-        self.first = first
-
-    def char_alternatives(self, crop: np.ndarray) -> Alternatives:
-        return self.first
-
-
-class TwoModels(FirstOnly):
+class TwoModels(FakeEngine):
     """... and with a second recogniser, counting the views it is asked to read."""
 
     def __init__(self, first: Alternatives, second: Alternatives) -> None:
-        super().__init__(first)
+        super().__init__(first)  # every view read the same way
         self.second, self.second_reads = second, 0
 
     def second_alternatives(self, crop: np.ndarray) -> Alternatives:
@@ -48,7 +33,7 @@ def test_the_second_model_chooses_the_code_the_first_misread_but_does_not_vouch_
     """The first model reads Q as 0 in every view and never considers Q: the check character can only
     repair the code into another one. The second reads it plainly: its code is chosen, in doubt."""
     misread = _alts(TRUTH[:10] + "0" + TRUTH[11:], {10: [("0", 0.97), ("8", 0.01)]})
-    [alone] = _reread_codes(PAGE, FirstOnly(misread), [LINE])  # type: ignore[arg-type]
+    [alone] = _reread_codes(PAGE, FakeEngine(misread), [LINE])  # type: ignore[arg-type]
     assert alone.text != TRUTH and alone.score < DEFAULT_THRESHOLD
     engine = TwoModels(misread, _alts(TRUTH))
     [both] = _reread_codes(PAGE, engine, [LINE])  # type: ignore[arg-type]
