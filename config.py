@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     bot_public_url: str = ""
     bot_db: str = "data/bot.db"  # a SQLite file, or postgresql://user:password@host:port/database
     bot_db_pool_size: int = Field(default=20, ge=2, le=500)  # PostgreSQL connections per instance
+    bot_db_batch_writers: int = Field(default=1, ge=1, le=16)  # PostgreSQL: inbox batches committing at once
     bot_data_dir: Path | None = None  # uploads, audit key and anchor; default: the SQLite file's folder, else data/
     bot_role: Literal["all", "edge", "worker"] = "all"
     bot_instance_id: str = ""  # names this instance in /metrics, /healthz and leases; default host:port[/pid]

@@ -34,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -178,6 +179,29 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_pids(port: int) -> list[int]:
+    """The PostgreSQL server listening on `port` and its backend processes (Linux /proc): its CPU is
+    the other half of an ack's cost on these shared cores."""
+    parents: dict[int, int] = {}
+    postmaster = None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if f"\0-p\0{port}\0" in (proc / "cmdline").read_text():
+                postmaster = int(proc.name)
+    return [] if postmaster is None else [postmaster, *(pid for pid, ppid in parents.items() if ppid == postmaster)]
+
+
+def total_cpu(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):  # a backend that ended meanwhile
+            total += cpu_seconds(pid)
+    return total
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
@@ -277,15 +301,19 @@ async def run(args: argparse.Namespace, db: str | None) -> None:
             naive_rps, naive_lat, naive_err = await closed_loop(naive_url, batch, args.seconds, args.concurrency)
             naive_cpu = (cpu_seconds(naive.pid) - cpu) / len(naive_lat)
             batch = payloads.make(per_run)
+            database = server_pids(urlsplit(db).port or 5432) if db else []
             with worker_paused():
-                cpu = sum(cpu_seconds(proc.pid) for proc in acking)
+                cpu, db_cpu = sum(cpu_seconds(proc.pid) for proc in acking), total_cpu(database)
                 bot_rps, bot_lat, bot_err = await closed_loop(bot_url, batch, args.seconds, args.concurrency)
                 bot_cpu = (sum(cpu_seconds(proc.pid) for proc in acking) - cpu) / len(bot_lat)
+                db_cpu = (total_cpu(database) - db_cpu) / len(bot_lat)
             print(summary("naive", naive_rps, naive_lat, naive_err))
             print(summary("bot", bot_rps, bot_lat, bot_err))
             print(f"ratio bot/naive throughput: {bot_rps / naive_rps:.2f}")
             print(f"CPU per ack (the acking processes, all threads): naive {naive_cpu * 1e6:.0f} µs,"
                   f" bot {bot_cpu * 1e6:.0f} µs; ratio naive/bot {naive_cpu / bot_cpu:.2f}")
+            if database:
+                print(f"        and the PostgreSQL server's processes {db_cpu * 1e6:.0f} µs per ack, on the same cores")
             if phases - {"1"}:
                 print(f"        the bot then finished processing and replying in {await drain(health_url):.1f} s")
 

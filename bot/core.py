@@ -110,7 +110,8 @@ def default_plugins() -> list[Plugin]:
 
 
 async def _start(settings: Settings, clock: Clock, app: web.Application, initial_sync: bool) -> Bot:
-    db = open_database(settings.bot_db, synchronous=settings.bot_db_sync.upper(), pool_size=settings.bot_db_pool_size)
+    db = open_database(settings.bot_db, synchronous=settings.bot_db_sync.upper(), pool_size=settings.bot_db_pool_size,
+                       batch_writers=settings.bot_db_batch_writers)
     await db.open()
     try:
         return await _assemble(db, settings, clock, app, initial_sync)

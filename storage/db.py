@@ -109,7 +109,7 @@ class Database(ABC):
     @abstractmethod
     def read(self) -> AbstractAsyncContextManager[Tx]: ...
 
-    batch_writers: ClassVar[int] = 1  # `write_batch` calls that may commit at the same time
+    batch_writers: int = 1  # `write_batch` calls that may commit at the same time
 
     @abstractmethod
     async def write_batch(self, fn: Callable[[Tx], Awaitable[R]], *, one_statement: bool = False) -> R:

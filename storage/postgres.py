@@ -185,11 +185,12 @@ class PostgresDatabase(Database):
 
     backend: ClassVar[str] = "postgres"
     shared: ClassVar[bool] = True
-    batch_writers: ClassVar[int] = 4
-
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, batch_writers: int = 1) -> None:
         self.url = url
         self.pool_size = pool_size
+        # one batch at a time makes the largest batches: least CPU per ack for the bot and the server;
+        # more overlap round trips to a server on other machines (BOT_DB_BATCH_WRITERS)
+        self.batch_writers = batch_writers
         self.statements = Statements()
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None

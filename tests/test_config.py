@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from config import SettingsError, load_settings
+from storage.connect import open_database
 from tests.commands import run_bot_command
 from tests.world import free_port
 
@@ -35,6 +36,7 @@ def test_defaults_follow_the_contract() -> None:
         ({"bot_timezone": "Mars/Olympus"}, "BOT_TIMEZONE"),
         ({"bot_quiet_hours": "late"}, "BOT_QUIET_HOURS"),
         ({"bot_port": 99999}, "BOT_PORT"),
+        ({"bot_db_batch_writers": 0}, "BOT_DB_BATCH_WRITERS"),
     ],
 )
 def test_bad_settings_name_the_variable(override: dict[str, object], named: str) -> None:
@@ -54,6 +56,13 @@ def test_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("BOT_PORT", "9100")
     s = load_settings(**GOOD)
     assert (s.bot_port, s.bot_host) == (9100, "0.0.0.0")
+
+
+def test_postgres_batch_writers_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_DB_BATCH_WRITERS", "3")
+    s = load_settings(**GOOD)
+    db = open_database("postgresql://bot@127.0.0.1:5432/bot", batch_writers=s.bot_db_batch_writers)
+    assert (db.batch_writers, open_database("postgresql://bot@127.0.0.1:5432/bot").batch_writers) == (3, 1)
 
 
 def operator_env(**settings: str) -> dict[str, str]:
