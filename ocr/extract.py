@@ -47,15 +47,20 @@ _DATE_MARKS_MISREAD = re.compile(r"(20\d{2}).(\d{2})月(\d{2})")
 _MARKS_MISREAD = 0.7
 _YEAR_CONFLICT = 0.6  # a date whose year the invoice's code or number contradicts: asked
 _DATE_LABEL = r"开票日期|开.日期|票日期"
-_NAME_STOP = re.compile(r"识别号|信用代码|地址|电话|开户|账号|银行|支行|名称$|^名称|备注|密码|项目|合计")
-_ITEM_EXACT = re.compile(r"^\*([\u4e00-\u9fff]{2,12})\*(\S+)$")
-_ITEM_LOOSE = re.compile(r"^[^\u4e00-\u9fffA-Za-z0-9]?([\u4e00-\u9fff]{2,12})[^\u4e00-\u9fffA-Za-z0-9]([\u4e00-\u9fff]\S*)$")
+_NAME_STOP = re.compile(r"识别号|信用代码|地址|电话|开户|账号|银行|支行|名称$|^名称|备注|密码|项目|合计|方信息")
+# *kind*name: kinds are the tax classification's short names, one character (*酒*) to a dozen.
+_ITEM_EXACT = re.compile(r"^\*([\u4e00-\u9fff]{1,12})\*(\S+)$")
+_ITEM_LOOSE = re.compile(
+    r"^[^\u4e00-\u9fffA-Za-z0-9]?([\u4e00-\u9fff]{1,12})[^\u4e00-\u9fffA-Za-z0-9]([\u4e00-\u9fffA-Za-z0-9]\S*)$")
 # Labels above and inside the item table, never item names: the party block and the column titles.
 _TABLE_LABEL = re.compile(r"开户|账号|地址|电话|识别号|信用代码|名称|规格|单价|数量|税率")
 _ITEM_HEADER = "货物或应税劳务、服务名称"
 _ITEM_COLUMN = 0.12  # item names start at the table's left edge: within this share of the page width
 _ITEM_BARE = re.compile(r"^[\u4e00-\u9fff]{2}[\u4e00-\u9fffA-Za-z0-9]{2,}$")
-_COMPANY_END = re.compile(r"(公司|厂|店|中心|集团|事务所|医院|学校|大学|学院|研究院|研究所|合作社|部|局|委员会|协会)$")
+# An organisation's name ends in what it is, sometimes followed by a bracketed note on its form
+# (合伙企业（有限合伙）, 事务所（特殊普通合伙）).
+_COMPANY_END = re.compile(
+    r"(公司|厂|店|中心|集团|企业|事务所|医院|学校|大学|学院|研究院|研究所|合作社|部|局|委员会|协会)(\([^()]*\))?$")
 
 
 def _is_digital(invoice_type: str | None) -> bool:
@@ -237,6 +242,36 @@ def fix_legal_form(name: str) -> str:
     return name
 
 
+def _joined_pieces(page: Page, block: list[TextLine]) -> list[tuple[TextLine, str]]:
+    """Each line of a block with the pieces OCR split off it to its right (a name is often cut at a
+    bracket: 某某服务（天津） | （集团）股份有限公司), the pieces themselves not standing alone.
+
+    A piece is text of the line's height on its row (not a tall label written top to bottom) that
+    starts where the line ends, give or take, within one and a half text heights; a second reading
+    of the same words overlaps the first and is no piece of it.
+    """
+    h = page.line_height
+
+    def continues(prev: TextLine, nb: TextLine) -> bool:
+        return (max(prev.height, nb.height) <= 1.6 * h and abs(nb.cy - prev.cy) <= 0.5 * h
+                and -0.3 * h <= nb.box[0] - prev.box[2] <= 1.5 * h)
+
+    pieces: dict[int, list[TextLine]] = {}
+    for ln in block:
+        chain = [ln]
+        for nb in page.right_of(ln, max_gap=1.5 * h):
+            if nb in block and continues(chain[-1], nb):
+                chain.append(nb)
+        pieces[id(ln)] = chain
+    consumed = {id(nb) for chain in pieces.values() for nb in chain[1:]}
+    return [(ln, "".join(compact(nb.text) for nb in pieces[id(ln)])) for ln in block if id(ln) not in consumed]
+
+
+def _full_width_brackets(name: str) -> str:
+    """Chinese names are registered with full-width brackets: （北京）, not the (北京) NFKC leaves."""
+    return name.replace("(", "（").replace(")", "）")
+
+
 def _name_near(page: Page, anchor: TextLine, digital: bool) -> Reading | None:
     """The party name: the nearest company-like line above the tax id in the same block."""
     h = page.line_height
@@ -244,20 +279,20 @@ def _name_near(page: Page, anchor: TextLine, digital: bool) -> Reading | None:
         lo, hi = (0.0, page.width * 0.5) if anchor.cx < page.width * 0.5 else (page.width * 0.5, page.width)
     else:
         lo, hi = 0.0, page.width * 0.62
+    block = [ln for ln in page.lines
+             if ln is not anchor and lo <= ln.cx <= hi and anchor.cy - 5 * h <= ln.cy < anchor.cy - 0.3 * h]
     found: list[tuple[float, Reading]] = []
-    for ln in page.lines:
-        if ln is anchor or not (lo <= ln.cx <= hi) or not (anchor.cy - 5 * h <= ln.cy < anchor.cy - 0.3 * h):
-            continue
-        text = after_label(ln.text, r"名称|称")
+    for ln, text in _joined_pieces(page, block):
+        text = after_label(text, r"名称|称")
         text = re.sub(r"^[^:：]{0,4}[:：]", "", text)  # a label too garbled to match, up to its colon
-        text = re.sub(r"^[^\u4e00-\u9fff(（]+", "", text)
+        text = re.sub(r"^[^\u4e00-\u9fff(（A-Za-z0-9]+", "", text)  # debris, not names that open in Latin
         cjk = len(re.findall(r"[\u4e00-\u9fff]", text))
         if cjk < 4 or _NAME_STOP.search(text) or re.search(r"\d{4,}", text):
             continue  # too short, a label, or an address/account line (long digit runs)
         dist = anchor.cy - ln.cy
         if not _COMPANY_END.search(text):
             dist += 3 * h
-        found.append((dist, Reading(fix_legal_form(text), ln.score)))
+        found.append((dist, Reading(_full_width_brackets(fix_legal_form(text)), ln.score)))
     if not found:
         return None
     # Several readings of the same line (a second pass over the page) vote; nearest line wins.
@@ -352,6 +387,13 @@ def extract_money(page: Page, qr_amount: Decimal | None) -> tuple[dict[str, Deci
     return values, dict(choice.confidence), cn_text
 
 
+def _is_table_label(text: str) -> bool:
+    """A party label or the item table's header. Labels never hold an asterisk, item names do: an
+    item may well name a label's word (*通信终端设备*移动电话机)."""
+    return "*" not in text and bool(
+        _TABLE_LABEL.search(text) or SequenceMatcher(None, text, _ITEM_HEADER).ratio() >= 0.5)
+
+
 def _item_name(text: str) -> tuple[str, float] | None:
     """An item name as printed, ``*kind*name``, and how much of that shape OCR kept (1.0 all of it).
 
@@ -363,7 +405,7 @@ def _item_name(text: str) -> tuple[str, float] | None:
     exact = _ITEM_EXACT.match(s)
     if exact:
         return f"*{exact.group(1)}*{exact.group(2)}", 1.0
-    if _TABLE_LABEL.search(s) or SequenceMatcher(None, s, _ITEM_HEADER).ratio() >= 0.5:
+    if _is_table_label(s):
         return None
     if sum(ch in CAPITAL_CHARS for ch in s) >= 3:
         return None  # the total in capitals, when the 价税合计 label was missed
@@ -378,8 +420,7 @@ def _item_area(page: Page) -> tuple[float, float]:
     above it) and over the 合计 row."""
     bottoms = [ln.cy for ln in page.find(r"^合计|[^税]合计$|^合$|价税合计")]
     bottom = min(bottoms) if bottoms else page.height
-    tops = [ln.cy for ln in page.lines if ln.cy < bottom and (
-        _TABLE_LABEL.search(compact(ln.text)) or SequenceMatcher(None, compact(ln.text), _ITEM_HEADER).ratio() >= 0.5)]
+    tops = [ln.cy for ln in page.lines if ln.cy < bottom and _is_table_label(compact(ln.text))]
     return (max(tops) if tops else 0.0), bottom
 
 

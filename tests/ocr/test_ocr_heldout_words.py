@@ -1,0 +1,67 @@
+"""Names and items the development invoices never show: company forms with brackets and Latin
+letters, names OCR cut in two, one-character item kinds and item names holding a label's word."""
+
+from ocr.engines import TextLine
+from ocr.extract import extract_invoice, extract_items
+from ocr.layout import Page
+from tests.ocr.test_ocr_extract import H, _table, line
+
+BUYER = "913502055E335P60XP"
+SELLER = "52310115R4Q645BG04"
+
+
+def digital_page(*seller_name: TextLine, buyer_name: str = "名称：厦门市中科文化传媒有限责任公司") -> Page:
+    """A 全电 invoice: the 购买方信息 / 销售方信息 labels written top to bottom beside each party."""
+    lines = (
+        line("电子发票（普通发票）", 480, 80), line("发票号码：", 950, 70), line("24312820064243311839", 1050, 70),
+        line("开票日期：", 950, 110), line("2024年10月03日", 1050, 110),
+        TextLine("购买方信息", (40, 200, 40 + H, 200 + 5 * H), 0.99),
+        line(buyer_name, 90, 240), line(f"统一社会信用代码/纳税人识别号：{BUYER}", 90, 295),
+        TextLine("销售方信息", (680, 200, 680 + H, 200 + 5 * H), 0.99),
+        *seller_name, line(f"统一社会信用代码/纳税人识别号：{SELLER}", 725, 297),
+        line("合计", 200, 570), line("¥50778.06", 960, 572), line("¥1523.34", 1230, 573),
+        line("价税合计（大写）", 50, 610), line("ⓧ伍万贰仟叁佰零壹圆肆角", 280, 610),
+        line("（小写）", 900, 613), line("¥52301.40", 985, 613),
+    )
+    return Page(lines, 1345.0, 900.0)
+
+
+def test_a_name_cut_at_its_bracket_is_joined_again() -> None:
+    first = line("名称：A8人力资源（天津）", 725, 245)
+    rest = line("（集团）股份有限公司", first.box[2] + 0.5 * H, 245)
+    inv = extract_invoice(digital_page(first, rest), None, "ocr")
+    assert inv.seller_name == "A8人力资源（天津）（集团）股份有限公司"
+    assert inv.buyer_name == "厦门市中科文化传媒有限责任公司"
+
+
+def test_a_second_reading_of_a_name_is_no_piece_of_it() -> None:
+    name = line("名称：上海市凌云供应链管理有限公司", 725, 245)
+    again = TextLine(name.text, (name.box[0] + 4, name.box[1], name.box[2] + 4, name.box[3]), 0.9)
+    assert extract_invoice(digital_page(name, again), None, "ocr").seller_name == "上海市凌云供应链管理有限公司"
+
+
+def test_names_opening_in_latin_letters_or_digits_keep_them() -> None:
+    page = digital_page(line("名称：K12教育科技（北京）有限公司", 725, 245), buyer_name="名称：3D打印实业有限公司")
+    inv = extract_invoice(page, None, "ocr")
+    assert (inv.buyer_name, inv.seller_name) == ("3D打印实业有限公司", "K12教育科技（北京）有限公司")
+
+
+def test_a_form_in_brackets_ends_a_name_and_the_party_label_is_none() -> None:
+    """合伙企业（有限合伙） and 事务所（特殊普通合伙） end names as 公司 does; the tall 销售方信息 label
+    beside them is no name."""
+    for name in ("昆明市云帆会计师事务所（特殊普通合伙）", "蓝海股权投资合伙企业（有限合伙）"):
+        inv = extract_invoice(digital_page(line(f"名称：{name}", 725, 245)), None, "ocr")
+        assert inv.seller_name == name
+
+
+def test_item_kinds_of_one_character_and_names_holding_a_label_word() -> None:
+    """*酒*白酒 is a whole item; *通信终端设备*移动电话机 names 电话 and is still an item, not the
+    address label the table starts under."""
+    page = _table(("*酒*白酒", "2", "300.00"), ("*通信终端设备*移动电话机", "1", "2999.00"),
+                  ("*照明装置*LED灯管", "4", "96.00"))
+    assert extract_items(page)[0] == ["*酒*白酒", "*通信终端设备*移动电话机", "*照明装置*LED灯管"]
+
+
+def test_a_kind_mark_misread_before_latin_letters_is_put_back() -> None:
+    assert extract_items(_table(("照明装置·LED灯管", "4", "96.00"), ("汽油.92号车用汽油", "40", "300.00")))[0] == [
+        "*照明装置*LED灯管", "*汽油*92号车用汽油"]
