@@ -247,14 +247,15 @@ def _joined_pieces(page: Page, block: list[TextLine]) -> list[tuple[TextLine, st
     bracket: 某某服务（天津） | （集团）股份有限公司), the pieces themselves not standing alone.
 
     A piece is text of the line's height on its row (not a tall label written top to bottom) that
-    starts where the line ends, give or take, within one and a half text heights; a second reading
-    of the same words overlaps the first and is no piece of it.
+    starts near where the line ends: up to one and a half text heights after it, or up to one
+    before it, when both boxes hold the glyph at the cut (它（天津） | ）（中国）), read once. A
+    second reading of the same words starts where they start and is no piece of them.
     """
     h = page.line_height
 
     def continues(prev: TextLine, nb: TextLine) -> bool:
         return (max(prev.height, nb.height) <= 1.6 * h and abs(nb.cy - prev.cy) <= 0.5 * h
-                and -0.3 * h <= nb.box[0] - prev.box[2] <= 1.5 * h)
+                and -h <= nb.box[0] - prev.box[2] <= 1.5 * h and nb.box[2] - prev.box[2] > 2 * h)
 
     pieces: dict[int, list[TextLine]] = {}
     for ln in block:
@@ -264,7 +265,18 @@ def _joined_pieces(page: Page, block: list[TextLine]) -> list[tuple[TextLine, st
                 chain.append(nb)
         pieces[id(ln)] = chain
     consumed = {id(nb) for chain in pieces.values() for nb in chain[1:]}
-    return [(ln, "".join(compact(nb.text) for nb in pieces[id(ln)])) for ln in block if id(ln) not in consumed]
+    return [(ln, _glued(pieces[id(ln)])) for ln in block if id(ln) not in consumed]
+
+
+def _glued(chain: list[TextLine]) -> str:
+    """The texts of a chain of pieces, a glyph both sides of an overlapping cut read once."""
+    text = compact(chain[0].text)
+    for prev, nb in pairwise(chain):
+        piece = compact(nb.text)
+        if nb.box[0] < prev.box[2] and piece[:1] and text.endswith(piece[:1]):
+            piece = piece[1:]
+        text += piece
+    return text
 
 
 def _full_width_brackets(name: str) -> str:

@@ -34,6 +34,12 @@ def test_a_name_cut_at_its_bracket_is_joined_again() -> None:
     assert inv.buyer_name == "厦门市中科文化传媒有限责任公司"
 
 
+def test_a_glyph_both_pieces_hold_at_an_overlapping_cut_is_read_once() -> None:
+    first = line("名称：绿源餐饮管理（哈尔滨）", 725, 245)
+    rest = line("）（中国）有限公司", first.box[2] - 0.4 * H, 245)
+    assert extract_invoice(digital_page(first, rest), None, "ocr").seller_name == "绿源餐饮管理（哈尔滨）（中国）有限公司"
+
+
 def test_a_second_reading_of_a_name_is_no_piece_of_it() -> None:
     name = line("名称：上海市凌云供应链管理有限公司", 725, 245)
     again = TextLine(name.text, (name.box[0] + 4, name.box[1], name.box[2] + 4, name.box[3]), 0.9)
