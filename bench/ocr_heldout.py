@@ -8,7 +8,9 @@ codes, trade names, industries, company forms such as ``（中国）有限公司
 names with Latin letters and digits, long item names with specs, roads, districts, banks), then runs
 the generator's own ``main`` with the remaining arguments. Every truth JSON also lists the item names
 (``items``), so the benchmark scores them too. ``--words dev`` keeps the development lists and only
-adds the item names, so both vocabularies are scored the same way.
+adds the item names, so both vocabularies are scored the same way. ``--other-fonts`` draws with the
+file's ``fonts`` instead of the generator's (other CJK families installed with fonts-noto-cjk and
+fonts-wqy-microhei: traditional and Japanese glyph shapes, CJK monospaced digits).
 """
 
 from __future__ import annotations
@@ -55,12 +57,15 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gen", type=Path, required=True, help="folder of gen_invoices.py")
     ap.add_argument("--words", default=str(WORDS), help="held-out words (JSON), or 'dev' for the generator's own")
+    ap.add_argument("--other-fonts", action="store_true", help="draw with the words file's fonts")
     args, rest = ap.parse_known_args(argv)
     sys.path.insert(0, str(args.gen.resolve()))
     import gen_invoices  # lives outside the repository, found through --gen
 
     if args.words != "dev":
         _swap_words(gen_invoices, json.loads(Path(args.words).read_text(encoding="utf-8")))
+    if args.other_fonts:
+        gen_invoices.FONT_FAMILIES = json.loads(WORDS.read_text(encoding="utf-8"))["fonts"]
     _with_items(gen_invoices)
     sys.argv = [str(args.gen / "gen_invoices.py"), *rest]
     gen_invoices.main()
