@@ -246,16 +246,16 @@ def _joined_pieces(page: Page, block: list[TextLine]) -> list[tuple[TextLine, st
     """Each line of a block with the pieces OCR split off it to its right (a name is often cut at a
     bracket: 某某服务（天津） | （集团）股份有限公司), the pieces themselves not standing alone.
 
-    A piece is text of the line's height on its row (not a tall label written top to bottom) that
-    starts near where the line ends: up to one and a half text heights after it, or up to one
-    before it, when both boxes hold the glyph at the cut (它（天津） | ）（中国）), read once. A
-    second reading of the same words starts where they start and is no piece of them.
+    A piece is text on the line's row that starts near where the line ends: up to one and a half
+    text heights after it, or up to one before it, when both boxes hold the glyph at the cut
+    (某某（天津） | ）（中国）), read once. A second reading of the same words starts where they
+    start and is no piece of them.
     """
     h = page.line_height
 
     def continues(prev: TextLine, nb: TextLine) -> bool:
-        return (max(prev.height, nb.height) <= 1.6 * h and abs(nb.cy - prev.cy) <= 0.5 * h
-                and -h <= nb.box[0] - prev.box[2] <= 1.5 * h and nb.box[2] - prev.box[2] > 2 * h)
+        return (abs(nb.cy - prev.cy) <= 0.5 * h and -h <= nb.box[0] - prev.box[2] <= 1.5 * h
+                and nb.box[2] - prev.box[2] > 2 * h)
 
     pieces: dict[int, list[TextLine]] = {}
     for ln in block:
@@ -291,8 +291,9 @@ def _name_near(page: Page, anchor: TextLine, digital: bool) -> Reading | None:
         lo, hi = (0.0, page.width * 0.5) if anchor.cx < page.width * 0.5 else (page.width * 0.5, page.width)
     else:
         lo, hi = 0.0, page.width * 0.62
-    block = [ln for ln in page.lines
-             if ln is not anchor and lo <= ln.cx <= hi and anchor.cy - 5 * h <= ln.cy < anchor.cy - 0.3 * h]
+    # Names run across; the party's label beside them (购买方信息, 销 售 方) runs down, however misread.
+    block = [ln for ln in page.lines if ln is not anchor and lo <= ln.cx <= hi and ln.height < ln.box[2] - ln.box[0]
+             and anchor.cy - 5 * h <= ln.cy < anchor.cy - 0.3 * h]
     found: list[tuple[float, Reading]] = []
     for ln, text in _joined_pieces(page, block):
         text = after_label(text, r"名称|称")

@@ -10,14 +10,15 @@ BUYER = "913502055E335P60XP"
 SELLER = "52310115R4Q645BG04"
 
 
-def digital_page(*seller_name: TextLine, buyer_name: str = "名称：厦门市中科文化传媒有限责任公司") -> Page:
+def digital_page(*seller_name: TextLine, buyer_name: str = "名称：厦门市中科文化传媒有限责任公司",
+                 seller_label: str = "销售方信息") -> Page:
     """A 全电 invoice: the 购买方信息 / 销售方信息 labels written top to bottom beside each party."""
     lines = (
         line("电子发票（普通发票）", 480, 80), line("发票号码：", 950, 70), line("24312820064243311839", 1050, 70),
         line("开票日期：", 950, 110), line("2024年10月03日", 1050, 110),
         TextLine("购买方信息", (40, 200, 40 + H, 200 + 5 * H), 0.99),
         line(buyer_name, 90, 240), line(f"统一社会信用代码/纳税人识别号：{BUYER}", 90, 295),
-        TextLine("销售方信息", (680, 200, 680 + H, 200 + 5 * H), 0.99),
+        TextLine(seller_label, (680, 200, 680 + H, 200 + 5 * H), 0.99),
         *seller_name, line(f"统一社会信用代码/纳税人识别号：{SELLER}", 725, 297),
         line("合计", 200, 570), line("¥50778.06", 960, 572), line("¥1523.34", 1230, 573),
         line("价税合计（大写）", 50, 610), line("ⓧ伍万贰仟叁佰零壹圆肆角", 280, 610),
@@ -71,3 +72,11 @@ def test_item_kinds_of_one_character_and_names_holding_a_label_word() -> None:
 def test_a_kind_mark_misread_before_latin_letters_is_put_back() -> None:
     assert extract_items(_table(("照明装置·LED灯管", "4", "96.00"), ("汽油.92号车用汽油", "40", "300.00")))[0] == [
         "*照明装置*LED灯管", "*汽油*92号车用汽油"]
+
+
+def test_a_party_label_running_down_is_no_name_however_misread() -> None:
+    """The name's own form misread (合伙仝业) leaves nothing to tell a name by but the direction the
+    text runs: the misread label 销售方作息 runs down beside it."""
+    name = line("名称：瑞丰跨境贸易合伙仝业（有限合伙）", 725, 245)
+    inv = extract_invoice(digital_page(name, seller_label="销售方作息"), None, "ocr")
+    assert inv.seller_name == "瑞丰跨境贸易合伙仝业（有限合伙）"
