@@ -53,7 +53,7 @@ _ITEM_EXACT = re.compile(r"^\*([\u4e00-\u9fff]{1,12})\*(\S+)$")
 _ITEM_LOOSE = re.compile(
     r"^[^\u4e00-\u9fffA-Za-z0-9]?([\u4e00-\u9fff]{1,12})[^\u4e00-\u9fffA-Za-z0-9]([\u4e00-\u9fffA-Za-z0-9]\S*)$")
 # Labels above and inside the item table, never item names: the party block and the column titles.
-_TABLE_LABEL = re.compile(r"开户|账号|地址|电话|识别号|信用代码|名称|规格|单价|数量|税率")
+_TABLE_LABEL = re.compile(r"开户|账号|地址|电话|识别号|信用代码|名称|规格|单价|数量|金额|税率|税额")
 _ITEM_HEADER = "货物或应税劳务、服务名称"
 _ITEM_COLUMN = 0.12  # item names start at the table's left edge: within this share of the page width
 _ITEM_BARE = re.compile(r"^[\u4e00-\u9fff]{2}[\u4e00-\u9fffA-Za-z0-9]{2,}$")
@@ -242,6 +242,12 @@ def fix_legal_form(name: str) -> str:
     return name
 
 
+def _runs_across(ln: TextLine) -> bool:
+    """Names and items run across; the party labels beside them (购买方信息, 销 售 方) run down, and
+    stay labels however misread."""
+    return ln.height < ln.box[2] - ln.box[0]
+
+
 def _joined_pieces(page: Page, block: list[TextLine]) -> list[tuple[TextLine, str]]:
     """Each line of a block with the pieces OCR split off it to its right (a name is often cut at a
     bracket: 某某服务（天津） | （集团）股份有限公司), the pieces themselves not standing alone.
@@ -291,8 +297,7 @@ def _name_near(page: Page, anchor: TextLine, digital: bool) -> Reading | None:
         lo, hi = (0.0, page.width * 0.5) if anchor.cx < page.width * 0.5 else (page.width * 0.5, page.width)
     else:
         lo, hi = 0.0, page.width * 0.62
-    # Names run across; the party's label beside them (购买方信息, 销 售 方) runs down, however misread.
-    block = [ln for ln in page.lines if ln is not anchor and lo <= ln.cx <= hi and ln.height < ln.box[2] - ln.box[0]
+    block = [ln for ln in page.lines if ln is not anchor and lo <= ln.cx <= hi and _runs_across(ln)
              and anchor.cy - 5 * h <= ln.cy < anchor.cy - 0.3 * h]
     found: list[tuple[float, Reading]] = []
     for ln, text in _joined_pieces(page, block):
@@ -430,10 +435,14 @@ def _item_name(text: str) -> tuple[str, float] | None:
 
 def _item_area(page: Page) -> tuple[float, float]:
     """Top and bottom of the item table: under its header (or, when that is misread, the party block
-    above it) and over the 合计 row."""
+    above it: its labels or its tax id) and over the 合计 row, found by its label or, when a photo garbled that (合业, 价税会计),
+    by the yen-marked sums or the capitals below the items."""
     bottoms = [ln.cy for ln in page.find(r"^合计|[^税]合计$|^合$|价税合计")]
-    bottom = min(bottoms) if bottoms else page.height
-    tops = [ln.cy for ln in page.lines if ln.cy < bottom and _is_table_label(compact(ln.text))]
+    bottoms += [ln.cy for ln in page.lines if _is_yen_marked(ln.text) and _money_in(ln.text)]
+    capitals = _capital_line(page)
+    bottom = min([*bottoms, *([capitals.cy] if capitals else []), page.height])
+    labels = [ln for ln in page.lines if _is_table_label(compact(ln.text))]
+    tops = [ln.cy for ln in [*labels, *(ln for ln, _ in _tax_id_lines(page))] if ln.cy < bottom]
     return (max(tops) if tops else 0.0), bottom
 
 
@@ -447,7 +456,8 @@ def extract_items(page: Page, *, text_layer: bool = False) -> tuple[list[str], f
     top, bottom = _item_area(page)
     h = page.line_height
     items: list[tuple[TextLine, str, float]] = []
-    column = [ln for ln in page.lines if top < ln.cy < bottom and ln.box[0] < _ITEM_COLUMN * page.width]
+    column = [ln for ln in page.lines
+              if top < ln.cy < bottom and ln.box[0] < _ITEM_COLUMN * page.width and _runs_across(ln)]
     for ln in sorted(column, key=lambda ln: ln.cy):
         if text_layer and items and not _ITEM_EXACT.match(compact(ln.text)):
             prev, name, score = items[-1]

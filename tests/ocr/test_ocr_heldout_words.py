@@ -80,3 +80,18 @@ def test_a_party_label_running_down_is_no_name_however_misread() -> None:
     name = line("名称：瑞丰跨境贸易合伙仝业（有限合伙）", 725, 245)
     inv = extract_invoice(digital_page(name, seller_label="销售方作息"), None, "ocr")
     assert inv.seller_name == "瑞丰跨境贸易合伙仝业（有限合伙）"
+
+
+def test_the_item_table_is_bounded_when_its_labels_are_garbled() -> None:
+    """A photo garbled every label around the items (光称, 做用代码, 合业, 价税会计) and the header row
+    was not read: the party's tax id bounds the table above, the yen-marked sums and the capitals
+    below, so the footer's 收款人：李玉 and the 购买方 label running down are no items."""
+    lines = (
+        TextLine("寿关方材仓", (74, 236, 120, 371), 0.54), line("光称：青岛联拓服饰研究院有限公司", 145, 270),
+        line(f"优一批会做用代码税人职别号：{BUYER}", 132, 333),
+        line("*酒*白酒", 80, 440), line("422.48", 1118, 440), line("54.92", 1452, 440),
+        line("合业", 215, 646), line("Y422.48", 1106, 648), line("￥54.92", 1446, 652),
+        line("价税会计（大写）", 62, 690), line("肆佰柒拾柒圆肆角", 305, 690), line("￥477.40", 1135, 693),
+        line("收款人：李玉", 82, 912), line("开票人：程英磊", 755, 926),
+    )
+    assert extract_items(Page(lines, 1600.0, 1017.0))[0] == ["*酒*白酒"]
