@@ -196,10 +196,21 @@ def extract_date(page: Page) -> list[Reading]:
     return out + [Reading(value, score) for value, score in guessed.items()]
 
 
+# Lines of numbers that are no tax id: bank, account and phone lines, the invoice's own numbers.
+_OTHER_NUMBERS = re.compile(r"银行|账号|电话|开户|支行|发票号|号码|发票代码|开票日期|校验码|机器编号")
+
+
+def _in_other_numbers_line(page: Page, ln: TextLine) -> bool:
+    """The line is (a re-read part of) a line of other numbers: 18 letters or digits there are part
+    of an account or of the invoice's number, even where the bank's name was misread (城市商业拨行…支行)."""
+    return any(_OTHER_NUMBERS.search(compact(other.text))
+               and other.box[0] < ln.box[2] and ln.box[0] < other.box[2] for other in page.same_row(ln))
+
+
 def _tax_id_lines(page: Page) -> list[tuple[TextLine, str]]:
     found: list[tuple[TextLine, str]] = []
     for ln in page.lines:
-        if re.search(r"银行|账号|电话|开户", compact(ln.text)):
+        if _in_other_numbers_line(page, ln):
             continue
         for code in uscc_readings(after_label(ln.text, r"识别号|信用代码")):
             found.append((ln, code))
@@ -423,8 +434,8 @@ def _item_name(text: str) -> tuple[str, float] | None:
     exact = _ITEM_EXACT.match(s)
     if exact:
         return f"*{exact.group(1)}*{exact.group(2)}", 1.0
-    if _is_table_label(s):
-        return None
+    if _is_table_label(s) or re.search(r"\d{8,}", s):
+        return None  # a label, or a bank line with its account number (its bank's name misread)
     if sum(ch in CAPITAL_CHARS for ch in s) >= 3:
         return None  # the total in capitals, when the 价税合计 label was missed
     loose = _ITEM_LOOSE.match(s)

@@ -95,3 +95,8 @@ def test_the_item_table_is_bounded_when_its_labels_are_garbled() -> None:
         line("收款人：李玉", 82, 912), line("开票人：程英磊", 755, 926),
     )
     assert extract_items(Page(lines, 1600.0, 1017.0))[0] == ["*酒*白酒"]
+
+
+def test_a_bank_line_with_its_label_lost_is_no_item() -> None:
+    page = _table(("户线厂发银行特和池特高新支行5542897735034843",), ("*化学试剂*无水乙醇", "2", "24.00"))
+    assert extract_items(page)[0] == ["*化学试剂*无水乙醇"]
