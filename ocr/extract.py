@@ -316,8 +316,9 @@ def _name_near(page: Page, anchor: TextLine, digital: bool) -> Reading | None:
         text = re.sub(r"^[^:：]{0,4}[:：]", "", text)  # a label too garbled to match, up to its colon
         text = re.sub(r"^[^\u4e00-\u9fff(（A-Za-z0-9]+", "", text)  # debris, not names that open in Latin
         cjk = len(re.findall(r"[\u4e00-\u9fff]", text))
-        if cjk < 4 or _NAME_STOP.search(text) or re.search(r"\d{4,}", text):
-            continue  # too short, a label, or an address/account line (long digit runs)
+        if cjk < 2 or cjk + len(re.findall(r"[A-Za-z0-9]", text)) < 4 or _NAME_STOP.search(text) \
+                or re.search(r"\d{4,}", text):
+            continue  # too short (K12实业店 is not), a label, or an address/account line (long digit runs)
         dist = anchor.cy - ln.cy
         if not _COMPANY_END.search(text):
             dist += 3 * h

@@ -100,3 +100,8 @@ def test_the_item_table_is_bounded_when_its_labels_are_garbled() -> None:
 def test_a_bank_line_with_its_label_lost_is_no_item() -> None:
     page = _table(("户线厂发银行特和池特高新支行5542897735034843",), ("*化学试剂*无水乙醇", "2", "24.00"))
     assert extract_items(page)[0] == ["*化学试剂*无水乙醇"]
+
+
+def test_a_short_name_with_latin_letters_is_a_name() -> None:
+    inv = extract_invoice(digital_page(line("名称：K12实业店", 725, 245)), None, "ocr")
+    assert inv.seller_name == "K12实业店"
