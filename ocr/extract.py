@@ -263,21 +263,21 @@ def _joined_pieces(page: Page, block: list[TextLine]) -> list[tuple[TextLine, st
     """Each line of a block with the pieces OCR split off it to its right (a name is often cut at a
     bracket: 某某服务（天津） | （集团）股份有限公司), the pieces themselves not standing alone.
 
-    A piece is text on the line's row that starts near where the line ends: up to one and a half
-    text heights after it, or up to one before it, when both boxes hold the glyph at the cut
-    (某某（天津） | ）（中国）), read once. A second reading of the same words starts where they
-    start and is no piece of them.
+    A piece is text on the line's row that starts near where the line ends: less than a glyph after
+    it (a label stands further off its value: a misread 名校 is no part of the name), or up to one
+    glyph before it, when both boxes hold the glyph at the cut (某某（天津） | ）（中国）), read once.
+    A second reading of the same words starts where they start and is no piece of them.
     """
     h = page.line_height
 
     def continues(prev: TextLine, nb: TextLine) -> bool:
-        return (abs(nb.cy - prev.cy) <= 0.5 * h and -h <= nb.box[0] - prev.box[2] <= 1.5 * h
+        return (abs(nb.cy - prev.cy) <= 0.5 * h and -h <= nb.box[0] - prev.box[2] <= 0.8 * h
                 and nb.box[2] - prev.box[2] > 2 * h)
 
     pieces: dict[int, list[TextLine]] = {}
     for ln in block:
         chain = [ln]
-        for nb in page.right_of(ln, max_gap=1.5 * h):
+        for nb in page.right_of(ln, max_gap=h):
             if nb in block and continues(chain[-1], nb):
                 chain.append(nb)
         pieces[id(ln)] = chain
@@ -488,11 +488,17 @@ def extract_items(page: Page, *, text_layer: bool = False) -> tuple[list[str], f
 def _item_sums(page: Page) -> tuple[MoneyReading | None, MoneyReading | None]:
     """The item rows' amounts and taxes added up: a second reading of the 合计 row's two sums.
 
-    Of each row's sums the last is the tax and the one before it the amount (a price with two
-    decimals may stand before both). A row without both leaves its sum unknown.
+    Item sums stand in the 合计 row's columns: a row's amount and tax end where the 合计 row's
+    yen-marked amount and tax end, so a unit price read beside an amount misread without its
+    point is never taken for the amount. Without that row, of each row's sums the last is the tax
+    and the one before it the amount. A row without both leaves its sum unknown.
     """
     top, bottom = _item_area(page)
-    bottom -= _SUM_ROW * page.line_height  # the 合计 row's own sums stand up to a text height off it
+    h = page.line_height
+    totals_row = sorted((ln for ln in page.lines if abs(ln.cy - bottom) <= _SUM_ROW * h
+                         and _is_yen_marked(ln.text) and _money_in(ln.text)), key=lambda ln: ln.cx)
+    columns = (totals_row[0].box[2], totals_row[-1].box[2]) if len(totals_row) >= 2 else None
+    bottom -= _SUM_ROW * h  # the 合计 row's own sums stand up to a text height off it
     rows: list[list[TextLine]] = []
     cells = (ln for ln in page.lines if top < ln.cy < bottom and not _is_yen_marked(ln.text))
     for ln in sorted(cells, key=lambda ln: ln.cy):
@@ -502,10 +508,15 @@ def _item_sums(page: Page) -> tuple[MoneyReading | None, MoneyReading | None]:
             rows.append([ln])
     found: list[tuple[MoneyReading, MoneyReading]] = []
     for row in rows:
-        sums = [(v, ln.score) for ln in sorted(row, key=lambda ln: ln.cx) for v in _money_in(ln.text)]
-        if len(sums) >= 2:
-            found.append((MoneyReading(*sums[-2]), MoneyReading(*sums[-1])))
-        elif sums or any(_item_name(ln.text) for ln in row):
+        sums = [(v, ln.score, ln.box[2]) for ln in sorted(row, key=lambda ln: ln.cx) for v in _money_in(ln.text)]
+        if columns:
+            sums = [next((s for s in sums if abs(s[2] - edge) <= 1.5 * h), None) for edge in columns]
+            pair = sums if all(sums) else []
+        else:
+            pair = sums[-2:] if len(sums) >= 2 else []
+        if pair:
+            found.append((MoneyReading(pair[0][0], pair[0][1]), MoneyReading(pair[1][0], pair[1][1])))
+        elif any(sums) or any(_item_name(ln.text) for ln in row):
             return None, None  # an item row whose sums were not both read
     if not found:
         return None, None

@@ -1,10 +1,13 @@
-"""Names and items the development invoices never show: company forms with brackets and Latin
-letters, names OCR cut in two, one-character item kinds and item names holding a label's word."""
+"""Where fields are found on invoices the development draws never show: company forms with brackets
+and Latin letters, names OCR cut in two, one-character item kinds, item names holding a label's
+word, labels garbled around the item table, large sums beside a unit price."""
+
+from decimal import Decimal
 
 from ocr.engines import TextLine
-from ocr.extract import extract_invoice, extract_items
+from ocr.extract import _item_sums, extract_invoice, extract_items
 from ocr.layout import Page
-from tests.ocr.test_ocr_extract import H, _table, line
+from tests.ocr.test_ocr_extract import H, _table, _without, line, paper_special_page
 
 BUYER = "913502055E335P60XP"
 SELLER = "52310115R4Q645BG04"
@@ -105,3 +108,22 @@ def test_a_bank_line_with_its_label_lost_is_no_item() -> None:
 def test_a_short_name_with_latin_letters_is_a_name() -> None:
     inv = extract_invoice(digital_page(line("名称：K12实业店", 725, 245)), None, "ocr")
     assert inv.seller_name == "K12实业店"
+
+
+def test_a_misread_label_before_a_name_is_no_piece_of_it() -> None:
+    """名称 misread as 名校 stands a label's distance off the name, farther than a cut's."""
+    label = line("名校", 110, 650)
+    page = _without(paper_special_page(), "名称：")
+    lines = [ln for ln in page.lines if ln.text != "南京市优品印务有限公司"]
+    lines += [label, line("鑫集成电路设计（呼和浩特）有限公司", label.box[2] + 1.3 * H, 650)]
+    inv = extract_invoice(Page(tuple(lines), page.width, page.height), None, "ocr")
+    assert inv.seller_name == "鑫集成电路设计（呼和浩特）有限公司"
+
+
+def test_a_unit_price_is_never_an_items_amount() -> None:
+    """The amount lost its point (3570050) and the unit price beside it was read: the price does not
+    stand in the 合计 row's amount column, so the row's sums are unknown, not 17850.25."""
+    page = _without(paper_special_page(), changed={"35700.50": "3570050"})
+    page = Page((*page.lines, line("17850.25", 700, 420)), page.width, page.height)
+    assert _item_sums(page) == (None, None)
+    assert extract_invoice(page, None, "ocr").amount == Decimal("35700.50")
