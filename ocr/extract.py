@@ -453,8 +453,9 @@ def _item_area(page: Page) -> tuple[float, float]:
     bottoms += [ln.cy for ln in page.lines if _is_yen_marked(ln.text) and _money_in(ln.text)]
     capitals = _capital_line(page)
     bottom = min([*bottoms, *([capitals.cy] if capitals else []), page.height])
-    labels = [ln for ln in page.lines if _is_table_label(compact(ln.text))]
-    tops = [ln.cy for ln in [*labels, *(ln for ln, _ in _tax_id_lines(page))] if ln.cy < bottom]
+    # The first tax id is the buyer's, above the table; a later one may be the seal's, over the 合计 row.
+    first_id = min((ln.cy for ln, _ in _tax_id_lines(page)), default=page.height)
+    tops = [cy for cy in (*(ln.cy for ln in page.lines if _is_table_label(compact(ln.text))), first_id) if cy < bottom]
     return (max(tops) if tops else 0.0), bottom
 
 

@@ -127,3 +127,10 @@ def test_a_unit_price_is_never_an_items_amount() -> None:
     page = Page((*page.lines, line("17850.25", 700, 420)), page.width, page.height)
     assert _item_sums(page) == (None, None)
     assert extract_invoice(page, None, "ocr").amount == Decimal("35700.50")
+
+
+def test_the_seals_tax_id_over_the_totals_does_not_end_the_table() -> None:
+    page = _table(("*住宿服务*住宿费", "1", "926.23"))
+    buyer = line(f"纳税人识别号：{BUYER}", 150, 300)
+    seal = line("913702123DHET19X1A", 1200, 480)  # the seller's seal, stamped over the 合计 row
+    assert extract_items(Page((*page.lines, buyer, seal), page.width, page.height))[0] == ["*住宿服务*住宿费"]
