@@ -3,11 +3,14 @@
     python bench/ocr_accuracy.py                        # fresh seed: 30 clean, 30 mild, 150 hard
                                                         # + 20 photos per phone condition
     python bench/ocr_accuracy.py --seed 123456          # repeat a draw
+    python bench/ocr_accuracy.py --vocab heldout        # companies, items, places the dev set never has
     python bench/ocr_accuracy.py --dir ../shared/ocr-dev -v   # a fixed set, for debugging
 
 Images come from the invoice generator kept outside the repository (``../shared/ocr-gen`` or
 ``--gen``; it needs pillow, numpy, qrcode and the Debian fonts fonts-noto-cjk, fonts-wqy-microhei,
-fonts-dejavu-core). The phone conditions (``bench/ocr_phone.py``) are applied on top of its mild
+fonts-dejavu-core). Draws go through ``bench/ocr_heldout.py``, which adds the item names to every
+truth (scored as ``items``) and, with ``--vocab heldout``, swaps in words the generator never uses
+(``bench/ocr_heldout_words.json``). The phone conditions (``bench/ocr_phone.py``) are applied on top of its mild
 photos. Reads go through ``bot.runtime.ocr_workers.OcrWorkers`` with one worker, as the bot runs them: the engine is
 loaded when the worker starts, and every image is timed, the first one included.
 
@@ -71,9 +74,10 @@ def _p95(xs: list[float]) -> float:
     return xs[max(0, min(len(xs) - 1, round(0.95 * (len(xs) - 1))))]
 
 
-def _generate(gen: Path, seed: int, counts: str, out: Path) -> None:
-    script = gen / "gen_invoices.py"
-    subprocess.run([sys.executable, str(script), "--seed", str(seed), "--counts", counts, "--out", str(out)],
+def _generate(gen: Path, vocab: str, seed: int, counts: str, out: Path) -> None:
+    words = ["--words", "dev"] if vocab == "dev" else []
+    subprocess.run([sys.executable, str(ROOT / "bench" / "ocr_heldout.py"), "--gen", str(gen), *words,
+                    "--seed", str(seed), "--counts", counts, "--out", str(out)],
                    cwd=gen, check=True, stdout=subprocess.DEVNULL)
 
 
@@ -109,12 +113,13 @@ def _draw(args: argparse.Namespace, work: Path) -> list[tuple[dict[str, Any], Pa
     if not (gen / "gen_invoices.py").exists():
         sys.exit(f"invoice generator not found at {gen} (expected gen_invoices.py there); pass --gen PATH, "
                  f"or --dir DIR to score a fixed set")
-    print(f"seed {args.seed} (repeat with --seed {args.seed}); generator {gen}", flush=True)
+    print(f"seed {args.seed} (repeat with --seed {args.seed}); generator {gen}; vocabulary {args.vocab}",
+          flush=True)
     main_dir, base_dir = work / "main", work / "cond-base"
-    _generate(gen, args.seed, args.counts, main_dir)
+    _generate(gen, args.vocab, args.seed, args.counts, main_dir)
     items = _truths(main_dir)
     if args.per_condition:
-        _generate(gen, args.seed + 1, f"0,{args.per_condition * len(CONDITIONS)},0", base_dir)
+        _generate(gen, args.vocab, args.seed + 1, f"0,{args.per_condition * len(CONDITIONS)},0", base_dir)
         items += _with_conditions(_truths(base_dir), args.seed, main_dir)
     return items
 
@@ -130,17 +135,19 @@ async def _read_all(items: list[tuple[dict[str, Any], Path]], engine: str,
             t0 = time.perf_counter()
             inv = (await pool.read_document(data))[0]
             secs = time.perf_counter() - t0
-            pred = inv.to_json_dict(with_confidence=True)
+            pred = inv.to_json_dict(with_confidence=True, with_items="items" in truth)
             ok = {f: _norm(f, truth.get(f)) == _norm(f, pred.get(f)) for f in FIELDS}
+            if "items" in truth:
+                ok["items"] = [_norm("items", i) for i in truth["items"]] == [_norm("items", i) for i in inv.items]
             sure_wrong = [f for f in KEY_FIELDS if not ok[f] and f not in inv.uncertain_fields()]
             rows.append({"image": image.name, "level": truth.get("difficulty", "all"), "secs": secs, "ok": ok,
-                         "sure_wrong": sure_wrong, "pred": pred, "truth": {f: truth.get(f) for f in FIELDS},
+                         "sure_wrong": sure_wrong, "pred": pred, "truth": {f: truth.get(f) for f in ok},
                          "uncertain": inv.uncertain_fields()})
             flag = " SURE-WRONG " + ",".join(sure_wrong) if sure_wrong else ""
             key = "key ok" if all(ok[k] for k in KEY_FIELDS) else "key WRONG"
-            print(f"{image.name:24s} {secs:5.2f}s {sum(ok.values()):2d}/{len(FIELDS)} {key}{flag}", flush=True)
+            print(f"{image.name:24s} {secs:5.2f}s {sum(ok.values()):2d}/{len(ok)} {key}{flag}", flush=True)
             if verbose:
-                for f in FIELDS:
+                for f in ok:
                     if not ok[f]:
                         print(f"    {f:15s} truth={truth.get(f)!s:34s} pred={pred.get(f)} "
                               f"conf={pred['confidence'].get(f)}")
@@ -163,7 +170,7 @@ def _summary(rows: list[dict[str, Any]]) -> None:
     print()
     line("field", cols)
     line("images", [str(len(subset(c))) for c in cols])
-    for f in FIELDS:
+    for f in [*FIELDS, *(["items"] if all("items" in r["ok"] for r in rows) else [])]:
         line(f, [f"{100 * sum(r['ok'][f] for r in subset(c)) / len(subset(c)):.1f}" for c in cols])
     line("key fields all", [f"{100 * sum(all(r['ok'][k] for k in KEY_FIELDS) for r in subset(c)) / len(subset(c)):.1f}"
                             for c in cols])
@@ -181,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=None, help="repeat a draw (default: a fresh random seed)")
     ap.add_argument("--counts", default="30,30,150", help="clean,mild,hard images to generate")
     ap.add_argument("--per-condition", type=int, default=20, help="photos per phone condition (0: none)")
+    ap.add_argument("--vocab", choices=("dev", "heldout"), default="dev",
+                    help="the generator's own words, or held-out ones (bench/ocr_heldout_words.json)")
     ap.add_argument("--gen", type=Path, default=DEFAULT_GEN, help="folder of gen_invoices.py")
     ap.add_argument("--dir", type=Path, help="score this folder of images + truth JSON instead of drawing")
     ap.add_argument("--keep", type=Path, help="keep the drawn images in this folder")
@@ -201,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         if not items:
             sys.exit("no ground truth with images to score")
         rows = asyncio.run(_read_all(items, args.engine, args.verbose))
-    print(f"\nengine: {args.engine}" + ("" if args.dir else f"; seed {args.seed}"))
+    print(f"\nengine: {args.engine}" + ("" if args.dir else f"; seed {args.seed}; vocabulary {args.vocab}"))
     _summary(rows)
     if args.report:
         args.report.write_text(json.dumps({"seed": args.seed, "rows": rows}, ensure_ascii=False, indent=1),

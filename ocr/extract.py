@@ -47,15 +47,20 @@ _DATE_MARKS_MISREAD = re.compile(r"(20\d{2}).(\d{2})月(\d{2})")
 _MARKS_MISREAD = 0.7
 _YEAR_CONFLICT = 0.6  # a date whose year the invoice's code or number contradicts: asked
 _DATE_LABEL = r"开票日期|开.日期|票日期"
-_NAME_STOP = re.compile(r"识别号|信用代码|地址|电话|开户|账号|银行|支行|名称$|^名称|备注|密码|项目|合计")
-_ITEM_EXACT = re.compile(r"^\*([\u4e00-\u9fff]{2,12})\*(\S+)$")
-_ITEM_LOOSE = re.compile(r"^[^\u4e00-\u9fffA-Za-z0-9]?([\u4e00-\u9fff]{2,12})[^\u4e00-\u9fffA-Za-z0-9]([\u4e00-\u9fff]\S*)$")
+_NAME_STOP = re.compile(r"识别号|信用代码|地址|电话|开户|账号|银行|支行|名称$|^名称|备注|密码|项目|合计|方信息")
+# *kind*name: kinds are the tax classification's short names, one character (*酒*) to a dozen.
+_ITEM_EXACT = re.compile(r"^\*([\u4e00-\u9fff]{1,12})\*(\S+)$")
+_ITEM_LOOSE = re.compile(
+    r"^[^\u4e00-\u9fffA-Za-z0-9]?([\u4e00-\u9fff]{1,12})[^\u4e00-\u9fffA-Za-z0-9]([\u4e00-\u9fffA-Za-z0-9]\S*)$")
 # Labels above and inside the item table, never item names: the party block and the column titles.
-_TABLE_LABEL = re.compile(r"开户|账号|地址|电话|识别号|信用代码|名称|规格|单价|数量|税率")
+_TABLE_LABEL = re.compile(r"开户|账号|地址|电话|识别号|信用代码|名称|规格|单价|数量|金额|税率|税额")
 _ITEM_HEADER = "货物或应税劳务、服务名称"
 _ITEM_COLUMN = 0.12  # item names start at the table's left edge: within this share of the page width
 _ITEM_BARE = re.compile(r"^[\u4e00-\u9fff]{2}[\u4e00-\u9fffA-Za-z0-9]{2,}$")
-_COMPANY_END = re.compile(r"(公司|厂|店|中心|集团|事务所|医院|学校|大学|学院|研究院|研究所|合作社|部|局|委员会|协会)$")
+# An organisation's name ends in what it is, sometimes followed by a bracketed note on its form
+# (合伙企业（有限合伙）, 事务所（特殊普通合伙）).
+_COMPANY_END = re.compile(
+    r"(公司|厂|店|中心|集团|企业|事务所|医院|学校|大学|学院|研究院|研究所|合作社|部|局|委员会|协会)(\([^()]*\))?$")
 
 
 def _is_digital(invoice_type: str | None) -> bool:
@@ -191,10 +196,21 @@ def extract_date(page: Page) -> list[Reading]:
     return out + [Reading(value, score) for value, score in guessed.items()]
 
 
+# Lines of numbers that are no tax id: bank, account and phone lines, the invoice's own numbers.
+_OTHER_NUMBERS = re.compile(r"银行|账号|电话|开户|支行|发票号|号码|发票代码|开票日期|校验码|机器编号")
+
+
+def _in_other_numbers_line(page: Page, ln: TextLine) -> bool:
+    """The line is (a re-read part of) a line of other numbers: 18 letters or digits there are part
+    of an account or of the invoice's number, even where the bank's name was misread (城市商业拨行…支行)."""
+    return any(_OTHER_NUMBERS.search(compact(other.text))
+               and other.box[0] < ln.box[2] and ln.box[0] < other.box[2] for other in page.same_row(ln))
+
+
 def _tax_id_lines(page: Page) -> list[tuple[TextLine, str]]:
     found: list[tuple[TextLine, str]] = []
     for ln in page.lines:
-        if re.search(r"银行|账号|电话|开户", compact(ln.text)):
+        if _in_other_numbers_line(page, ln):
             continue
         for code in uscc_readings(after_label(ln.text, r"识别号|信用代码")):
             found.append((ln, code))
@@ -237,6 +253,54 @@ def fix_legal_form(name: str) -> str:
     return name
 
 
+def _runs_across(ln: TextLine) -> bool:
+    """Names and items run across; the party labels beside them (购买方信息, 销 售 方) run down, and
+    stay labels however misread."""
+    return ln.height < ln.box[2] - ln.box[0]
+
+
+def _joined_pieces(page: Page, block: list[TextLine]) -> list[tuple[TextLine, str]]:
+    """Each line of a block with the pieces OCR split off it to its right (a name is often cut at a
+    bracket: 某某服务（天津） | （集团）股份有限公司), the pieces themselves not standing alone.
+
+    A piece is text on the line's row that starts near where the line ends: less than a glyph after
+    it (a label stands further off its value: a misread 名校 is no part of the name), or up to one
+    glyph before it, when both boxes hold the glyph at the cut (某某（天津） | ）（中国）), read once.
+    A second reading of the same words starts where they start and is no piece of them.
+    """
+    h = page.line_height
+
+    def continues(prev: TextLine, nb: TextLine) -> bool:
+        return (abs(nb.cy - prev.cy) <= 0.5 * h and -h <= nb.box[0] - prev.box[2] <= 0.8 * h
+                and nb.box[2] - prev.box[2] > 2 * h)
+
+    pieces: dict[int, list[TextLine]] = {}
+    for ln in block:
+        chain = [ln]
+        for nb in page.right_of(ln, max_gap=h):
+            if nb in block and continues(chain[-1], nb):
+                chain.append(nb)
+        pieces[id(ln)] = chain
+    consumed = {id(nb) for chain in pieces.values() for nb in chain[1:]}
+    return [(ln, _glued(pieces[id(ln)])) for ln in block if id(ln) not in consumed]
+
+
+def _glued(chain: list[TextLine]) -> str:
+    """The texts of a chain of pieces, a glyph both sides of an overlapping cut read once."""
+    text = compact(chain[0].text)
+    for prev, nb in pairwise(chain):
+        piece = compact(nb.text)
+        if nb.box[0] < prev.box[2] and piece[:1] and text.endswith(piece[:1]):
+            piece = piece[1:]
+        text += piece
+    return text
+
+
+def _full_width_brackets(name: str) -> str:
+    """Chinese names are registered with full-width brackets: （北京）, not the (北京) NFKC leaves."""
+    return name.replace("(", "（").replace(")", "）")
+
+
 def _name_near(page: Page, anchor: TextLine, digital: bool) -> Reading | None:
     """The party name: the nearest company-like line above the tax id in the same block."""
     h = page.line_height
@@ -244,20 +308,21 @@ def _name_near(page: Page, anchor: TextLine, digital: bool) -> Reading | None:
         lo, hi = (0.0, page.width * 0.5) if anchor.cx < page.width * 0.5 else (page.width * 0.5, page.width)
     else:
         lo, hi = 0.0, page.width * 0.62
+    block = [ln for ln in page.lines if ln is not anchor and lo <= ln.cx <= hi and _runs_across(ln)
+             and anchor.cy - 5 * h <= ln.cy < anchor.cy - 0.3 * h]
     found: list[tuple[float, Reading]] = []
-    for ln in page.lines:
-        if ln is anchor or not (lo <= ln.cx <= hi) or not (anchor.cy - 5 * h <= ln.cy < anchor.cy - 0.3 * h):
-            continue
-        text = after_label(ln.text, r"名称|称")
+    for ln, text in _joined_pieces(page, block):
+        text = after_label(text, r"名称|称")
         text = re.sub(r"^[^:：]{0,4}[:：]", "", text)  # a label too garbled to match, up to its colon
-        text = re.sub(r"^[^\u4e00-\u9fff(（]+", "", text)
+        text = re.sub(r"^[^\u4e00-\u9fff(（A-Za-z0-9]+", "", text)  # debris, not names that open in Latin
         cjk = len(re.findall(r"[\u4e00-\u9fff]", text))
-        if cjk < 4 or _NAME_STOP.search(text) or re.search(r"\d{4,}", text):
-            continue  # too short, a label, or an address/account line (long digit runs)
+        if cjk < 2 or cjk + len(re.findall(r"[A-Za-z0-9]", text)) < 4 or _NAME_STOP.search(text) \
+                or re.search(r"\d{4,}", text):
+            continue  # too short (K12实业店 is not), a label, or an address/account line (long digit runs)
         dist = anchor.cy - ln.cy
         if not _COMPANY_END.search(text):
             dist += 3 * h
-        found.append((dist, Reading(fix_legal_form(text), ln.score)))
+        found.append((dist, Reading(_full_width_brackets(fix_legal_form(text)), ln.score)))
     if not found:
         return None
     # Several readings of the same line (a second pass over the page) vote; nearest line wins.
@@ -352,6 +417,13 @@ def extract_money(page: Page, qr_amount: Decimal | None) -> tuple[dict[str, Deci
     return values, dict(choice.confidence), cn_text
 
 
+def _is_table_label(text: str) -> bool:
+    """A party label or the item table's header. Labels never hold an asterisk, item names do: an
+    item may well name a label's word (*通信终端设备*移动电话机)."""
+    return "*" not in text and bool(
+        _TABLE_LABEL.search(text) or SequenceMatcher(None, text, _ITEM_HEADER).ratio() >= 0.5)
+
+
 def _item_name(text: str) -> tuple[str, float] | None:
     """An item name as printed, ``*kind*name``, and how much of that shape OCR kept (1.0 all of it).
 
@@ -363,8 +435,8 @@ def _item_name(text: str) -> tuple[str, float] | None:
     exact = _ITEM_EXACT.match(s)
     if exact:
         return f"*{exact.group(1)}*{exact.group(2)}", 1.0
-    if _TABLE_LABEL.search(s) or SequenceMatcher(None, s, _ITEM_HEADER).ratio() >= 0.5:
-        return None
+    if _is_table_label(s) or re.search(r"\d{8,}", s):
+        return None  # a label, or a bank line with its account number (its bank's name misread)
     if sum(ch in CAPITAL_CHARS for ch in s) >= 3:
         return None  # the total in capitals, when the 价税合计 label was missed
     loose = _ITEM_LOOSE.match(s)
@@ -375,11 +447,15 @@ def _item_name(text: str) -> tuple[str, float] | None:
 
 def _item_area(page: Page) -> tuple[float, float]:
     """Top and bottom of the item table: under its header (or, when that is misread, the party block
-    above it) and over the 合计 row."""
+    above it: its labels or its tax id) and over the 合计 row, found by its label or, when a photo garbled that (合业, 价税会计),
+    by the yen-marked sums or the capitals below the items."""
     bottoms = [ln.cy for ln in page.find(r"^合计|[^税]合计$|^合$|价税合计")]
-    bottom = min(bottoms) if bottoms else page.height
-    tops = [ln.cy for ln in page.lines if ln.cy < bottom and (
-        _TABLE_LABEL.search(compact(ln.text)) or SequenceMatcher(None, compact(ln.text), _ITEM_HEADER).ratio() >= 0.5)]
+    bottoms += [ln.cy for ln in page.lines if _is_yen_marked(ln.text) and _money_in(ln.text)]
+    capitals = _capital_line(page)
+    bottom = min([*bottoms, *([capitals.cy] if capitals else []), page.height])
+    # The first tax id is the buyer's, above the table; a later one may be the seal's, over the 合计 row.
+    first_id = min((ln.cy for ln, _ in _tax_id_lines(page)), default=page.height)
+    tops = [cy for cy in (*(ln.cy for ln in page.lines if _is_table_label(compact(ln.text))), first_id) if cy < bottom]
     return (max(tops) if tops else 0.0), bottom
 
 
@@ -393,7 +469,8 @@ def extract_items(page: Page, *, text_layer: bool = False) -> tuple[list[str], f
     top, bottom = _item_area(page)
     h = page.line_height
     items: list[tuple[TextLine, str, float]] = []
-    column = [ln for ln in page.lines if top < ln.cy < bottom and ln.box[0] < _ITEM_COLUMN * page.width]
+    column = [ln for ln in page.lines
+              if top < ln.cy < bottom and ln.box[0] < _ITEM_COLUMN * page.width and _runs_across(ln)]
     for ln in sorted(column, key=lambda ln: ln.cy):
         if text_layer and items and not _ITEM_EXACT.match(compact(ln.text)):
             prev, name, score = items[-1]
@@ -412,11 +489,17 @@ def extract_items(page: Page, *, text_layer: bool = False) -> tuple[list[str], f
 def _item_sums(page: Page) -> tuple[MoneyReading | None, MoneyReading | None]:
     """The item rows' amounts and taxes added up: a second reading of the 合计 row's two sums.
 
-    Of each row's sums the last is the tax and the one before it the amount (a price with two
-    decimals may stand before both). A row without both leaves its sum unknown.
+    Item sums stand in the 合计 row's columns: a row's amount and tax end where the 合计 row's
+    yen-marked amount and tax end, so a unit price read beside an amount misread without its
+    point is never taken for the amount. Without that row, of each row's sums the last is the tax
+    and the one before it the amount. A row without both leaves its sum unknown.
     """
     top, bottom = _item_area(page)
-    bottom -= _SUM_ROW * page.line_height  # the 合计 row's own sums stand up to a text height off it
+    h = page.line_height
+    totals_row = sorted((ln for ln in page.lines if abs(ln.cy - bottom) <= _SUM_ROW * h
+                         and _is_yen_marked(ln.text) and _money_in(ln.text)), key=lambda ln: ln.cx)
+    columns = (totals_row[0].box[2], totals_row[-1].box[2]) if len(totals_row) >= 2 else None
+    bottom -= _SUM_ROW * h  # the 合计 row's own sums stand up to a text height off it
     rows: list[list[TextLine]] = []
     cells = (ln for ln in page.lines if top < ln.cy < bottom and not _is_yen_marked(ln.text))
     for ln in sorted(cells, key=lambda ln: ln.cy):
@@ -426,10 +509,15 @@ def _item_sums(page: Page) -> tuple[MoneyReading | None, MoneyReading | None]:
             rows.append([ln])
     found: list[tuple[MoneyReading, MoneyReading]] = []
     for row in rows:
-        sums = [(v, ln.score) for ln in sorted(row, key=lambda ln: ln.cx) for v in _money_in(ln.text)]
-        if len(sums) >= 2:
-            found.append((MoneyReading(*sums[-2]), MoneyReading(*sums[-1])))
-        elif sums or any(_item_name(ln.text) for ln in row):
+        sums = [(v, ln.score, ln.box[2]) for ln in sorted(row, key=lambda ln: ln.cx) for v in _money_in(ln.text)]
+        if columns:
+            sums = [next((s for s in sums if abs(s[2] - edge) <= 1.5 * h), None) for edge in columns]
+            pair = sums if all(sums) else []
+        else:
+            pair = sums[-2:] if len(sums) >= 2 else []
+        if pair:
+            found.append((MoneyReading(pair[0][0], pair[0][1]), MoneyReading(pair[1][0], pair[1][1])))
+        elif any(sums) or any(_item_name(ln.text) for ln in row):
             return None, None  # an item row whose sums were not both read
     if not found:
         return None, None

@@ -353,3 +353,26 @@ def test_a_paper_invoice_dated_before_its_code_year_is_in_doubt() -> None:
     inv = extract_invoice(Page(misread, page.width, page.height), None, "ocr")
     assert inv.issue_date == date(2021, 8, 12) and "issue_date" in inv.uncertain_fields()
     assert "issue_date" not in extract_invoice(page, None, "ocr").uncertain_fields()
+
+
+def test_a_code_read_again_from_an_account_line_is_no_tax_id() -> None:
+    """A re-read part of a bank line whose bank was misread (拨行) can spell a valid code by chance;
+    it is an account number all the same, not the seller's tax id read unclearly above it."""
+    account = line("城市商业拨行南京营业部支行4614199543678577995", 260, 740)
+    page = _without(paper_special_page(), "南京市江宁区软件大道1号025-88886666", changed={SELLER: "91320115K1Q52GL3"})
+    lines = (*page.lines, account, TextLine("461419543578577995", (account.box[2] - 250, *account.box[1:]), 0.5))
+    inv = extract_invoice(Page(lines, page.width, page.height), None, "ocr")
+    assert inv.seller_tax_id != "461419543578577995" and "seller_tax_id" in inv.uncertain_fields()
+
+
+def test_a_code_read_again_from_the_invoice_number_is_no_tax_id() -> None:
+    """On a 全电 invoice the 20-digit number stands right, above the seller; a re-read part of it
+    that happens to pass the check is no seller's tax id."""
+    page = Page((
+        line("电子发票（普通发票）", 480, 80), line("发票号售：2212236232645978552", 950, 70),
+        line("212236232645978552", 1080, 70), line("开票日期：2024年10月03日", 950, 110),
+        line("名称：厦门市中科文化传媒有限责任公司", 90, 240),
+        line("统一社会信用代码/纳税人识别号：913502055E335P60XP", 90, 295),
+        line("名称：上海市凌云供应链管理有限公司", 725, 245), line("统一社会信用代码/纳税人识别号：", 725, 297),
+    ), 1345.0, 900.0)
+    assert extract_invoice(page, None, "ocr").seller_tax_id is None
