@@ -52,6 +52,7 @@ _GLYPH = 0.6  # width of a letter or digit relative to the line height
 _BROKEN_CODE = 12  # letters and digits after a tax-id label that make a code with a glyph misread as Chinese
 _TAX_ID_LENGTHS = (17, 18, 19)  # digits only, yet as long as a tax id read with a glyph lost or doubled
 _MANY_DIGITS = 8  # an 8-digit paper invoice number, a date; shorter runs are prices and quantities
+_DATE_SHAPED = re.compile(r"20\d.*月.*\d")  # a date with a digit lost still shows its year and its 月
 _LEAST_LIKELY = 0.001  # constrained decodes less likely than this are left to the other readings
 _PLAIN = 0.999  # relative likelihood of a constrained decode that is the plain reading itself
 _REPAIRED_SCORE = 0.5  # a code only the check character produced: below any "certain" threshold
@@ -127,7 +128,8 @@ def _letters_and_digits(text: str) -> str:
 
 
 def _by_least_sure_glyph(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
-    """Lines of many digits (numbers, dates, codes) scored by their least certain glyph, not the mean.
+    """Lines of many digits (numbers, dates, also one that lost a digit, codes) scored by their least
+    certain glyph, not the mean.
 
     A line's score averages its glyphs, so one doubtful digit in twenty hardly shows; yet that
     digit makes the number wrong. The line is read again from its crop for this: where that
@@ -144,24 +146,28 @@ def _by_least_sure_glyph(image: np.ndarray, engine: OcrEngine, lines: list[TextL
     out: list[TextLine] = []
     for ln in lines:
         text = compact(ln.text)
-        crop = _crop(image, ln) if len(re.findall(r"\d", text)) >= _MANY_DIGITS else None
+        many = len(re.findall(r"\d", text)) >= _MANY_DIGITS or _DATE_SHAPED.search(text)
+        crop = _crop(image, ln) if many else None
         if crop is not None and crop.size and not _NOT_A_CODE_LINE.search(text):
             glyphs = [options[0] for options in engine.char_alternatives(crop) if options]
             if glyphs:
                 score, read = min(ln.score, *(p for _, p in glyphs)), ln.text
                 if _letters_and_digits("".join(ch for ch, _ in glyphs)) != _letters_and_digits(text):
                     score = min(score, _READ_OTHERWISE)
-                    read = _third_reading(engine, crop) or read
+                    if _code_span(text) is None:  # tax ids are read again from their views anyway
+                        read = _third_reading(engine, crop) or read
                 ln = TextLine(read, ln.box, score)
         out.append(ln)
     return out
 
 
 def _third_reading(engine: OcrEngine, crop: np.ndarray) -> str | None:
-    """The second recogniser's plain reading of a disputed line's crop (None without one)."""
+    """The second recogniser's plain reading of a disputed line's crop in its red channel, where a
+    seal's ink is pale (None without a second recogniser)."""
     if not isinstance(engine, SecondOpinion):
         return None
-    return "".join(options[0][0] for options in engine.second_alternatives(crop) if options) or None
+    red = cv2.cvtColor(_red_channel(crop), cv2.COLOR_GRAY2BGR)
+    return "".join(options[0][0] for options in engine.second_alternatives(red) if options) or None
 
 
 def _repair_score(found: CodeDecode) -> float:

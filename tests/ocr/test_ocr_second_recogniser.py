@@ -114,3 +114,14 @@ def test_the_second_model_reads_the_cuts_in_their_red_channel() -> None:
     [found] = _reread_codes(sealed, engine, [LINE])  # type: ignore[arg-type]
     assert engine.second_reads == 2
     assert found.text == TRUTH and found.score < DEFAULT_THRESHOLD
+
+
+def test_a_date_that_lost_a_digit_is_read_again_and_by_the_second_model_in_its_red_channel() -> None:
+    """2023年05月05日 read as 20205月05日 (seven digits, no 年): still a date to check; its crop
+    reads otherwise, and the second model, shown the crop's red channel, reads the whole date."""
+    line = TextLine("20205月05日", (10.0, 10.0, 400.0, 34.0), 0.9)
+    sealed = np.full((60, 420, 3), (150, 140, 235), dtype=np.uint8)
+    engine = RedReader(_alts("202305月03日"), _alts("2023年05月05日"))
+    [third] = _by_least_sure_glyph(sealed, engine, [line])  # type: ignore[arg-type]
+    assert engine.second_reads == 1
+    assert third.text == "2023年05月05日" and third.score < DEFAULT_THRESHOLD
