@@ -14,6 +14,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -141,13 +142,14 @@ async def _assemble(db: Database, settings: Settings, clock: Clock, app: web.App
     feed: LocalFeed | FleetFeed = (FleetFeed(db, dispatcher, settings.instance_id, ttl=settings.bot_lease_seconds) if isinstance(db, PostgresDatabase)
                                    else LocalFeed(db, dispatcher))  # type: ignore[arg-type]
 
-    def stored(item: InboxItem) -> None:
+    def stored(item: InboxItem, *, notified: bool = False) -> None:
         if working:
             feed.offer(item)
-        bus.signal(INBOX)
+        bus.signal(INBOX, notified=notified)
 
     gate = AckGate() if settings.bot_role == "all" else None  # acks first, when both share this process
-    writer = InboxWriter(db, stored, gate=gate)
+    # each inbox batch's own statement notifies the other instances
+    writer = InboxWriter(db, partial(stored, notified=True), gate=gate, wake=bus.notification(INBOX))
     if gate is not None:
         dispatcher.gate = gate.wait  # processing catches up after bursts
     sender = OutboundSender(db, client, settings.wecom_agent_id, clock.now, on_stored=stored)

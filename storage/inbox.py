@@ -58,6 +58,12 @@ _INSERT_MANY = (
     " SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])"
     " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key"
 )
+# ... and the same statement telling the other instances (NOTIFY goes out when it commits): no second
+# round trip, and no notification for a batch that stored nothing
+_INSERT_MANY_WAKING = (
+    f"WITH stored AS ({_INSERT_MANY}), wake AS MATERIALIZED (SELECT pg_notify(?, ?))"
+    " SELECT stored.id, stored.dedupe_key FROM stored, wake"
+)
 
 
 def _params(item: InboxItem) -> tuple[Any, ...]:
@@ -81,11 +87,13 @@ def item_from_row(row: Row) -> InboxItem:
     )
 
 
-async def add_batch(db: Database, items: list[InboxItem]) -> list[InboxItem | None]:
+async def add_batch(db: Database, items: list[InboxItem], *, wake: tuple[str, str] | None = None
+                    ) -> list[InboxItem | None]:
     """`InboxRepo.add_many` as one group-committed write (before queued handler transactions). On
     PostgreSQL the batch is one statement, atomic by itself, so it needs no BEGIN/COMMIT round trips;
     SQLite inserts it in pieces inside its transaction."""
-    return await db.write_batch(lambda tx: tx.repo(InboxRepo).add_many(items), one_statement=db.backend == "postgres")
+    return await db.write_batch(lambda tx: tx.repo(InboxRepo).add_many(items, wake=wake),
+                                one_statement=db.backend == "postgres")
 
 
 class InboxRepo:
@@ -99,12 +107,18 @@ class InboxRepo:
             return None
         return replace(item, id=row[0])
 
-    async def add_many(self, items: list[InboxItem]) -> list[InboxItem | None]:
+    async def add_many(self, items: list[InboxItem], *, wake: tuple[str, str] | None = None
+                       ) -> list[InboxItem | None]:
         """Insert a batch (see Database.write_batch) in one statement; None marks a duplicate, also
-        of an earlier item in the same batch (ON CONFLICT DO NOTHING skips a repeat inside it)."""
+        of an earlier item in the same batch (ON CONFLICT DO NOTHING skips a repeat inside it).
+        `wake` = (channel, payload): on PostgreSQL, the statement itself notifies the instances
+        listening there when it stored anything (SQLite has no other instances to tell)."""
         if self.tx.backend == "postgres":
-            columns = zip(*(_params(item) for item in items), strict=True)
-            rows = await self.tx.fetchall(_INSERT_MANY, [list(c) for c in columns])
+            columns = [list(c) for c in zip(*(_params(item) for item in items), strict=True)]
+            if wake is None:
+                rows = await self.tx.fetchall(_INSERT_MANY, columns)
+            else:
+                rows = await self.tx.fetchall(_INSERT_MANY_WAKING, [*columns, *wake])
         else:  # in power-of-two chunks: a few statement shapes, not one per batch size, in the statement cache
             rows, start = [], 0
             while start < len(items):

@@ -34,12 +34,20 @@ class Bus:
     def on(self, name: str, wake: Callable[[], None]) -> None:
         self._local.setdefault(name, []).append(wake)
 
-    def signal(self, name: str) -> None:
+    def signal(self, name: str, *, notified: bool = False) -> None:
+        """Wake the loops for `name` here and in every instance; `notified`: the change's own
+        statement already told the others (see `notification`), so only this process is woken."""
         self._wake(name)
-        if self.db is not None:
+        if self.db is not None and not notified:
             self._unsent.add(name)
             if self._sending is None or self._sending.done():
                 self._sending = asyncio.create_task(self._send(), name="bus-notify")
+
+    @staticmethod
+    def notification(name: str) -> tuple[str, str]:
+        """(channel, payload) for a statement that notifies the other instances itself, in its own
+        transaction, instead of a separate NOTIFY round trip after it."""
+        return CHANNEL, name
 
     async def start(self) -> None:
         if self.db is not None:

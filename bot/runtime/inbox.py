@@ -71,9 +71,10 @@ class InboxWriter:
 
     def __init__(
         self, db: Database, on_stored: Callable[[InboxItem], None], *, max_batch: int = 256,
-        gate: AckGate | None = None,
+        gate: AckGate | None = None, wake: tuple[str, str] | None = None,
     ) -> None:
         self.db = db
+        self.wake = wake  # (channel, payload) each batch's statement notifies, see storage.inbox.add_batch
         self.gate = gate
         self.on_stored = on_stored
         self._group: GroupCommit[InboxItem, InboxItem | None] = GroupCommit(
@@ -97,7 +98,7 @@ class InboxWriter:
 
     async def _commit(self, items: list[InboxItem]) -> list[InboxItem | None]:
         # a repeated key inside one batch conflicts with its first copy and comes back as None
-        results = await add_batch(self.db, items)
+        results = await add_batch(self.db, items, wake=self.wake)
         metrics.INBOX_BATCH.observe(len(items))
         for stored in results:
             if stored is not None:

@@ -15,7 +15,7 @@ from bot.wecom.client import SharedTokens
 from storage.audit import AuditKey, AuditRepo
 from storage.db import Database
 from storage.fleet import ClaimRepo, LeaseRepo
-from storage.inbox import InboxItem, InboxRepo
+from storage.inbox import InboxItem, InboxRepo, add_batch
 from storage.postgres import PostgresDatabase, to_dollar
 from storage.sqlite import SqliteDatabase
 from tests.postgres import Server
@@ -158,6 +158,23 @@ async def test_both_schemas_have_the_same_tables_and_columns(database: Database,
         pg.setdefault(r[0], set()).add(r[1])
     assert set(pg) - FLEET_ONLY == set(_sqlite_columns(tmp_path / "parity.db"))
     assert {t: c for t, c in pg.items() if t not in FLEET_ONLY} == _sqlite_columns(tmp_path / "parity.db")
+
+
+@pytest.mark.backends("postgres")
+async def test_an_inbox_batch_wakes_the_fleet_itself_once_it_stored_something(database: Database) -> None:
+    heard: list[str] = []
+    await database.listen("wake_test", heard.append)
+    wake = ("wake_test", "inbox")
+    stored = await add_batch(database, [item("w1"), item("w2"), item("w1")], wake=wake)
+    assert [s is not None for s in stored] == [True, True, False]
+    await add_batch(database, [item("w2")], wake=wake)  # only a repeat: nothing new, nobody woken
+    await add_batch(database, [item("w3")])  # no wake asked for
+    async with database.transaction() as tx:  # a later notification, to know the earlier ones arrived
+        await tx.execute("SELECT pg_notify('wake_test', 'last')")
+    async with asyncio.timeout(5):
+        while "last" not in heard:
+            await asyncio.sleep(0.01)
+    assert heard == ["inbox", "last"]
 
 
 @pytest.mark.backends("postgres")
