@@ -10,14 +10,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ocr.validate import USCC_ALPHABET
+from ocr.validate import ORG_BODY, ORG_WEIGHTS, USCC_ALPHABET, USCC_POSITIONS, org_char_value, org_check_char
 
 _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _INDEX = {c: i for i, c in enumerate(USCC_ALPHABET)}
+_ORG_WEIGHT = dict(zip(range(ORG_BODY.start, ORG_BODY.stop), ORG_WEIGHTS, strict=True))
+_ORG_CHECK = ORG_BODY.stop  # the position of the organisation code's check character
 # Letters a USCC cannot contain, read as the character they most resemble.
 _LOOKALIKE = {"O": "0", "I": "1", "Z": "2", "S": "5", "V": "Y", "o": "0", "l": "1", "i": "1", "]": "J", ")": "J"}
 _SPECKS = ".·,'`"  # marks a speck of dirt or blur reads as, never part of a code
+GLYPH_SYMBOLS = "#*%&@$?!|"  # symbols a glyph half hidden or smudged is read as: still a glyph of the code
 _FLOOR = 1e-6  # probability assumed for a character the recogniser did not consider at all
+_UNLIKELY = math.log(1e-4)  # a code this much less likely than the plain reading is not worth decoding
 _VETO = math.log(1e-3)  # the most one view can count against a code (log relative likelihood)
 
 Alternatives = list[list[tuple[str, float]]]  # per emitted character: (char, probability), best first
@@ -32,15 +36,29 @@ def _as_uscc_chars(options: list[tuple[str, float]]) -> dict[str, float]:
     return out
 
 
+def _read_as_symbol(options: list[tuple[str, float]]) -> bool:
+    """A glyph the recogniser read as a symbol (a W under a seal's ring as #), a letter or digit its runner-up."""
+    return bool(options) and options[0][0] in GLYPH_SYMBOLS and bool(_as_uscc_chars(options))
+
+
+def _symbol_cost(options: list[tuple[str, float]]) -> float:
+    """How much less likely the recogniser found a glyph's likeliest letter or digit than the
+    symbol it read there (log; 0.0 for a glyph read as a letter or digit)."""
+    if not _read_as_symbol(options):
+        return 0.0
+    return math.log(max(max(_as_uscc_chars(options).values()), _FLOOR) / options[0][1])
+
+
 def _code_runs(alts: Alternatives) -> list[Alternatives]:
     """Runs of consecutive positions whose best reading is a letter or digit (the code, not the label);
-    a speck read as a dot inside a run is no glyph of the code."""
+    a speck read as a dot inside a run is no glyph of the code, a glyph read as a symbol is one."""
     runs: list[Alternatives] = []
     current: Alternatives = []
     for options in alts:
         if current and options and options[0][0] in _SPECKS:
             continue
-        if options and (options[0][0] in _LOOKALIKE or (options[0][0].isascii() and options[0][0].isalnum())):
+        if options and (options[0][0] in _LOOKALIKE or (options[0][0].isascii() and options[0][0].isalnum())
+                        or (current and _read_as_symbol(options))):
             current.append(options)
         else:
             if current:
@@ -66,7 +84,7 @@ class _Sequence:
     them (0.0 when none was, or when it was label debris before a longer run)."""
 
     positions: list[dict[str, float]]
-    dropped: float = 0.0
+    dropped: float = 0.0  # also what reading its glyphs read as symbols as letters or digits costs
 
 
 def _sequences(alts: Alternatives) -> list[_Sequence]:
@@ -80,12 +98,14 @@ def _sequences(alts: Alternatives) -> list[_Sequence]:
     out: list[_Sequence] = []
     for whole in _code_runs(alts):
         run = whole[-19:]  # a longer run is label debris read as letters and digits, then the code
+        misread = [_symbol_cost(o) for o in run]
         if len(run) == 18:
-            out.append(_Sequence([_as_uscc_chars(o) for o in run]))
+            out.append(_Sequence([_as_uscc_chars(o) for o in run], sum(misread)))
         elif len(run) == 19:
             for i in range(19):
                 cost = 0.0 if i == 0 and len(whole) > 19 else math.log(max(1.0 - run[i][0][1], _FLOOR))
-                out.append(_Sequence([_as_uscc_chars(o) for o in run[:i] + run[i + 1:]], cost))
+                out.append(_Sequence([_as_uscc_chars(o) for o in run[:i] + run[i + 1:]],
+                                     cost + sum(misread) - misread[i]))
     return out
 
 
@@ -93,8 +113,11 @@ def best_valid_uscc(alts: Alternatives) -> CodeDecode | None:
     """The most probable 18-character code with a correct check character (a run of 19 may hold
     one spurious glyph), with its likelihood relative to the unconstrained best reading."""
     best: CodeDecode | None = None
-    for seq in _sequences(alts):
-        found = _decode18(seq.positions, seq.dropped)
+    for seq in sorted(_sequences(alts), key=lambda seq: -seq.dropped):
+        worth = max(_UNLIKELY, math.log(best.relative)) if best else _UNLIKELY
+        if seq.dropped < worth:  # what leaving out a glyph costs already makes it less likely than the best
+            break
+        found = _decode18(seq.positions, seq.dropped, worth)
         if found and (best is None or found.relative > best.relative):
             best = found
     return best
@@ -145,22 +168,31 @@ def read_plainly_by_all(code: str, views: list[Alternatives], margin: float) -> 
     return all(any(plain(seq) for seq in seqs) for seqs in map(_sequences, views) if seqs)
 
 
-def _decode18(pos: list[dict[str, float]], dropped: float = 0.0) -> CodeDecode | None:
+def _decode18(pos: list[dict[str, float]], dropped: float = 0.0, worth: float = _UNLIKELY) -> CodeDecode | None:
+    """The likeliest code GB 32100 allows: each position what it may hold, both checks right; none
+    when every such code is less likely than the plain reading by more than ``worth`` (log)."""
     if any(not p for p in pos):
         return None
-    # dp maps partial weighted sum mod 31 -> (log probability, characters so far)
-    dp: dict[int, tuple[float, str]] = {0: (0.0, "")}
+    # dp maps (weighted sum mod 31, organisation code's weighted sum mod 11) so far
+    # -> (log probability, characters so far)
+    dp: dict[tuple[int, int], tuple[float, str]] = {(0, 0): (0.0, "")}
+    floor = worth - dropped  # partial codes less likely than this can only end less likely still: dropped
     for i in range(17):
-        nxt: dict[int, tuple[float, str]] = {}
-        for state, (lp, prefix) in dp.items():
+        floor += math.log(max(max(pos[i].values()), _FLOOR))
+        nxt: dict[tuple[int, int], tuple[float, str]] = {}
+        for (s31, s11), (lp, prefix) in dp.items():
+            org = _ORG_WEIGHT.get(i, 0)
+            allowed = org_check_char(s11) if i == _ORG_CHECK else USCC_POSITIONS[i]
             for ch, p in pos[i].items():
-                s = (state + _INDEX[ch] * _WEIGHTS[i]) % 31
+                if ch not in allowed:
+                    continue
+                state = ((s31 + _INDEX[ch] * _WEIGHTS[i]) % 31, (s11 + org_char_value(ch) * org) % 11)
                 cand = lp + math.log(max(p, _FLOOR))
-                if s not in nxt or cand > nxt[s][0]:
-                    nxt[s] = (cand, prefix + ch)
+                if cand >= floor and (state not in nxt or cand > nxt[state][0]):
+                    nxt[state] = (cand, prefix + ch)
         dp = nxt
     best: tuple[float, str] | None = None
-    for state, (lp, prefix) in dp.items():
+    for (state, _), (lp, prefix) in dp.items():
         check = USCC_ALPHABET[(31 - state) % 31]
         total = lp + math.log(max(pos[17].get(check, 0.0), _FLOOR))
         if best is None or total > best[0]:

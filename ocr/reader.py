@@ -10,6 +10,7 @@ import numpy as np
 
 from ocr.candidates import as_uscc_chars
 from ocr.constrained import (
+    GLYPH_SYMBOLS,
     Alternatives,
     CodeDecode,
     best_valid_uscc,
@@ -43,14 +44,15 @@ from ocr.preprocess import (
 from ocr.qr import QrData, decode_invoice_qr
 
 DEFAULT_ENGINE = "rapidocr"
-# A tax id as OCR may read it: a glyph lost or doubled, a speck read as a dot inside.
-_CODE_LIKE = re.compile(r"[0-9A-Z](?:[.·]?[0-9A-Z]){15,19}")
+# A tax id as OCR may read it: a glyph lost or doubled, a speck read as a dot inside, a glyph read as a symbol.
+_CODE_LIKE = re.compile(rf"[0-9A-Z](?:[.·]?[0-9A-Z]|[{re.escape(GLYPH_SYMBOLS)}]){{15,19}}")
 _NOT_A_CODE_LINE = re.compile(r"银行|账号|电话|开户|地址|[<>*+/-].*[<>*+/-]")  # accounts, phones, 密码区 cipher
 _TAX_ID_LABEL = re.compile(r"识别号|信用代码|别号")
 _GLYPH = 0.6  # width of a letter or digit relative to the line height
 _BROKEN_CODE = 12  # letters and digits after a tax-id label that make a code with a glyph misread as Chinese
 _TAX_ID_LENGTHS = (17, 18, 19)  # digits only, yet as long as a tax id read with a glyph lost or doubled
 _MANY_DIGITS = 8  # an 8-digit paper invoice number, a date; shorter runs are prices and quantities
+_DATE_SHAPED = re.compile(r"20\d.*月.*\d")  # a date with a digit lost still shows its year and its 月
 _LEAST_LIKELY = 0.001  # constrained decodes less likely than this are left to the other readings
 _PLAIN = 0.999  # relative likelihood of a constrained decode that is the plain reading itself
 _REPAIRED_SCORE = 0.5  # a code only the check character produced: below any "certain" threshold
@@ -126,28 +128,46 @@ def _letters_and_digits(text: str) -> str:
 
 
 def _by_least_sure_glyph(image: np.ndarray, engine: OcrEngine, lines: list[TextLine]) -> list[TextLine]:
-    """Lines of many digits (numbers, dates, codes) scored by their least certain glyph, not the mean.
+    """Lines of many digits (numbers, dates, also one that lost a digit, codes) scored by their least
+    certain glyph, not the mean.
 
     A line's score averages its glyphs, so one doubtful digit in twenty hardly shows; yet that
     digit makes the number wrong. The line is read again from its crop for this: where that
     second reading finds other letters or digits, one of the two misread a glyph surely, and the
     line is in doubt however sure each was. Engines without per-glyph probabilities keep their scores.
+
+    A line so disputed is read a third time by the engine's second recogniser, when it has one,
+    and takes that reading: trained on other data, it sides with whichever of the two read right
+    or reads what both missed (a 年 lost between year and month). It chooses, it does not vouch:
+    the line stays in doubt.
     """
     if not isinstance(engine, CharAlternatives):
         return lines
     out: list[TextLine] = []
     for ln in lines:
         text = compact(ln.text)
-        crop = _crop(image, ln) if len(re.findall(r"\d", text)) >= _MANY_DIGITS else None
+        many = len(re.findall(r"\d", text)) >= _MANY_DIGITS or _DATE_SHAPED.search(text)
+        crop = _crop(image, ln) if many else None
         if crop is not None and crop.size and not _NOT_A_CODE_LINE.search(text):
             glyphs = [options[0] for options in engine.char_alternatives(crop) if options]
             if glyphs:
-                score = min(ln.score, *(p for _, p in glyphs))
+                score, read = min(ln.score, *(p for _, p in glyphs)), ln.text
                 if _letters_and_digits("".join(ch for ch, _ in glyphs)) != _letters_and_digits(text):
                     score = min(score, _READ_OTHERWISE)
-                ln = TextLine(ln.text, ln.box, score)
+                    if _code_span(text) is None:  # tax ids are read again from their views anyway
+                        read = _third_reading(engine, crop) or read
+                ln = TextLine(read, ln.box, score)
         out.append(ln)
     return out
+
+
+def _third_reading(engine: OcrEngine, crop: np.ndarray) -> str | None:
+    """The second recogniser's plain reading of a disputed line's crop in its red channel, where a
+    seal's ink is pale (None without a second recogniser)."""
+    if not isinstance(engine, SecondOpinion):
+        return None
+    red = cv2.cvtColor(_red_channel(crop), cv2.COLOR_GRAY2BGR)
+    return "".join(options[0][0] for options in engine.second_alternatives(red) if options) or None
 
 
 def _repair_score(found: CodeDecode) -> float:
@@ -156,12 +176,17 @@ def _repair_score(found: CodeDecode) -> float:
     return _REPAIRED_SCORE * max(0.0, 1.0 + math.log10(found.relative) / 3)
 
 
+def _red_channel(crop: np.ndarray) -> np.ndarray:
+    """The crop's red channel, where red seal ink is nearly as pale as paper and print stays dark."""
+    return crop[:, :, 2] if crop.ndim == 3 else crop
+
+
 def _code_views(crop: np.ndarray) -> list[np.ndarray]:
     """The crop as it is, and its red channel (where seal ink vanishes) enlarged and sharpened."""
-    red = cv2.resize(crop[:, :, 2], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC) if crop.ndim == 3 else crop
+    red = cv2.resize(_red_channel(crop), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
     blur = cv2.GaussianBlur(red, (0, 0), 1.5)
     sharp = cv2.addWeighted(red, 1.6, blur, -0.6, 0)
-    return [crop, cv2.cvtColor(sharp, cv2.COLOR_GRAY2BGR) if sharp.ndim == 2 else sharp]
+    return [crop, cv2.cvtColor(sharp, cv2.COLOR_GRAY2BGR)]
 
 
 def _read_surely(found: CodeDecode | None) -> bool:
@@ -177,12 +202,13 @@ def _best_of_views(engine: CharAlternatives, views: list[np.ndarray]) -> tuple[s
     tells which candidate is right. It chooses, it does not vouch: what the first model left in
     doubt stays in doubt (at most disputed), and the user is asked. A code the first reads
     certainly is not read twice: most are, and the second model costs ~30 ms a view. It reads the
-    cuts as they are (``_code_views`` pairs each with its red view): its red views found no code
-    more on hard photos, at twice the cost."""
+    red channel of the cuts (``_code_views`` pairs each cut with its enlarged red view), as they
+    are: there seal ink is pale and the glyphs keep the size that model reads best."""
     alternatives = [engine.char_alternatives(view) for view in views]
     found = _vote(alternatives)
     if isinstance(engine, SecondOpinion) and (found is None or found[1] < DEFAULT_THRESHOLD):
-        again = _vote([*alternatives, *(engine.second_alternatives(view) for view in views[::2])])
+        red = (cv2.cvtColor(_red_channel(cut), cv2.COLOR_GRAY2BGR) for cut in views[::2])
+        again = _vote([*alternatives, *(engine.second_alternatives(view) for view in red)])
         found = (again[0], min(again[1], _DISPUTED)) if again else found
     return found
 

@@ -121,7 +121,7 @@ def test_views_of_a_code_outvote_one_that_reads_a_wrong_code_valid_by_chance() -
     code that passes the check by chance (two glyphs misread, one in 31), though not surely; the
     others misread one glyph of the true code with the true one as runner-up. The true code is
     plausible in every view and the chance one in a single view: one reading enters, the true one."""
-    changed = TRUTH[:5] + ("X" if TRUTH[5] != "X" else "Y") + TRUTH[6:17]
+    changed = TRUTH[:5] + ("7" if TRUTH[5] != "7" else "8") + TRUTH[6:17]
     wrong = changed + uscc_check_char(changed)
     assert is_valid_uscc(wrong) and wrong[17] != TRUTH[17]
     chance = _alts(wrong, {i: [(wrong[i], 0.55), (TRUTH[i], 0.4)] for i in (5, 17)})
@@ -175,7 +175,7 @@ def test_a_code_one_view_reads_surely_is_certain_only_when_the_views_together_ag
     by chance; the other views then find another code likelier, and the sure reading stays in doubt.
     A code is certain only when every view reads it plainly; one view reading another code keeps
     the likelier one in doubt."""
-    changed = TRUTH[:5] + ("X" if TRUTH[5] != "X" else "Y") + TRUTH[6:17]
+    changed = TRUTH[:5] + ("7" if TRUTH[5] != "7" else "8") + TRUTH[6:17]
     wrong = changed + uscc_check_char(changed)
     truth_in_doubt = _alts(TRUTH, {10: [("0", 0.45), (TRUTH[10], 0.44)]})  # true code likeliest over the views
     [alone] = _reread_codes(PAGE, FakeEngine(_alts(wrong), truth_in_doubt), [_code_line(wrong)])  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ import pytest
 
 from ocr.constrained import best_valid_uscc, read_plainly_by_all
 from ocr.engines import item_table_rows
-from ocr.validate import is_valid_uscc
+from ocr.validate import is_valid_uscc, uscc_check_char
 
 TRUTH = "91320115K1Q52GL34C"
 
@@ -96,3 +96,33 @@ def test_a_view_with_a_glyph_no_code_can_hold_does_not_read_the_code_plainly() -
     alts[3] = [("z", 0.9)]
     assert not read_plainly_by_all(TRUTH, [alts], 1.5)
     assert read_plainly_by_all(TRUTH, [_alts(TRUTH)], 1.5)
+
+
+def test_the_decoder_keeps_to_what_each_position_may_hold_and_both_checks() -> None:
+    """A G read as 6 in the organisation code, G the runner-up; elsewhere a glyph whose runner-up
+    makes the whole code pass its own check character (but not the organisation code's, nor, in
+    the division, a letter): that likelier repair is refused and the true code decoded."""
+    misread = TRUTH[:13] + "6" + TRUTH[14:]  # TRUTH[13] is G
+    runner_ups = {13: ("G", 0.3)}
+    for i in (*range(2, 13), 14, 15):  # a rival repair one glyph away that passes the mod-31 check
+        for ch in "0123456789ABCDEFGHJKLMNPQRTUWXY":
+            rival = misread[:i] + ch + misread[i + 1:]
+            if ch != misread[i] and uscc_check_char(rival[:17]) == rival[17]:
+                runner_ups[i] = (ch, 0.35)
+                break
+        if len(runner_ups) > 1:
+            break
+    [(i, (ch, _))] = [(i, o) for i, o in runner_ups.items() if i != 13]
+    rival = misread[:i] + ch + misread[i + 1:]
+    assert not is_valid_uscc(rival) and is_valid_uscc(TRUTH)
+    found = best_valid_uscc(_alts(misread, runner_ups))
+    assert found is not None and found.code == TRUTH and found.relative < 1.0
+
+
+def test_a_glyph_read_as_a_symbol_is_a_glyph_of_the_code_but_not_a_plain_reading() -> None:
+    """The seal's ring over a W makes it #, W the runner-up: the code is decoded, as a repair."""
+    alts = _alts(TRUTH)
+    alts[9] = [("#", 0.7), ("1", 0.2)]  # TRUTH[9] is 1
+    found = best_valid_uscc(alts)
+    assert found is not None and found.code == TRUTH and found.relative < 0.5
+    assert not read_plainly_by_all(TRUTH, [alts], 1.5)

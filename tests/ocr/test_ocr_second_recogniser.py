@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 
 from ocr.constrained import Alternatives
-from ocr.engines import SecondOpinion, get_engine
+from ocr.engines import SecondOpinion, TextLine, get_engine
 from ocr.models import DEFAULT_THRESHOLD
-from ocr.reader import _reread_codes
+from ocr.reader import _by_least_sure_glyph, _code_box, _reread_codes
 from ocr.validate import USCC_ALPHABET, uscc_check_char
 from tests.ocr.test_ocr_certainty import PAGE, TRUTH, FakeEngine, _alts, _code_line
 
@@ -37,12 +37,12 @@ def test_the_second_model_chooses_the_code_the_first_misread_but_does_not_vouch_
     assert alone.text != TRUTH and alone.score < DEFAULT_THRESHOLD
     engine = TwoModels(misread, _alts(TRUTH))
     [both] = _reread_codes(PAGE, engine, [LINE])  # type: ignore[arg-type]
-    assert engine.second_reads == 2  # the two cuts as they are, not their red views
+    assert engine.second_reads == 2  # the two cuts, not their enlarged views too
     assert both.text == TRUTH and both.score < DEFAULT_THRESHOLD
 
 
 def test_a_code_the_first_model_reads_certainly_is_not_read_again() -> None:
-    changed = TRUTH[:5] + ("X" if TRUTH[5] != "X" else "Y") + TRUTH[6:17]
+    changed = TRUTH[:5] + ("7" if TRUTH[5] != "7" else "8") + TRUTH[6:17]
     engine = TwoModels(_alts(TRUTH), _alts(changed + uscc_check_char(changed)))
     [found] = _reread_codes(PAGE, engine, [LINE])  # type: ignore[arg-type]
     assert engine.second_reads == 0
@@ -74,3 +74,54 @@ def test_the_engine_carries_the_second_model_and_it_reads_printed_codes() -> Non
     read = ["".join(options[0][0] for options in engine.second_alternatives(_code_crop(code, rng)) if options)
             for code in codes]
     assert sum(r == c for r, c in zip(read, codes, strict=True)) >= 5, list(zip(read, codes, strict=True))
+
+
+def test_a_line_its_crop_reads_otherwise_takes_the_second_models_reading_in_doubt() -> None:
+    """The page reads 2021 with 年 lost, the crop read again 2024: the second model, asked only
+    then, reads the whole date; the line takes its reading and stays in doubt."""
+    line = TextLine("开票日期：202112月21日", (10.0, 10.0, 400.0, 34.0), 0.98)
+    engine = TwoModels(_alts("开票日期：202412月21日"), _alts("开票日期：2024年12月21日"))
+    [third] = _by_least_sure_glyph(PAGE, engine, [line])  # type: ignore[arg-type]
+    assert engine.second_reads == 1
+    assert third.text == "开票日期：2024年12月21日" and third.score < DEFAULT_THRESHOLD
+    agreed = TwoModels(_alts("开票日期：202112月21日"), _alts("开票日期：2024年12月21日"))
+    [kept] = _by_least_sure_glyph(PAGE, agreed, [line])  # type: ignore[arg-type]
+    assert agreed.second_reads == 0 and kept.text == line.text
+
+
+def test_a_code_with_a_glyph_read_as_a_symbol_is_still_read_again() -> None:
+    """A W under the seal's ring read as #, and no label on the line: still a code to re-read."""
+    assert _code_box(TextLine(f"{TRUTH[:9]}#{TRUTH[10:]}", (10.0, 10.0, 300.0, 34.0), 0.44)) is not None
+    assert _code_box(TextLine("苏州中新区大道57号069460923298", (10.0, 10.0, 300.0, 34.0), 0.44)) is None
+
+
+class RedReader(TwoModels):
+    """A second model that reads the code right only where the seal's red is gone: in a view whose
+    three channels are one (the red channel), not in the colour cut."""
+
+    def second_alternatives(self, crop: np.ndarray) -> Alternatives:
+        self.second_reads += 1
+        grey = bool((crop[:, :, 0] == crop[:, :, 2]).all())
+        return self.second if grey else self.views[0]
+
+
+def test_the_second_model_reads_the_cuts_in_their_red_channel() -> None:
+    """Red seal ink over the code: the second model is shown each cut's red channel, where the ink
+    is as pale as paper, at the cut's own size."""
+    sealed = np.full((60, 420, 3), (150, 140, 235), dtype=np.uint8)  # paper under a wash of red ink
+    misread = _alts(TRUTH[:10] + "0" + TRUTH[11:], {10: [("0", 0.97), ("8", 0.01)]})
+    engine = RedReader(misread, _alts(TRUTH))
+    [found] = _reread_codes(sealed, engine, [LINE])  # type: ignore[arg-type]
+    assert engine.second_reads == 2
+    assert found.text == TRUTH and found.score < DEFAULT_THRESHOLD
+
+
+def test_a_date_that_lost_a_digit_is_read_again_and_by_the_second_model_in_its_red_channel() -> None:
+    """2023年05月05日 read as 20205月05日 (seven digits, no 年): still a date to check; its crop
+    reads otherwise, and the second model, shown the crop's red channel, reads the whole date."""
+    line = TextLine("20205月05日", (10.0, 10.0, 400.0, 34.0), 0.9)
+    sealed = np.full((60, 420, 3), (150, 140, 235), dtype=np.uint8)
+    engine = RedReader(_alts("202305月03日"), _alts("2023年05月05日"))
+    [third] = _by_least_sure_glyph(sealed, engine, [line])  # type: ignore[arg-type]
+    assert engine.second_reads == 1
+    assert third.text == "2023年05月05日" and third.score < DEFAULT_THRESHOLD

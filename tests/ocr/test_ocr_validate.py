@@ -4,11 +4,14 @@ import random
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from ocr.validate import (
     amounts_consistent,
     capital_matches,
     is_sane_issue_date,
     is_valid_uscc,
+    uscc_check_char,
     year_fits_series,
 )
 from simulator.invoice_art import make_uscc
@@ -59,3 +62,13 @@ def test_the_issue_year_fits_the_year_in_the_code_or_number() -> None:
     assert year_fits_series(day, "3200239140", "10515551")  # a form printed the year before is used up
     assert not year_fits_series(day, "3200259140", "10515551") and not year_fits_series(day, "034002537304", None)
     assert year_fits_series(day, None, None) and year_fits_series(day, "32002", None)
+
+
+@pytest.mark.parametrize(("position", "char"), [(0, "0"), (1, "A"), (4, "B"), (12, "7")])
+def test_a_code_that_passes_its_check_character_but_breaks_its_structure_is_not_valid(position: int, char: str) -> None:
+    """An authority no register has, a kind that is no digit, a letter in the division code, or an
+    organisation code (GB 11714) whose own check character does not fit: not a code GB 32100 builds."""
+    first17 = "91350100M000100Y4"
+    changed = first17[:position] + char + first17[position + 1:]
+    code = changed + str(uscc_check_char(changed))
+    assert uscc_check_char(code[:17]) == code[17] and not is_valid_uscc(code)
