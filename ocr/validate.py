@@ -17,6 +17,8 @@ _USCC_INDEX = {c: i for i, c in enumerate(USCC_ALPHABET)}
 USCC_POSITIONS = ("123456789ANY", "123456789", *["0123456789"] * 6, *[USCC_ALPHABET] * 8, "0123456789X")
 ORG_BODY = slice(8, 16)  # the organisation code's eight characters; its check character follows
 ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+EARLIEST_DATE = date(2000, 1, 1)
+CAPITAL_CHARS = "零壹贰叁参肆伍陆柒捌玖拾佰仟万亿圆元角分整"  # what a capital-letter amount is written with
 
 
 def org_char_value(ch: str) -> int:
@@ -25,10 +27,14 @@ def org_char_value(ch: str) -> int:
 
 
 def org_check_char(weighted_sum: int) -> str:
-    """GB 11714's check character for the weighted sum of an organisation code's eight characters."""
+    """GB 11714's check character for the weighted sum of an organisation code's eight characters
+    (the decoder keeps that sum as it goes)."""
     return "0123456789X0"[11 - weighted_sum % 11]
-EARLIEST_DATE = date(2000, 1, 1)
-CAPITAL_CHARS = "零壹贰叁参肆伍陆柒捌玖拾佰仟万亿圆元角分整"  # what a capital-letter amount is written with
+
+
+def org_code_check_char(body: str) -> str:
+    """GB 11714's check character of an organisation code's eight characters."""
+    return org_check_char(sum(org_char_value(c) * w for c, w in zip(body, ORG_WEIGHTS, strict=True)))
 
 
 def uscc_check_char(first17: str) -> str | None:
@@ -53,7 +59,7 @@ def is_valid_uscc(s: str) -> bool:
         return False
     if not all(ch in allowed for ch, allowed in zip(s, USCC_POSITIONS, strict=False)):
         return False
-    return org_check_char(sum(org_char_value(c) * w for c, w in zip(s[ORG_BODY], ORG_WEIGHTS, strict=True))) == s[16]
+    return org_code_check_char(s[ORG_BODY]) == s[ORG_BODY.stop]
 
 
 def is_sane_issue_date(d: date, today: date | None = None) -> bool:

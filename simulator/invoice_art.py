@@ -19,7 +19,7 @@ from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 
 from common.cn_money import decimal_to_cn_capital
-from ocr.validate import ORG_WEIGHTS, USCC_ALPHABET, org_char_value, org_check_char, uscc_check_char
+from ocr.validate import USCC_ALPHABET, org_code_check_char, uscc_check_char
 
 FONT_PATH = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 _SC_INDEX = 2  # Noto Sans CJK SC inside the collection
@@ -45,7 +45,7 @@ def make_uscc(rng: random.Random) -> str:
     head = rng.choice(("91", "92", "12", "52", "93"))
     region = f"{rng.randint(11, 65)}{rng.randint(0, 9999):04d}"
     drawn = "".join(rng.choice(USCC_ALPHABET) for _ in range(9))  # nine draws, as codes have always been drawn
-    body = drawn[:8] + org_check_char(sum(org_char_value(c) * w for c, w in zip(drawn[:8], ORG_WEIGHTS, strict=True)))
+    body = drawn[:8] + org_code_check_char(drawn[:8])
     first17 = head + region + body
     check = uscc_check_char(first17)
     if check is None:

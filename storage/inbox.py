@@ -59,9 +59,11 @@ _INSERT_MANY = (
     " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key"
 )
 # ... and the same statement telling the other instances (NOTIFY goes out when it commits): no second
-# round trip, and no notification for a batch that stored nothing
+# round trip. `wake` calls pg_notify for the first stored row only: once when the batch stored
+# anything, never when all were repeats; joining it makes it run whenever a row was stored.
 _INSERT_MANY_WAKING = (
-    f"WITH stored AS ({_INSERT_MANY}), wake AS MATERIALIZED (SELECT pg_notify(?, ?))"
+    f"WITH stored AS ({_INSERT_MANY}),"
+    " wake AS MATERIALIZED (SELECT pg_notify(?, ?) FROM (SELECT FROM stored LIMIT 1) AS one)"
     " SELECT stored.id, stored.dedupe_key FROM stored, wake"
 )
 
@@ -112,7 +114,7 @@ class InboxRepo:
         """Insert a batch (see Database.write_batch) in one statement; None marks a duplicate, also
         of an earlier item in the same batch (ON CONFLICT DO NOTHING skips a repeat inside it).
         `wake` = (channel, payload): on PostgreSQL, the statement itself notifies the instances
-        listening there when it stored anything (SQLite has no other instances to tell)."""
+        listening there when it stored anything (on SQLite, other processes watch the file's version)."""
         if self.tx.backend == "postgres":
             columns = [list(c) for c in zip(*(_params(item) for item in items), strict=True)]
             if wake is None:
