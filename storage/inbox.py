@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.codec import from_db_time, loads, to_db_time
+import orjson
+
+from storage.codec import from_db_time, to_db_time
 from storage.db import Database, Row, Tx
 
 
@@ -24,6 +25,11 @@ class InboxItem:
     id: int = 0
     attempts: int = 0
     error: str | None = None
+
+    def stored_as(self, new_id: int) -> InboxItem:
+        """This item as the row it became (spelt out: `dataclasses.replace` is 2x slower on every ack)."""
+        return InboxItem(self.dedupe_key, self.source, self.user_id, self.msg_type, self.event, self.payload,
+                         self.received_at, new_id, self.attempts, self.error)
 
 
 def internal_item(name: str, key: str, now: datetime, *, user_id: str = "sys", **payload: Any) -> InboxItem:
@@ -69,7 +75,7 @@ _INSERT_MANY_WAKING = (
 
 
 def _params(item: InboxItem) -> tuple[Any, ...]:
-    payload = json.dumps(item.payload, ensure_ascii=False, separators=(",", ":"))  # hot path: no key sorting
+    payload = orjson.dumps(item.payload).decode()  # on every ack: compact, unsorted, a C encoder
     return (item.dedupe_key, item.source, item.user_id, item.msg_type, item.event, payload,
             to_db_time(item.received_at))
 
@@ -82,7 +88,7 @@ def item_from_row(row: Row) -> InboxItem:
         user_id=row["user_id"],
         msg_type=row["msg_type"],
         event=row["event"],
-        payload=loads(row["payload"]),
+        payload=orjson.loads(row["payload"]),
         received_at=from_db_time(row["received_at"]),  # type: ignore[arg-type]
         attempts=row["attempts"],
         error=row["error"],
@@ -107,7 +113,7 @@ class InboxRepo:
         row = await self.tx.fetchone(_INSERT, _params(item))
         if row is None:
             return None
-        return replace(item, id=row[0])
+        return item.stored_as(row[0])
 
     async def add_many(self, items: list[InboxItem], *, wake: tuple[str, str] | None = None
                        ) -> list[InboxItem | None]:
@@ -131,7 +137,7 @@ class InboxRepo:
         stored: list[InboxItem | None] = []
         for item in items:
             new_id = ids.pop(item.dedupe_key, None)  # popped: a later copy in the batch is a duplicate
-            stored.append(None if new_id is None else replace(item, id=new_id))
+            stored.append(None if new_id is None else item.stored_as(new_id))
         return stored
 
     async def pending(self, limit: int = 1000, after_id: int = 0) -> list[InboxItem]:

@@ -48,21 +48,21 @@ class GroupCommit(Generic[T, R]):
                 fut.set_exception(RuntimeError(f"{self.name} stopped"))
         self._pending.clear()
 
-    async def submit(self, item: T) -> R:
-        """The item's result once its batch has committed. A caller that goes away cancels only its
-        wait: the item stays in its batch and is committed all the same."""
+    def submit(self, item: T) -> asyncio.Future[R]:
+        """The item's result, once its batch has committed, to await. A caller that goes away cancels
+        only its wait: the item stays in its batch and is committed all the same."""
         fut: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, fut))
         self._wakeup.set()
-        return await fut
+        return fut
 
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
-            await asyncio.sleep(0)  # requests read in the same pass of the loop join this batch
             self._wakeup.clear()
             while self._pending:
                 await self._slots.acquire()  # meanwhile, later submissions join the next batch
+                await self._gather()
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
                 if self.parallel == 1:  # one writer (SQLite): commit right here, no task to schedule
@@ -71,6 +71,15 @@ class GroupCommit(Generic[T, R]):
                 task = asyncio.create_task(self._commit_in_slot(batch), name=self.name)
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
+
+    async def _gather(self) -> None:
+        """Let the loop finish what it is reading: while each pass of it brings more submissions,
+        they join this batch. A lone submission waits one pass; a burst goes as one batch, not as a
+        small one and a big one in turn (each commit has a fixed cost)."""
+        seen = -1
+        while seen != len(self._pending) < self.max_batch:
+            seen = len(self._pending)
+            await asyncio.sleep(0)
 
     async def _commit_in_slot(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:

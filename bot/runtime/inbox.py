@@ -90,11 +90,12 @@ class InboxWriter:
             await self.gate.stop()
         await self._group.stop()
 
-    async def submit(self, item: InboxItem) -> InboxItem | None:
-        """Durably store the item; None when it was a duplicate of one stored before."""
+    def submit(self, item: InboxItem) -> asyncio.Future[InboxItem | None]:
+        """Durably store the item: the stored row once committed, None when it was a duplicate of one
+        stored before (a future, not a coroutine: one frame less on every ack)."""
         if self.gate is not None:
             self.gate.arrived()
-        return await self._group.submit(item)
+        return self._group.submit(item)
 
     async def _commit(self, items: list[InboxItem]) -> list[InboxItem | None]:
         # a repeated key inside one batch conflicts with its first copy and comes back as None

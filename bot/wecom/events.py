@@ -10,9 +10,9 @@ the plain dict is kept.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
+import orjson
 from wechatpy.enterprise.events import EVENT_TYPES
 from wechatpy.enterprise.messages import MESSAGE_TYPES
 from wechatpy.events import BaseEvent
@@ -126,5 +126,5 @@ def dedupe_key(data: dict[str, Any]) -> str:
     agent = str(data.get("AgentID", ""))
     if str(data.get("MsgType", "")).lower() != "event" and data.get("MsgId"):
         return f"msg:{agent}:{data['MsgId']}"
-    canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return "evt:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)  # compact UTF-8 JSON, keys sorted
+    return "evt:" + hashlib.sha256(canonical).hexdigest()

@@ -32,9 +32,9 @@ async def _run(parallel: int) -> tuple[Store, list[int]]:
     group: GroupCommit[int, int] = GroupCommit(store.commit, parallel=parallel)
     group.start()
     try:
-        first = asyncio.create_task(group.submit(1))
+        first = asyncio.ensure_future(group.submit(1))
         await asyncio.sleep(0.01)  # the first batch is committing
-        later = [asyncio.create_task(group.submit(i)) for i in (2, 3, 4)]
+        later = [asyncio.ensure_future(group.submit(i)) for i in (2, 3, 4)]
         await asyncio.sleep(0.01)
         store.release.set()
         return store, await asyncio.gather(first, *later)
@@ -57,15 +57,36 @@ async def test_a_caller_that_goes_away_does_not_take_its_item_out_of_the_batch()
     group: GroupCommit[int, int] = GroupCommit(store.commit)
     group.start()
     try:
-        first = asyncio.create_task(group.submit(1))
+        first = asyncio.ensure_future(group.submit(1))
         await asyncio.sleep(0.01)  # the first batch is committing
-        gone = asyncio.create_task(group.submit(2))
-        stays = asyncio.create_task(group.submit(3))
+        gone = asyncio.ensure_future(group.submit(2))
+        stays = asyncio.ensure_future(group.submit(3))
         await asyncio.sleep(0.01)
         gone.cancel()  # e.g. the client hung up while its callback waited for the next commit
         store.release.set()
         assert await asyncio.gather(first, stays) == [10, 30]
         assert store.batches == [[1], [2, 3]]
         assert gone.cancelled()
+    finally:
+        await group.stop()
+
+
+async def test_a_burst_read_over_several_passes_of_the_loop_goes_as_one_batch() -> None:
+    """Requests of one burst reach `submit` a pass or two apart (each is read, decrypted, parsed):
+    they share a commit instead of a small one and a big one in turn."""
+    store = Store()
+    store.release.set()
+    group: GroupCommit[int, int] = GroupCommit(store.commit)
+    group.start()
+
+    async def caller(item: int) -> int:
+        for _ in range(item):  # the n-th request of the burst is ready n passes later
+            await asyncio.sleep(0)
+        return await group.submit(item)
+
+    try:
+        assert await asyncio.gather(*(caller(i) for i in range(6))) == [0, 10, 20, 30, 40, 50]
+        assert store.batches == [[0, 1, 2, 3, 4, 5]]
+        assert await asyncio.gather(caller(0)) == [0] and store.batches[-1] == [0]  # alone: not held back
     finally:
         await group.stop()
