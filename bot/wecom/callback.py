@@ -201,33 +201,8 @@ async def _read_body(request: web.Request) -> bytes:
     return bytes(body)
 
 
-# The envelope as WeCom writes it: up to three CDATA fields of plain ASCII in any order, XML
-# whitespace around them. Matched without a parser (it is every callback's first step); anything else
-# (a declaration, a comment, an entity, an empty or a fourth field, other characters) goes through
-# the XML reader, which gives the same answer for what this matches.
-_SPACE = rb"[ \t\r\n]*"
-
-
-def _cdata_field(group: int) -> bytes:
-    """An optional field whose closing tag repeats its opening one (capture `group`)."""
-    return rb"(?:<(ToUserName|AgentID|Encrypt)><!\[CDATA\[([0-9A-Za-z+/=_.-]+)\]\]></\%d>%s)?" % (group, _SPACE)
-
-
-_PLAIN_ENVELOPE = re.compile(
-    _SPACE + b"<xml>" + _SPACE + _cdata_field(1) + _cdata_field(3) + _cdata_field(5) + b"</xml>" + _SPACE)
-
-
 def _envelope(body: bytes) -> tuple[str, str]:
     """Read Encrypt and ToUserName from the outer XML (UTF-8, as WeCom sends it; no DTD)."""
-    if (plain := _PLAIN_ENVELOPE.fullmatch(body)) is not None:
-        found = plain.groups()
-        fields = {tag: value for tag, value in zip(found[::2], found[1::2], strict=True) if tag is not None}
-        if b"Encrypt" in fields and len(fields) == sum(tag is not None for tag in found[::2]):
-            return fields[b"Encrypt"].decode(), fields.get(b"ToUserName", b"").decode()
-    return _parsed_envelope(body)
-
-
-def _parsed_envelope(body: bytes) -> tuple[str, str]:
     try:
         root = read_xml(body.decode("utf-8"), max_depth=MAX_DEPTH).get("xml")
     except (XmlError, UnicodeDecodeError) as exc:
