@@ -23,9 +23,10 @@ class GroupCommit(Generic[T, R]):
     """
 
     def __init__(self, commit: Callable[[list[T]], Awaitable[list[R]]], *, max_batch: int = 256,
-                 parallel: int = 1, name: str = "group-commit") -> None:
+                 parallel: int = 1, max_gather: float = 0.001, name: str = "group-commit") -> None:
         self.commit = commit
         self.max_batch = max_batch
+        self.max_gather = max_gather
         self.name = name
         self.parallel = parallel
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
@@ -74,10 +75,13 @@ class GroupCommit(Generic[T, R]):
 
     async def _gather(self) -> None:
         """Let the loop finish what it is reading: while each pass of it brings more submissions,
-        they join this batch. A lone submission waits one pass; a burst goes as one batch, not as a
-        small one and a big one in turn (each commit has a fixed cost)."""
+        they join this batch, for at most `max_gather` seconds. A lone submission waits one pass; a
+        burst goes as one batch, not as a small one and a big one in turn (each commit has a fixed
+        cost); a steady stream, or passes made long by other work, cannot hold a batch back."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_gather
         seen = -1
-        while seen != len(self._pending) < self.max_batch:
+        while seen != len(self._pending) < self.max_batch and loop.time() < deadline:
             seen = len(self._pending)
             await asyncio.sleep(0)
 

@@ -5,6 +5,7 @@ its own result."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 from bot.runtime.batching import GroupCommit
 
@@ -89,4 +90,37 @@ async def test_a_burst_read_over_several_passes_of_the_loop_goes_as_one_batch() 
         assert store.batches == [[0, 1, 2, 3, 4, 5]]
         assert await asyncio.gather(caller(0)) == [0] and store.batches[-1] == [0]  # alone: not held back
     finally:
+        await group.stop()
+
+
+async def test_a_steady_stream_over_slow_passes_of_the_loop_does_not_hold_a_batch_back() -> None:
+    """In one process with the handlers, a pass of the loop can take milliseconds and bring a new
+    callback each time: the batch still goes after `max_gather`, not when it is full."""
+    store = Store()
+    store.release.set()
+    group: GroupCommit[int, int] = GroupCommit(store.commit, max_gather=0.005)
+    group.start()
+    stop = asyncio.Event()
+
+    async def busy_handler() -> None:
+        while not stop.is_set():
+            time.sleep(0.002)  # other work holding the loop for a whole pass
+            await asyncio.sleep(0)
+
+    async def stream() -> list[asyncio.Future[int]]:
+        results = []
+        for item in range(200):
+            results.append(group.submit(item))
+            await asyncio.sleep(0)
+        return results
+
+    busy = asyncio.create_task(busy_handler())
+    try:
+        results = await stream()
+        await asyncio.sleep(0.05)
+        assert store.batches and len(store.batches[0]) <= 10, [len(b) for b in store.batches]
+        assert await asyncio.gather(*results) == [i * 10 for i in range(200)]
+    finally:
+        stop.set()
+        await busy
         await group.stop()
