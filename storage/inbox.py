@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from storage.codec import from_db_time, to_db_time
+from storage.codec import from_db_time, loads, to_db_time
 from storage.db import Database, Row, Tx
 
 
@@ -75,7 +75,8 @@ _INSERT_MANY_WAKING = (
 
 
 def _params(item: InboxItem) -> tuple[Any, ...]:
-    payload = orjson.dumps(item.payload).decode()  # on every ack: compact, unsorted, a C encoder
+    # on every ack: compact and unsorted like json.dumps(ensure_ascii=False), ten times faster
+    payload = orjson.dumps(item.payload, option=orjson.OPT_NON_STR_KEYS).decode()
     return (item.dedupe_key, item.source, item.user_id, item.msg_type, item.event, payload,
             to_db_time(item.received_at))
 
@@ -88,7 +89,7 @@ def item_from_row(row: Row) -> InboxItem:
         user_id=row["user_id"],
         msg_type=row["msg_type"],
         event=row["event"],
-        payload=orjson.loads(row["payload"]),
+        payload=loads(row["payload"]),
         received_at=from_db_time(row["received_at"]),  # type: ignore[arg-type]
         attempts=row["attempts"],
         error=row["error"],
