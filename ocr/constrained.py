@@ -10,10 +10,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ocr.validate import ORG_BODY, ORG_WEIGHTS, USCC_ALPHABET, USCC_POSITIONS, org_char_value, org_check_char
+from ocr.validate import (
+    ORG_BODY,
+    ORG_WEIGHTS,
+    USCC_ALPHABET,
+    USCC_INDEX,
+    USCC_POSITIONS,
+    USCC_WEIGHTS,
+    org_char_value,
+    org_check_char,
+)
 
-_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_INDEX = {c: i for i, c in enumerate(USCC_ALPHABET)}
 _ORG_WEIGHT = dict(zip(range(ORG_BODY.start, ORG_BODY.stop), ORG_WEIGHTS, strict=True))
 _ORG_CHECK = ORG_BODY.stop  # the position of the organisation code's check character
 # Letters a USCC cannot contain, read as the character they most resemble.
@@ -31,7 +38,7 @@ def _as_uscc_chars(options: list[tuple[str, float]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for ch, p in options:
         c = _LOOKALIKE.get(ch, ch.upper())
-        if c in _INDEX:
+        if c in USCC_INDEX:
             out[c] = max(out.get(c, 0.0), p)
     return out
 
@@ -186,7 +193,7 @@ def _decode18(pos: list[dict[str, float]], dropped: float = 0.0, worth: float = 
             for ch, p in pos[i].items():
                 if ch not in allowed:
                     continue
-                state = ((s31 + _INDEX[ch] * _WEIGHTS[i]) % 31, (s11 + org_char_value(ch) * org) % 11)
+                state = ((s31 + USCC_INDEX[ch] * USCC_WEIGHTS[i]) % 31, (s11 + org_char_value(ch) * org) % 11)
                 cand = lp + math.log(max(p, _FLOOR))
                 if cand >= floor and (state not in nxt or cand > nxt[state][0]):
                     nxt[state] = (cand, prefix + ch)

@@ -9,8 +9,8 @@ from common.cn_money import cn_capital_to_decimal, decimal_to_cn_capital
 
 # GB 32100-2015: the 31 characters allowed in a unified social credit code (no I, O, S, V, Z).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_USCC_INDEX = {c: i for i, c in enumerate(USCC_ALPHABET)}
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+USCC_INDEX = {c: i for i, c in enumerate(USCC_ALPHABET)}
 # What each of the first 17 positions may hold: the registration authority (1-9, A, N, Y), the
 # kind of body (a digit), the administrative division (six digits), then the organisation code
 # (GB 11714: eight characters and its own check, a digit or X).
@@ -42,8 +42,8 @@ def uscc_check_char(first17: str) -> str | None:
     if len(first17) != 17:
         return None
     total = 0
-    for ch, weight in zip(first17, _USCC_WEIGHTS, strict=True):
-        idx = _USCC_INDEX.get(ch)
+    for ch, weight in zip(first17, USCC_WEIGHTS, strict=True):
+        idx = USCC_INDEX.get(ch)
         if idx is None:
             return None
         total += idx * weight

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,11 +25,6 @@ class InboxItem:
     id: int = 0
     attempts: int = 0
     error: str | None = None
-
-    def stored_as(self, new_id: int) -> InboxItem:
-        """This item as the row it became (spelt out: `dataclasses.replace` is 2x slower on every ack)."""
-        return InboxItem(self.dedupe_key, self.source, self.user_id, self.msg_type, self.event, self.payload,
-                         self.received_at, new_id, self.attempts, self.error)
 
 
 def internal_item(name: str, key: str, now: datetime, *, user_id: str = "sys", **payload: Any) -> InboxItem:
@@ -75,7 +70,7 @@ _INSERT_MANY_WAKING = (
 
 
 def _params(item: InboxItem) -> tuple[Any, ...]:
-    # on every ack: compact and unsorted like json.dumps(ensure_ascii=False), ten times faster
+    # on every ack: compact and unsorted, as json.dumps(ensure_ascii=False) wrote it, by a C encoder
     payload = orjson.dumps(item.payload, option=orjson.OPT_NON_STR_KEYS).decode()
     return (item.dedupe_key, item.source, item.user_id, item.msg_type, item.event, payload,
             to_db_time(item.received_at))
@@ -114,7 +109,7 @@ class InboxRepo:
         row = await self.tx.fetchone(_INSERT, _params(item))
         if row is None:
             return None
-        return item.stored_as(row[0])
+        return replace(item, id=row[0])
 
     async def add_many(self, items: list[InboxItem], *, wake: tuple[str, str] | None = None
                        ) -> list[InboxItem | None]:
@@ -138,7 +133,7 @@ class InboxRepo:
         stored: list[InboxItem | None] = []
         for item in items:
             new_id = ids.pop(item.dedupe_key, None)  # popped: a later copy in the batch is a duplicate
-            stored.append(None if new_id is None else item.stored_as(new_id))
+            stored.append(None if new_id is None else replace(item, id=new_id))
         return stored
 
     async def pending(self, limit: int = 1000, after_id: int = 0) -> list[InboxItem]:

@@ -185,6 +185,7 @@ class PostgresDatabase(Database):
 
     backend: ClassVar[str] = "postgres"
     shared: ClassVar[bool] = True
+
     def __init__(self, url: str, *, pool_size: int = 10, batch_writers: int = 1) -> None:
         self.url = url
         self.pool_size = pool_size
