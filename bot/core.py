@@ -170,7 +170,8 @@ async def _assemble(db: Database, settings: Settings, clock: Clock, app: web.App
               reads=reads, leases=leases)
     app[BOT] = bot
 
-    await bus.start()
+    if working:  # an edge runs no loop a notification would wake: it only sends them, with its batches
+        await bus.start()
     writer.start()
     if not working:
         log.info("edge started: database %s (%s), instance %s", db.describe(), db.backend, settings.instance_id)

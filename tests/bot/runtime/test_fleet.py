@@ -170,6 +170,7 @@ async def test_two_instances_one_killed_mid_burst(bare_world: World, hooks: tupl
                 await proc.wait()
 
 
+@pytest.mark.backends("sqlite", "postgres")
 async def test_an_edge_acknowledges_and_a_worker_answers(bare_world: World, tmp_path: Path) -> None:
     """Two processes on one SQLite file (or one PostgreSQL database). The edge serves only the callback endpoints (and health and
     metrics); the worker notices what the edge stored and answers; it has no callback endpoint."""
@@ -197,6 +198,10 @@ async def test_an_edge_acknowledges_and_a_worker_answers(bare_world: World, tmp_
                 body = await resp.json()
                 backend = "postgres" if world.postgres else "sqlite"
                 assert (body["role"], body["backend"], "sender" in body["runs"]) == ("worker", backend, True)
+            if world.postgres:  # only the worker listens for wake-ups: the edge runs no loop they would wake
+                listeners = world.rows("SELECT count(*) AS n FROM pg_stat_activity"
+                                       " WHERE datname = current_database() AND query LIKE 'LISTEN %'")
+                assert listeners == [{"n": 1}], listeners
             async with http.post(f"http://127.0.0.1:{worker_port}/wecom/callback") as resp:
                 assert resp.status == 404  # WeCom's callbacks go to edges
             async with http.get(f"http://127.0.0.1:{edge_port}/api/v1/openapi.json") as resp:
