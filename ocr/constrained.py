@@ -186,9 +186,9 @@ def _decode18(pos: list[dict[str, float]], dropped: float = 0.0, worth: float = 
     floor = worth - dropped  # partial codes less likely than this can only end less likely still: dropped
     for i in range(17):
         floor += math.log(max(max(pos[i].values()), _FLOOR))
+        org = _ORG_WEIGHT.get(i, 0)
         nxt: dict[tuple[int, int], tuple[float, str]] = {}
         for (s31, s11), (lp, prefix) in dp.items():
-            org = _ORG_WEIGHT.get(i, 0)
             allowed = org_check_char(s11) if i == _ORG_CHECK else USCC_POSITIONS[i]
             for ch, p in pos[i].items():
                 if ch not in allowed:
